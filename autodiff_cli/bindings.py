@@ -1,0 +1,52 @@
+"""Reading ``NAME=VALUE`` arguments, shared by ``eval`` and batch lines."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+from .errors import INPUT, AutodiffError
+from .ops import FUNCTIONS
+from .parser import normalize_name
+
+# Python's float() also takes "inf", "nan", "1_000" and spaces; a binding takes
+# only a plain decimal, optionally signed, so that typos are caught.
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def parse_number(text: str, name: str = "") -> float:
+    """A finite float64 from decimal text, or AutodiffError(kind='input')."""
+    what = f"the value for {name}" if name else "the value"
+    if not _NUMBER.fullmatch(text.strip()):
+        raise AutodiffError(INPUT, f"{what} is not a number: {text!r}")
+    x = float(text)
+    if not math.isfinite(x):
+        raise AutodiffError(INPUT, f"{what} is not a finite float64: {text!r}")
+    return x
+
+
+def parse_binding(arg: str) -> tuple[str, float]:
+    """``'a=-2.5'`` -> ``('a', -2.5)``; a malformed one raises AutodiffError(kind='input')."""
+    name, sep, value = arg.partition("=")
+    name = normalize_name(name.strip())
+    if not sep:
+        raise AutodiffError(INPUT, f"bad binding {arg!r}: write NAME=VALUE, e.g. a=2")
+    if not name.isidentifier():
+        raise AutodiffError(INPUT, f"bad binding {arg!r}: {name!r} is not a name")
+    if name in FUNCTIONS:
+        raise AutodiffError(INPUT, f"bad binding {arg!r}: {name} is a function, not a variable")
+    if not value.strip():
+        raise AutodiffError(INPUT, f"bad binding {arg!r}: no value after '='")
+    return name, parse_number(value, name)
+
+
+def parse_bindings(args: Iterable[str]) -> dict[str, float]:
+    """All of ``args`` as one mapping; the same name twice must agree."""
+    out: dict[str, float] = {}
+    for arg in args:
+        name, value = parse_binding(arg)
+        if name in out and out[name] != value:
+            raise AutodiffError(INPUT, f"{name} is bound twice, to {out[name]!r} and {value!r}")
+        out[name] = value
+    return out

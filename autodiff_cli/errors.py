@@ -1,0 +1,67 @@
+"""The one exception autodiff raises for bad programs, and its kinds."""
+
+from __future__ import annotations
+
+SYNTAX = "syntax"
+NAME = "name"
+DOMAIN = "domain"
+OVERFLOW = "overflow"
+LIMIT = "limit"
+INPUT = "input"
+
+KINDS = (SYNTAX, NAME, DOMAIN, OVERFLOW, LIMIT, INPUT)
+
+
+class AutodiffError(Exception):
+    """A failure a user can act on: a kind, a one-line message, and where in the source.
+
+    The kind decides the exit status and lets scripts branch without parsing
+    prose; the position lets a person find the spot without counting characters.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
+        source: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.line = line
+        self.column = column
+        self.source = source
+
+    def __str__(self) -> str:
+        where = f" at line {self.line}, column {self.column}" if self.line else ""
+        return f"{self.kind} error{where}: {self.message}"
+
+    def located(self, line: int, column: int, source: str) -> AutodiffError:
+        """Attach a source position unless one is already known."""
+        if self.line is None:
+            self.line, self.column, self.source = line, column, source
+        return self
+
+    def caret(self) -> str:
+        """The offending source line with a caret under the column, or ''."""
+        if self.line is None or self.source is None:
+            return ""
+        lines = self.source.splitlines() or [""]
+        if self.line > len(lines):
+            text = ""
+        else:
+            text = lines[self.line - 1]
+        col = max(1, self.column or 1)
+        # Tabs keep their width so the caret lines up under them.
+        pad = "".join("\t" if ch == "\t" else " " for ch in text[: col - 1])
+        return f"  {text}\n  {pad}^"
+
+    def to_dict(self) -> dict[str, object]:
+        """The machine form the CLI contract promises for an error."""
+        out: dict[str, object] = {"kind": self.kind, "message": self.message}
+        if self.line is not None:
+            out["line"] = self.line
+            out["column"] = self.column
+        return out

@@ -1,0 +1,286 @@
+"""Source text to a graph of Value nodes, with errors that point into the source.
+
+The builder is handed to lark's LALR parser, which calls it at every reduction:
+the graph grows while the text is read, with no parse tree and no recursion,
+so a 300,000-term sum or 100,000 nested parentheses parse like a short program.
+Only structure is built here; ``program.Program`` computes the numbers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import threading
+import unicodedata
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from .engine import Value
+from .errors import NAME, OVERFLOW, SYNTAX, AutodiffError
+from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
+
+__all__ = ["Graph", "parse", "normalize_name"]
+
+_AUGMENTED = {"+=": "+", "-=": "-", "*=": "*", "/=": "/"}
+_TOKEN_WORDS = {
+    "NAME": "name",
+    "NUMBER": "number",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "COMMA": "','",
+    "EQUAL": "'='",
+    "SEMICOLON": "';'",
+    "_NL": "end of line",
+    "$END": "end of input",
+}
+
+
+def normalize_name(name: str) -> str:
+    """The identity of a name, as Python defines it for identifiers (NFKC)."""
+    return unicodedata.normalize("NFKC", name)
+
+
+@dataclass
+class Graph:
+    """A parsed program: its nodes in creation order, which is a topological order."""
+
+    source: str
+    nodes: list[Value]  # operations, children before parents
+    positions: array  # line, column of nodes[i] at 2*i, 2*i + 1
+    inputs: dict[str, Value]  # names read before assignment, in order of first use
+    input_positions: dict[str, tuple[int, int]]
+    constants: list[Value]  # number literals
+    names: dict[str, Value]  # every name assigned, bound to its last value
+    result: Value
+
+    def position(self, node: Value) -> tuple[int, int] | None:
+        """Where ``node`` was written, if it is an operation of this program."""
+        for i, v in enumerate(self.nodes):
+            if v is node:
+                return self.positions[2 * i], self.positions[2 * i + 1]
+        return None
+
+
+@v_args(inline=True)
+class _Builder(Transformer):
+    """lark callbacks that grow the graph; one parse at a time (see ``parse``)."""
+
+    def reset(self, source: str) -> None:
+        self.source = source
+        self.nodes: list[Value] = []
+        self.positions = array("l")
+        self.inputs: dict[str, Value] = {}
+        self.input_positions: dict[str, tuple[int, int]] = {}
+        self.constants: list[Value] = []
+        self.env: dict[str, Value] = {}
+
+    def _error(self, kind: str, message: str, tok: Token) -> AutodiffError:
+        return AutodiffError(kind, message, tok.line, tok.column, self.source)
+
+    def _node(self, op: str, children: tuple[Value, ...], tok: Token) -> Value:
+        v = Value(0.0, children, op)
+        self.nodes.append(v)
+        self.positions.append(tok.line)
+        self.positions.append(tok.column)
+        return v
+
+    def _lookup(self, tok: Token) -> Value:
+        name = normalize_name(tok.value)
+        v = self.env.get(name)
+        if v is not None:
+            return v
+        v = self.inputs.get(name)
+        if v is not None:
+            return v
+        if name in FUNCTIONS:
+            raise self._error(NAME, f"{name} is a function; call it as {name}(...)", tok)
+        v = Value(CONSTANTS.get(name, 0.0))
+        self.inputs[name] = v
+        self.input_positions[name] = (tok.line, tok.column)
+        return v
+
+    # --- lark callbacks, named by the grammar's aliases ---------------------------
+
+    def number(self, tok: Token) -> Value:
+        x = float(tok.value)
+        if math.isinf(x):
+            raise self._error(OVERFLOW, f"the number {_abbrev(tok.value)} is too large for float64", tok)
+        v = Value(x)
+        self.constants.append(v)
+        return v
+
+    def name(self, tok: Token) -> Value:
+        return self._lookup(tok)
+
+    def call(self, tok: Token, *args: Value | None) -> Value:
+        name = normalize_name(tok.value)
+        op = FUNCTIONS.get(name)
+        if op is None:
+            if name in self.env or name in self.inputs or name in CONSTANTS:
+                raise self._error(NAME, f"{name} is a variable, not a function", tok)
+            close = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise self._error(NAME, f"unknown function {name}{hint}", tok)
+        given = tuple(a for a in args if a is not None)
+        if len(given) != op.arity:
+            plural = "argument" if op.arity == 1 else "arguments"
+            raise self._error(NAME, f"{name} takes {op.arity} {plural}, got {len(given)}", tok)
+        return self._node(op.name, given, tok)
+
+    def binary(self, left: Value, tok: Token, right: Value) -> Value:
+        return self._node(BINARY_OPERATORS[tok.value].name, (left, right), tok)
+
+    def unary(self, tok: Token, operand: Value) -> Value:
+        if tok.value == "+":
+            return operand
+        return self._node("neg", (operand,), tok)
+
+    def _bind(self, tok: Token, value: Value) -> Value:
+        name = normalize_name(tok.value)
+        if name in FUNCTIONS:
+            raise self._error(NAME, f"{name} is a function and cannot be assigned", tok)
+        self.env[name] = value
+        return value
+
+    def assign(self, tok: Token, value: Value) -> Value:
+        return self._bind(tok, value)
+
+    def augassign(self, tok: Token, op: Token, value: Value) -> Value:
+        current = self._lookup(tok)
+        return self._bind(tok, self._node(_AUGMENTED[op.value], (current, value), op))
+
+    def bare(self, value: Value) -> Value:
+        return value
+
+    def start(self, *statements: Value) -> Graph:
+        if not statements:
+            raise AutodiffError(SYNTAX, "empty program: write an expression such as a*b", 1, 1, self.source)
+        return Graph(
+            self.source,
+            self.nodes,
+            self.positions,
+            self.inputs,
+            self.input_positions,
+            self.constants,
+            dict(self.env),
+            statements[-1],
+        )
+
+
+def _abbrev(text: str, width: int = 24) -> str:
+    return text if len(text) <= width else f"{text[:10]}...{text[-10:]} ({len(text)} characters)"
+
+
+class _Postlex:
+    """Drop newlines inside parentheses, and remember the last tokens for messages."""
+
+    always_accept = ("_NL",)
+
+    def __init__(self) -> None:
+        self.last: Token | None = None
+        self.before_last: Token | None = None
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        depth = 0
+        self.last = self.before_last = None
+        for tok in stream:
+            kind = tok.type
+            if kind == "LPAR":
+                depth += 1
+            elif kind == "RPAR":
+                depth = max(0, depth - 1)
+            elif kind == "_NL" and depth:
+                continue
+            self.before_last, self.last = self.last, tok
+            yield tok
+
+    def token_before(self, tok: Token | None) -> Token | None:
+        """The token read just before ``tok`` (``tok`` may not have been read yet)."""
+        return self.before_last if tok is not None and tok is self.last else self.last
+
+
+_BUILDER = _Builder()
+_POSTLEX = _Postlex()
+_LOCK = threading.Lock()
+_PARSER: Lark | None = None
+
+
+def _parser() -> Lark:
+    global _PARSER
+    if _PARSER is None:
+        grammar = resources.files(__package__).joinpath("grammar.lark").read_text(encoding="utf-8")
+        _PARSER = Lark(
+            grammar,
+            parser="lalr",
+            lexer="contextual",
+            transformer=_BUILDER,
+            postlex=_POSTLEX,
+            maybe_placeholders=True,
+            propagate_positions=False,
+        )
+    return _PARSER
+
+
+def parse(source: str) -> Graph:
+    """Parse ``source`` into a Graph, or raise AutodiffError (syntax, name, overflow)."""
+    with _LOCK:
+        _BUILDER.reset(source)
+        try:
+            return _parser().parse(source)
+        except UnexpectedInput as err:
+            raise _syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None))) from None
+        finally:
+            _BUILDER.reset("")
+
+
+def _describe_token(tok: Token) -> str:
+    if tok.type in ("NAME", "NUMBER"):
+        return f"{_TOKEN_WORDS[tok.type]} '{_abbrev(tok.value)}'"
+    if tok.type in _TOKEN_WORDS:
+        return _TOKEN_WORDS[tok.type]
+    return f"'{tok.value}'"
+
+
+def _end_position(source: str) -> tuple[int, int]:
+    lines = source.split("\n")
+    return len(lines), len(lines[-1]) + 1
+
+
+def _syntax_error(err: UnexpectedInput, source: str, previous: Token | None) -> AutodiffError:
+    if isinstance(err, UnexpectedCharacters):
+        ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
+        shown = repr(ch) if ch.isprintable() and ch not in "'\\" else f"U+{ord(ch):04X}" if ch else "end"
+        return AutodiffError(SYNTAX, f"unexpected character {shown}", err.line, err.column, source)
+    assert isinstance(err, UnexpectedToken)
+    tok = err.token
+    if tok.type == "$END":
+        line, column = _end_position(source)
+        what = "the program ends too soon"
+        if "RPAR" in err.expected and previous is not None and previous.type in ("NAME", "NUMBER", "RPAR"):
+            what = "the program ends before ')' closes a '('"
+        elif previous is not None and previous.type not in ("NAME", "NUMBER", "RPAR"):
+            what = f"the program ends after '{previous.value}'; an operand is missing"
+        return AutodiffError(SYNTAX, what, line, column, source)
+    line, column = tok.line, tok.column
+    if tok.type == "_NL" and previous is not None and previous.type not in ("NAME", "NUMBER", "RPAR", "_NL"):
+        return AutodiffError(SYNTAX, f"the line ends after '{previous.value}'; an operand is missing", line, column, source)
+    starts_operand = tok.type in ("NAME", "NUMBER", "LPAR")
+    if previous is not None and starts_operand and previous.type in ("NUMBER", "NAME", "RPAR"):
+        left = "(...)" if previous.type == "RPAR" else previous.value
+        right = "(...)" if tok.type == "LPAR" else tok.value
+        if previous.type == "NUMBER":
+            message = f"implicit multiplication is not supported: write {left}*{right}"
+        else:
+            message = f"missing an operator before {_describe_token(tok)}: write {left}*{right}?"
+        return AutodiffError(SYNTAX, message, line, column, source)
+    if tok.type == "RPAR":
+        return AutodiffError(SYNTAX, "unmatched ')'", line, column, source)
+    if tok.value == "=" and previous is not None:
+        return AutodiffError(SYNTAX, "only a name can be assigned to", line, column, source)
+    return AutodiffError(SYNTAX, f"unexpected {_describe_token(tok)}", line, column, source)
+

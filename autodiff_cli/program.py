@@ -1,0 +1,147 @@
+"""Run a parsed program: bind its inputs, go forward, go backward, collect gradients.
+
+A ``Program`` is compiled once and can be run at many bindings: each run
+rewrites the leaves and recomputes the same nodes in place, so a sweep over
+100,000 rows builds its graph once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .engine import Value, backpropagate, forward, local_derivatives
+from .errors import DOMAIN, INPUT, NAME, OVERFLOW, AutodiffError
+from .ops import CONSTANTS, OPS
+from .parser import Graph, normalize_name, parse
+
+__all__ = ["Program", "Result", "compile_program", "evaluate"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a program computed: its value and d(value)/d(input) for every input."""
+
+    value: float
+    gradients: dict[str, float] = field(default_factory=dict)
+
+
+class Program:
+    """A compiled program, ready to run at any bindings of its inputs.
+
+    Running mutates the graph's nodes, so one Program serves one run at a time.
+    """
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.source = graph.source
+        result = graph.result
+        nodes = graph.nodes
+        # Nodes written after the result cannot feed it: they need no work.
+        end = next((i + 1 for i in range(len(nodes) - 1, -1, -1) if nodes[i] is result), 0)
+        self.nodes = nodes[:end]
+        leaves = [*graph.inputs.values(), *graph.constants]
+        self.order = leaves + self.nodes
+        if result._op == "":
+            # A bare name or number: it must come last for backpropagation.
+            self.order = [v for v in leaves if v is not result] + [result]
+
+    @property
+    def inputs(self) -> list[str]:
+        """Names the program reads before assigning them, in order of first use.
+
+        ``pi``, ``e`` and ``tau`` are listed when read; they are inputs only when bound.
+        """
+        return list(self.graph.inputs)
+
+    @property
+    def result(self) -> Value:
+        return self.graph.result
+
+    def bind(self, bindings: Mapping[str, float]) -> list[str]:
+        """Set the leaves from ``bindings``; return the names that are real inputs."""
+        names = []
+        given = {normalize_name(k): v for k, v in bindings.items()}
+        for name, leaf in self.graph.inputs.items():
+            if name in given:
+                x = given[name]
+                try:
+                    x = float(x)
+                except (TypeError, ValueError):
+                    raise AutodiffError(INPUT, f"the value for {name} is not a number: {x!r}") from None
+                if not math.isfinite(x):
+                    raise AutodiffError(INPUT, f"the value for {name} is not a finite number: {x!r}")
+                leaf.data = x
+                names.append(name)
+            elif name in CONSTANTS:
+                leaf.data = CONSTANTS[name]
+            else:
+                line, column = self.graph.input_positions[name]
+                raise AutodiffError(NAME, f"{name} is not bound: give a value, e.g. {name}=1", line, column, self.source)
+        return names
+
+    def run(self, bindings: Mapping[str, float], gradients: bool = True) -> Result:
+        """Evaluate at ``bindings``; raise AutodiffError on any failure."""
+        names = self.bind(bindings)
+        try:
+            forward(self.nodes)
+        except AutodiffError as err:
+            raise self._locate(err, getattr(err, "node", None)) from None
+        result = self.graph.result
+        if not gradients:
+            return Result(result.data, {})
+        backpropagate(self.order, result)
+        inputs = self.graph.inputs
+        grads = {name: inputs[name].grad for name in names}
+        if any(g - g != 0.0 for g in grads.values()):
+            self._explain_nonfinite_gradient(names)
+        return Result(result.data, grads)
+
+    def _locate(self, err: AutodiffError, node: Value | None) -> AutodiffError:
+        position = self.graph.position(node) if node is not None else None
+        if position is not None:
+            err.located(position[0], position[1], self.source)
+        return err
+
+    def _explain_nonfinite_gradient(self, names: list[str]) -> None:
+        """Find the node whose derivative broke the gradient and raise about it."""
+        inputs = {self.graph.inputs[n] for n in names}
+        depends = set(inputs)
+        for v in self.nodes:
+            if any(c in depends for c in v._prev):
+                depends.add(v)
+        for v in reversed(self.order):
+            g = v.grad
+            if g == 0.0 or not v._op or v not in depends:
+                continue
+            for child, d in zip(v._prev, local_derivatives(v)):
+                if child not in depends:
+                    continue
+                op = OPS[v._op]
+                if d - d != 0.0:
+                    args = ", ".join(f"{c.data:g}" for c in v._prev)
+                    what = "infinite" if math.isinf(d) else "undefined"
+                    where = f"{op.name}({args})" if op.symbol is None else f"'{op.symbol}' at ({args})"
+                    err = AutodiffError(DOMAIN, f"the derivative of {where} is {what}")
+                    raise self._locate(err, v)
+                if g - g == 0.0 and (g * d) - (g * d) != 0.0:
+                    raise self._locate(AutodiffError(OVERFLOW, "the gradient overflows float64"), v)
+        bad = next(n for n in names if self.graph.inputs[n].grad - self.graph.inputs[n].grad != 0.0)
+        line, column = self.graph.input_positions[bad]
+        raise AutodiffError(OVERFLOW, f"the gradient with respect to {bad} overflows float64", line, column, self.source)
+
+
+@lru_cache(maxsize=256)
+def compile_program(source: str) -> Program:
+    """Parse ``source`` once; the same text gives the same Program."""
+    return Program(parse(source))
+
+
+def evaluate(program: str, bindings: Mapping[str, float] | None = None) -> Result:
+    """Value and gradients of ``program`` at ``bindings`` (name -> number).
+
+    Raises AutodiffError with ``.kind`` syntax, name, domain or overflow.
+    """
+    return compile_program(program).run(bindings or {})
