@@ -143,21 +143,89 @@ def main(debug: bool) -> None:
     default=None,
     help="Output format: text for people (the default), json for scripts.",
 )
+@click.option("--hessian", is_flag=True, help="Also the second derivatives over every pair of inputs.")
 @click.pass_context
 @guarded
-def eval_command(ctx: click.Context, program: str, bindings: tuple[str, ...], as_json: bool, fmt: str | None) -> None:
+def eval_command(
+    ctx: click.Context, program: str, bindings: tuple[str, ...], as_json: bool, fmt: str | None, hessian: bool
+) -> None:
     check_arguments(ctx, (program, *bindings))
     try:
         values = parse_bindings(bindings)
     except AutodiffError as err:
         _usage(ctx, err.message)
     source = read_program(ctx, program)
-    result = compile_program(source).run(values)
+    second = None
+    if hessian:
+        from .hessian import program_hessian
+
+        result, second = program_hessian(compile_program(source), values)
+    else:
+        result = compile_program(source).run(values)
     if as_json or fmt == "json":
+        from .render.hessian import hessian_record
         from .render.machine import dumps, result_record
 
-        click.echo(dumps(result_record(source, result)))
+        record = result_record(source, result)
+        if second is not None:
+            record["hessian"] = hessian_record(second)
+        click.echo(dumps(record))
     else:
         from .render.plain import render_plain
 
         click.echo(render_plain(source, result))
+        if second is not None:
+            _print_hessian(second)
+
+
+def _print_hessian(second: dict[str, dict[str, float]]) -> None:
+    from rich.console import Console
+
+    from .render.hessian import render_hessian
+
+    Console(highlight=False).print(render_hessian(second))
+
+
+DIFF_HELP = """Print the derivatives of PROGRAM as programs in the same language.
+
+Each derivative comes under a `# d/dNAME` header and is a program of its
+own: `autodiff eval` on it, with the same bindings, gives that derivative.
+Statements name the subexpressions it uses more than once.
+
+\b
+Examples:
+  autodiff diff "tanh(a*b+c)"
+  autodiff diff "x^3*y" --wrt x --order 2
+  autodiff diff "log(x)/x" --json
+
+Exit status: 0 on success, 2 for bad usage or a syntax or name error (a
+--wrt that is not an input), 1 if a part of the program that reads no input
+cannot be evaluated.
+"""
+
+
+@main.command("diff", help=DIFF_HELP, context_settings={"ignore_unknown_options": True})
+@click.argument("program")
+@click.option("--wrt", multiple=True, metavar="NAME", help="An input to differentiate for (repeatable; default: all).")
+@click.option("--order", type=click.IntRange(1, 2), default=1, show_default=True, help="1 for d/dx, 2 for d2/dx dy.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the machine format).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
+@click.pass_context
+@guarded
+def diff_command(
+    ctx: click.Context, program: str, wrt: tuple[str, ...], order: int, as_json: bool, fmt: str | None
+) -> None:
+    check_arguments(ctx, (program,))
+    source = read_program(ctx, program)
+    from .symbolic import derivatives
+
+    found = derivatives(source, list(wrt), order)
+    if as_json or fmt == "json":
+        from .render.derivatives import derivatives_record
+        from .render.machine import dumps
+
+        click.echo(dumps(derivatives_record(found)))
+    else:
+        from .render.derivatives import render_derivatives
+
+        click.echo(render_derivatives(found))

@@ -8,6 +8,14 @@ tuple for two). ``domain`` returns why an argument is out of range, or None.
 Derivatives never raise: where they do not exist they return inf or nan, and
 the program decides whether that derivative was needed.
 
+``graph`` holds the same local derivatives written as operations on nodes
+(anything with Value's operators and function methods), so that a gradient
+can be built as a graph and differentiated again. Where a derivative needs
+more than the language offers (relu's step, tanh' without cancellation), it
+calls an internal operation: a row of ``INTERNAL`` that programs cannot call,
+with its own derivatives and a ``spelling`` in the language, used when a
+derivative is printed as a program.
+
 The formulas avoid the textbook forms that cancel or overflow (see the
 accuracy section of LANGUAGE.md): tanh' from exp(-2|x|), not 1 - tanh^2;
 asin' from (1-x)(1+x), not 1 - x^2; and so on.
@@ -37,6 +45,8 @@ class Op:
     domain: Callable[..., str | None] | None = None
     symbol: str | None = None  # infix spelling, for operators
     formula: tuple[str, ...] = ()  # local derivatives for people, in x, y and out
+    graph: Callable[..., object] | None = None  # local derivatives as operations on nodes x, y, out
+    spelling: str | None = None  # internal operations only: the same number, as a program in x and y
 
 
 # --- helpers: total functions that return inf/nan instead of raising -------------
@@ -227,46 +237,127 @@ def _atan2_domain(y: float, x: float) -> str | None:
     return "atan2(0, 0) is undefined" if x == 0.0 and y == 0.0 else None
 
 
+# --- derivatives as operations on nodes (see Op.graph) ------------------------------
+
+
+def _pow_graph(x, y, out):
+    # y*x^(y-1) is also right at x = 0 for y >= 1; for a constant y = 0 the
+    # graph builder turns 0*anything into 0, the convention for x^0.
+    return y * x ** (y - 1), out * x.log()
+
+
+def _atan2_graph(y, x, out):
+    r = y.hypot(x)
+    return x / r / r, -y / r / r
+
+
+def _below(x: float, y: float) -> float:
+    return 1.0 if x < y else (0.5 if x == y else 0.0)
+
+
+def _above(name: str, low: float) -> Callable[[float], str | None]:
+    def check(x: float) -> str | None:
+        return None if x > low else f"{name} needs an argument > {low:g}, got {x:g}"
+
+    return check
+
+
+# Exact in float64 and never overflowing: 1 for any x > 0 (even 5e-324), else 0.
+_STEP = "min(relu(min(x, 1e-162))*1e162*1e162, 1)"
+# d has the sign of y - x without computing y - x, which can overflow: each half
+# is exact where the other one is not (large x and y, or subnormal ones).
+_BELOW = (
+    "d = (min(max(y, -1), 1) - min(max(x, -1), 1)) + (y/2 - x/2); "
+    f"(1 + {_STEP.replace('x', 'd')} - {_STEP.replace('x', '-d')})/2"
+)
+# 1/(1 + x^2) and 1/sqrt(1 + x^2) scaled by m = max(|x|, 1), so x^2 cannot overflow.
+_SCALED = "m = max(abs(x), 1); "
+
+
 # --- the table --------------------------------------------------------------------
 
 _ROWS = (
     # operators
-    Op("+", 2, lambda x, y: x + y, lambda x, y, o: (1.0, 1.0), symbol="+", formula=("1", "1")),
-    Op("-", 2, lambda x, y: x - y, lambda x, y, o: (1.0, -1.0), symbol="-", formula=("1", "-1")),
-    Op("*", 2, lambda x, y: x * y, lambda x, y, o: (y, x), symbol="*", formula=("y", "x")),
-    Op("/", 2, _div, _div_d, _div_domain, symbol="/", formula=("1/y", "-x/y^2")),
-    Op("^", 2, _pow, _pow_d, _pow_domain, symbol="^", formula=("y*x^(y-1)", "x^y*log(x)")),
-    Op("neg", 1, lambda x: -x, lambda x, o: -1.0, symbol="-", formula=("-1",)),
+    Op("+", 2, lambda x, y: x + y, lambda x, y, o: (1.0, 1.0), symbol="+", formula=("1", "1"),
+       graph=lambda x, y, o: (1.0, 1.0)),
+    Op("-", 2, lambda x, y: x - y, lambda x, y, o: (1.0, -1.0), symbol="-", formula=("1", "-1"),
+       graph=lambda x, y, o: (1.0, -1.0)),
+    Op("*", 2, lambda x, y: x * y, lambda x, y, o: (y, x), symbol="*", formula=("y", "x"),
+       graph=lambda x, y, o: (y, x)),
+    Op("/", 2, _div, _div_d, _div_domain, symbol="/", formula=("1/y", "-x/y^2"),
+       graph=lambda x, y, o: (1 / y, -o / y)),
+    Op("^", 2, _pow, _pow_d, _pow_domain, symbol="^", formula=("y*x^(y-1)", "x^y*log(x)"), graph=_pow_graph),
+    Op("neg", 1, lambda x: -x, lambda x, o: -1.0, symbol="-", formula=("-1",), graph=lambda x, o: -1.0),
     # functions of one argument
-    Op("exp", 1, math.exp, lambda x, o: o, formula=("exp(x)",)),
-    Op("log", 1, math.log, _log_d, _positive("log"), formula=("1/x",)),
-    Op("log2", 1, math.log2, lambda x, o: 1.0 / (x * LN2), _positive("log2"), formula=("1/(x*log(2))",)),
-    Op("log10", 1, math.log10, lambda x, o: 1.0 / (x * LN10), _positive("log10"), formula=("1/(x*log(10))",)),
-    Op("sqrt", 1, math.sqrt, _sqrt_d, _at_least("sqrt", 0.0), formula=("1/(2*sqrt(x))",)),
-    Op("sin", 1, math.sin, lambda x, o: math.cos(x), formula=("cos(x)",)),
-    Op("cos", 1, math.cos, lambda x, o: -math.sin(x), formula=("-sin(x)",)),
-    Op("tan", 1, math.tan, lambda x, o: 1.0 + o * o, formula=("1 + tan(x)^2",)),
-    Op("atan", 1, math.atan, _atan_d, formula=("1/(1 + x^2)",)),
-    Op("asin", 1, math.asin, _asin_d, _within("asin", -1.0, 1.0, True), formula=("1/sqrt(1 - x^2)",)),
-    Op("acos", 1, math.acos, _acos_d, _within("acos", -1.0, 1.0, True), formula=("-1/sqrt(1 - x^2)",)),
-    Op("sinh", 1, math.sinh, lambda x, o: math.cosh(x), formula=("cosh(x)",)),
-    Op("cosh", 1, math.cosh, lambda x, o: math.sinh(x), formula=("sinh(x)",)),
-    Op("tanh", 1, math.tanh, _tanh_d, formula=("1 - tanh(x)^2",)),
-    Op("asinh", 1, math.asinh, lambda x, o: 1.0 / math.hypot(1.0, x), formula=("1/sqrt(x^2 + 1)",)),
-    Op("acosh", 1, math.acosh, _acosh_d, _at_least("acosh", 1.0), formula=("1/sqrt(x^2 - 1)",)),
-    Op("atanh", 1, math.atanh, _atanh_d, _within("atanh", -1.0, 1.0, False), formula=("1/(1 - x^2)",)),
-    Op("sigmoid", 1, _sigmoid, _sigmoid_d, formula=("sigmoid(x)*(1 - sigmoid(x))",)),
-    Op("relu", 1, lambda x: x if x > 0.0 else 0.0, _relu_d, formula=("1 if x > 0 else 0",)),
-    Op("softplus", 1, _softplus, lambda x, o: _sigmoid(x), formula=("sigmoid(x)",)),
-    Op("abs", 1, abs, _abs_d, formula=("sign(x)",)),
-    Op("erf", 1, math.erf, _erf_d, formula=("2/sqrt(pi)*exp(-x^2)",)),
+    Op("exp", 1, math.exp, lambda x, o: o, formula=("exp(x)",), graph=lambda x, o: o),
+    Op("log", 1, math.log, _log_d, _positive("log"), formula=("1/x",), graph=lambda x, o: 1 / x),
+    Op("log2", 1, math.log2, lambda x, o: 1.0 / (x * LN2), _positive("log2"), formula=("1/(x*log(2))",),
+       graph=lambda x, o: 1 / (x * LN2)),
+    Op("log10", 1, math.log10, lambda x, o: 1.0 / (x * LN10), _positive("log10"), formula=("1/(x*log(10))",),
+       graph=lambda x, o: 1 / (x * LN10)),
+    Op("sqrt", 1, math.sqrt, _sqrt_d, _at_least("sqrt", 0.0), formula=("1/(2*sqrt(x))",),
+       graph=lambda x, o: 0.5 / o),
+    Op("sin", 1, math.sin, lambda x, o: math.cos(x), formula=("cos(x)",), graph=lambda x, o: x.cos()),
+    Op("cos", 1, math.cos, lambda x, o: -math.sin(x), formula=("-sin(x)",), graph=lambda x, o: -x.sin()),
+    Op("tan", 1, math.tan, lambda x, o: 1.0 + o * o, formula=("1 + tan(x)^2",), graph=lambda x, o: 1 + o * o),
+    Op("atan", 1, math.atan, _atan_d, formula=("1/(1 + x^2)",), graph=lambda x, o: x.datan()),
+    Op("asin", 1, math.asin, _asin_d, _within("asin", -1.0, 1.0, True), formula=("1/sqrt(1 - x^2)",),
+       graph=lambda x, o: x.dasin()),
+    Op("acos", 1, math.acos, _acos_d, _within("acos", -1.0, 1.0, True), formula=("-1/sqrt(1 - x^2)",),
+       graph=lambda x, o: -x.dasin()),
+    Op("sinh", 1, math.sinh, lambda x, o: math.cosh(x), formula=("cosh(x)",), graph=lambda x, o: x.cosh()),
+    Op("cosh", 1, math.cosh, lambda x, o: math.sinh(x), formula=("sinh(x)",), graph=lambda x, o: x.sinh()),
+    Op("tanh", 1, math.tanh, _tanh_d, formula=("1 - tanh(x)^2",), graph=lambda x, o: x.dtanh()),
+    Op("asinh", 1, math.asinh, lambda x, o: 1.0 / math.hypot(1.0, x), formula=("1/sqrt(x^2 + 1)",),
+       graph=lambda x, o: x.dasinh()),
+    Op("acosh", 1, math.acosh, _acosh_d, _at_least("acosh", 1.0), formula=("1/sqrt(x^2 - 1)",),
+       graph=lambda x, o: x.dacosh()),
+    Op("atanh", 1, math.atanh, _atanh_d, _within("atanh", -1.0, 1.0, False), formula=("1/(1 - x^2)",),
+       graph=lambda x, o: x.datanh()),
+    Op("sigmoid", 1, _sigmoid, _sigmoid_d, formula=("sigmoid(x)*(1 - sigmoid(x))",), graph=lambda x, o: x.dsigmoid()),
+    Op("relu", 1, lambda x: x if x > 0.0 else 0.0, _relu_d, formula=("1 if x > 0 else 0",),
+       graph=lambda x, o: x.step()),
+    Op("softplus", 1, _softplus, lambda x, o: _sigmoid(x), formula=("sigmoid(x)",), graph=lambda x, o: x.sigmoid()),
+    Op("abs", 1, abs, _abs_d, formula=("sign(x)",), graph=lambda x, o: x.step() - (-x).step()),
+    Op("erf", 1, math.erf, _erf_d, formula=("2/sqrt(pi)*exp(-x^2)",), graph=lambda x, o: x.derf()),
     # functions of two arguments
-    Op("min", 2, min, _min_d, formula=("1 if x < y else 0", "1 if y < x else 0")),
-    Op("max", 2, max, _max_d, formula=("1 if x > y else 0", "1 if y > x else 0")),
-    Op("atan2", 2, math.atan2, _atan2_d, _atan2_domain, formula=("x/(x^2 + y^2)", "-y/(x^2 + y^2)")),
+    Op("min", 2, min, _min_d, formula=("1 if x < y else 0", "1 if y < x else 0"),
+       graph=lambda x, y, o: (x.below(y), y.below(x))),
+    Op("max", 2, max, _max_d, formula=("1 if x > y else 0", "1 if y > x else 0"),
+       graph=lambda x, y, o: (y.below(x), x.below(y))),
+    Op("atan2", 2, math.atan2, _atan2_d, _atan2_domain, formula=("x/(x^2 + y^2)", "-y/(x^2 + y^2)"),
+       graph=_atan2_graph),
 )
 
-OPS: dict[str, Op] = {op.name: op for op in _ROWS}
+# Operations that only derivatives use: a program cannot call them, and a printed
+# derivative spells them out in the language (each spelling evaluates to the same
+# number, up to rounding, and has a finite slope wherever it is defined).
+INTERNAL = (
+    Op("step", 1, lambda x: 1.0 if x > 0.0 else 0.0, lambda x, o: 0.0, formula=("0",),
+       graph=lambda x, o: 0.0, spelling=_STEP),
+    Op("below", 2, _below, lambda x, y, o: (0.0, 0.0), formula=("0", "0"),
+       graph=lambda x, y, o: (0.0, 0.0), spelling=_BELOW),
+    Op("dtanh", 1, lambda x: _tanh_d(x, 0.0), lambda x, o: -2.0 * math.tanh(x) * o, formula=("-2*tanh(x)*out",),
+       graph=lambda x, o: -2 * x.tanh() * o, spelling="(1/cosh(min(abs(x), 710)))^2"),
+    Op("dsigmoid", 1, lambda x: _sigmoid_d(x, 0.0), lambda x, o: -o * math.tanh(0.5 * x),
+       formula=("-out*tanh(x/2)",), graph=lambda x, o: -o * (0.5 * x).tanh(), spelling="sigmoid(x)*sigmoid(-x)"),
+    Op("datan", 1, lambda x: _atan_d(x, 0.0), lambda x, o: -2.0 * (x * o) * o, formula=("-2*x*out^2",),
+       graph=lambda x, o: -2 * (x * o) * o, spelling=_SCALED + "(1/m)^2/((1/m)^2 + (x/m)^2)"),
+    Op("dasin", 1, lambda x: _asin_d(x, 0.0), lambda x, o: x * (o * o * o), _within("asin'", -1.0, 1.0, False),
+       formula=("x*out^3",), graph=lambda x, o: x * o**3, spelling="1/sqrt((1 - x)*(1 + x))"),
+    Op("dasinh", 1, lambda x: 1.0 / math.hypot(1.0, x), lambda x, o: -x * (o * o * o), formula=("-x*out^3",),
+       graph=lambda x, o: -x * o**3, spelling=_SCALED + "(1/m)/sqrt((1/m)^2 + (x/m)^2)"),
+    Op("dacosh", 1, lambda x: _acosh_d(x, 0.0), lambda x, o: -x * (o * o * o), _above("acosh'", 1.0),
+       formula=("-x*out^3",), graph=lambda x, o: -x * o**3, spelling="1/(sqrt(x - 1)*sqrt(x + 1))"),
+    Op("datanh", 1, lambda x: _atanh_d(x, 0.0), lambda x, o: 2.0 * x * (o * o), _within("atanh'", -1.0, 1.0, False),
+       formula=("2*x*out^2",), graph=lambda x, o: 2 * x * o**2, spelling="1/((1 - x)*(1 + x))"),
+    Op("derf", 1, lambda x: _erf_d(x, 0.0), lambda x, o: -2.0 * (x * o), formula=("-2*x*out",),
+       graph=lambda x, o: -2 * (x * o), spelling="1.1283791670955126*exp(-min(abs(x), 30)^2)"),
+    Op("hypot", 2, math.hypot, lambda x, y, o: (x / o, y / o), formula=("x/out", "y/out"),
+       graph=lambda x, y, o: (x / o, y / o), spelling="m = max(abs(x), abs(y)); m*sqrt((x/m)^2 + (y/m)^2)"),
+)
+
+OPS: dict[str, Op] = {op.name: op for op in (*_ROWS, *INTERNAL)}
 """Every operation by its name; a Value's ``_op`` is a key of this table."""
 
 FUNCTIONS: dict[str, Op] = {op.name: op for op in _ROWS if op.symbol is None}
