@@ -246,9 +246,16 @@ def _pow_graph(x, y, out):
     return y * x ** (y - 1), out * x.log()
 
 
-def _atan2_graph(y, x, out):
-    r = y.hypot(x)
-    return x / r / r, -y / r / r
+
+
+def _datan2(x: float, y: float) -> float:
+    # x/(x^2 + y^2), the derivatives of atan2, without overflow: as in _atan2_d.
+    return _atan2_d(y, x, 0.0)[0]
+
+
+def _datan2_d(x: float, y: float, out: float) -> tuple[float, float]:
+    q = _datan2(y, x)
+    return (q - out) * (q + out), -2.0 * out * q
 
 
 def _below(x: float, y: float) -> float:
@@ -262,13 +269,15 @@ def _above(name: str, low: float) -> Callable[[float], str | None]:
     return check
 
 
-# Exact in float64 and never overflowing: 1 for any x > 0 (even 5e-324), else 0.
-_STEP = "min(relu(min(x, 1e-162))*1e162*1e162, 1)"
+# 1 for any x > 0 (even 5e-324), else 0, exactly: x clamped to +-1e-162, scaled
+# past 1 and cut at 1. No step overflows, and its slope is 0 everywhere (relu
+# comes after the scaling, so that for x <= 0 no gradient reaches the 1e162s).
+_STEP = "min(relu(max(min({0}, 1e-162), -1e-162)*1e162*1e162), 1)"
 # d has the sign of y - x without computing y - x, which can overflow: each half
 # is exact where the other one is not (large x and y, or subnormal ones).
 _BELOW = (
     "d = (min(max(y, -1), 1) - min(max(x, -1), 1)) + (y/2 - x/2); "
-    f"(1 + {_STEP.replace('x', 'd')} - {_STEP.replace('x', '-d')})/2"
+    f"(1 + {_STEP.format('d')} - {_STEP.format('-d')})/2"
 )
 # 1/(1 + x^2) and 1/sqrt(1 + x^2) scaled by m = max(|x|, 1), so x^2 cannot overflow.
 _SCALED = "m = max(abs(x), 1); "
@@ -326,15 +335,17 @@ _ROWS = (
     Op("max", 2, max, _max_d, formula=("1 if x > y else 0", "1 if y > x else 0"),
        graph=lambda x, y, o: (y.below(x), x.below(y))),
     Op("atan2", 2, math.atan2, _atan2_d, _atan2_domain, formula=("x/(x^2 + y^2)", "-y/(x^2 + y^2)"),
-       graph=_atan2_graph),
+       graph=lambda y, x, o: (x.datan2(y), -y.datan2(x))),
 )
 
 # Operations that only derivatives use: a program cannot call them, and a printed
-# derivative spells them out in the language (each spelling evaluates to the same
-# number, up to rounding, and has a finite slope wherever it is defined).
+# derivative spells them out in the language. Each spelling gives the same number
+# up to rounding, overflows nowhere the operation does not, and for step and
+# below is flat, so printed derivatives stay differentiable at kinks. The
+# derivatives multiply x by out first, so that x*out^3 does not underflow early.
 INTERNAL = (
     Op("step", 1, lambda x: 1.0 if x > 0.0 else 0.0, lambda x, o: 0.0, formula=("0",),
-       graph=lambda x, o: 0.0, spelling=_STEP),
+       graph=lambda x, o: 0.0, spelling=_STEP.format("x")),
     Op("below", 2, _below, lambda x, y, o: (0.0, 0.0), formula=("0", "0"),
        graph=lambda x, y, o: (0.0, 0.0), spelling=_BELOW),
     Op("dtanh", 1, lambda x: _tanh_d(x, 0.0), lambda x, o: -2.0 * math.tanh(x) * o, formula=("-2*tanh(x)*out",),
@@ -343,18 +354,19 @@ INTERNAL = (
        formula=("-out*tanh(x/2)",), graph=lambda x, o: -o * (0.5 * x).tanh(), spelling="sigmoid(x)*sigmoid(-x)"),
     Op("datan", 1, lambda x: _atan_d(x, 0.0), lambda x, o: -2.0 * (x * o) * o, formula=("-2*x*out^2",),
        graph=lambda x, o: -2 * (x * o) * o, spelling=_SCALED + "(1/m)^2/((1/m)^2 + (x/m)^2)"),
-    Op("dasin", 1, lambda x: _asin_d(x, 0.0), lambda x, o: x * (o * o * o), _within("asin'", -1.0, 1.0, False),
-       formula=("x*out^3",), graph=lambda x, o: x * o**3, spelling="1/sqrt((1 - x)*(1 + x))"),
-    Op("dasinh", 1, lambda x: 1.0 / math.hypot(1.0, x), lambda x, o: -x * (o * o * o), formula=("-x*out^3",),
-       graph=lambda x, o: -x * o**3, spelling=_SCALED + "(1/m)/sqrt((1/m)^2 + (x/m)^2)"),
-    Op("dacosh", 1, lambda x: _acosh_d(x, 0.0), lambda x, o: -x * (o * o * o), _above("acosh'", 1.0),
-       formula=("-x*out^3",), graph=lambda x, o: -x * o**3, spelling="1/(sqrt(x - 1)*sqrt(x + 1))"),
-    Op("datanh", 1, lambda x: _atanh_d(x, 0.0), lambda x, o: 2.0 * x * (o * o), _within("atanh'", -1.0, 1.0, False),
-       formula=("2*x*out^2",), graph=lambda x, o: 2 * x * o**2, spelling="1/((1 - x)*(1 + x))"),
+    Op("dasin", 1, lambda x: _asin_d(x, 0.0), lambda x, o: x * o * o * o, _within("asin'", -1.0, 1.0, False),
+       formula=("x*out^3",), graph=lambda x, o: x * o * o * o, spelling="1/sqrt((1 - x)*(1 + x))"),
+    Op("dasinh", 1, lambda x: 1.0 / math.hypot(1.0, x), lambda x, o: -(x * o) * o * o, formula=("-x*out^3",),
+       graph=lambda x, o: -(x * o) * o * o, spelling=_SCALED + "(1/m)/sqrt((1/m)^2 + (x/m)^2)"),
+    Op("dacosh", 1, lambda x: _acosh_d(x, 0.0), lambda x, o: -(x * o) * o * o, _above("acosh'", 1.0),
+       formula=("-x*out^3",), graph=lambda x, o: -(x * o) * o * o, spelling="1/(sqrt(x - 1)*sqrt(x + 1))"),
+    Op("datanh", 1, lambda x: _atanh_d(x, 0.0), lambda x, o: 2.0 * (x * o) * o, _within("atanh'", -1.0, 1.0, False),
+       formula=("2*x*out^2",), graph=lambda x, o: 2 * (x * o) * o, spelling="1/((1 - x)*(1 + x))"),
     Op("derf", 1, lambda x: _erf_d(x, 0.0), lambda x, o: -2.0 * (x * o), formula=("-2*x*out",),
        graph=lambda x, o: -2 * (x * o), spelling="1.1283791670955126*exp(-min(abs(x), 30)^2)"),
-    Op("hypot", 2, math.hypot, lambda x, y, o: (x / o, y / o), formula=("x/out", "y/out"),
-       graph=lambda x, y, o: (x / o, y / o), spelling="m = max(abs(x), abs(y)); m*sqrt((x/m)^2 + (y/m)^2)"),
+    Op("datan2", 2, _datan2, _datan2_d, _atan2_domain, formula=("out(y, x)^2 - out^2", "-2*out*out(y, x)"),
+       graph=lambda x, y, o: ((y.datan2(x) - o) * (y.datan2(x) + o), -2 * o * y.datan2(x)),
+       spelling="m = max(abs(x), abs(y)); x/m/m/((x/m)^2 + (y/m)^2)"),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in (*_ROWS, *INTERNAL)}

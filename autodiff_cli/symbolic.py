@@ -26,8 +26,7 @@ from .program import Program, compile_program
 __all__ = ["Derivatives", "Printed", "derivatives", "print_program"]
 
 # min/max's share when one side is a number of size at most 1, where y - x cannot overflow.
-_STEP = OPS["step"].spelling or ""
-_BELOW_NEAR_NUMBER = f"(1 + {_STEP.replace('x', '(y - x)')} - {_STEP.replace('x', '(x - y)')})/2"
+_BELOW_NEAR_NUMBER = "d = y - x; " + (OPS["below"].spelling or "").split("; ", 1)[1]
 
 ADD, MUL, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
 _LEVEL = {"+": ADD, "-": ADD, "*": MUL, "/": MUL, "neg": UNARY, "^": POWER}

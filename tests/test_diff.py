@@ -1,0 +1,282 @@
+"""`autodiff diff`: derivatives printed as programs, checked by running them.
+
+Every printed program is parsed and evaluated by autodiff itself (which also
+differentiates it, so its own gradient must exist) and compared with SymPy's
+exact derivative; at kinks, with the conventions of LANGUAGE.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import sympy as sp
+from click.testing import CliRunner
+from hypothesis import HealthCheck, assume, given, settings
+from sympy_programs import SYMBOLS, at, close, near_kink, points, programs
+
+from autodiff_cli.cli import main
+from autodiff_cli.errors import AutodiffError
+from autodiff_cli.ops import FUNCTIONS, INTERNAL
+from autodiff_cli.program import compile_program, evaluate
+from autodiff_cli.symbolic import derivatives
+
+EXAMPLES = int(__import__("os").environ.get("HX", 60))
+TINY = 5e-324
+HUGE = 1.7976931348623157e308
+
+
+def _evaluates(text: str, point: dict[str, float]) -> bool:
+    try:
+        evaluate(text, point)
+    except AutodiffError:
+        return False
+    return True
+
+
+def _first(program: str, name: str) -> str:
+    return derivatives(program, [name]).first[name].text()
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(programs(), points())
+def test_printed_derivatives_evaluate_to_sympys(case, point):
+    value = at(case.expr, point)
+    assume(value is not None and abs(value) < 1e8)
+    assume(not near_kink(case, point))
+    assume(_evaluates(case.text, point))
+    found = derivatives(case.text)
+    for name, printed in found.first.items():
+        want = at(sp.diff(case.expr, SYMBOLS[name]), point)
+        assume(want is not None and abs(want) < 1e12)
+        # Both forms must run: with comments, one statement a line; and on one line.
+        got = evaluate(printed.text(), point).value
+        assert close(got, want), (case.text, point, name, printed.text(), got, want)
+        assert evaluate(printed.text("; "), point).value == got
+
+
+@settings(
+    max_examples=max(10, EXAMPLES // 2),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(programs(max_leaves=6), points())
+def test_printed_second_derivatives_evaluate_to_sympys(case, point):
+    value = at(case.expr, point)
+    assume(value is not None and abs(value) < 1e8)
+    assume(not near_kink(case, point))
+    assume(_evaluates(case.text, point))
+    found = derivatives(case.text, order=2)
+    assert found.second is not None
+    for a, row in found.second.items():
+        for b, printed in row.items():
+            want = at(sp.diff(case.expr, SYMBOLS[a], SYMBOLS[b]), point)
+            assume(want is not None and abs(want) < 1e12)
+            got = evaluate(printed.text(), point).value
+            assert close(got, want), (case.text, point, a, b, printed.text(), got, want)
+
+
+# --- internal operations: each spelling is the same number, with a slope that exists ------
+
+_EXTREMES = (-HUGE, -1e200, -800.0, -711.0, -30.0, -1.5, -1.0, -0.999, -1e-8, -1e-162, -1e-300, -TINY, 0.0, TINY,
+             1e-300, 1e-162, 2e-162, 1e-8, 0.5, 0.999, 1.0, 1.000001, 2.0, 27.0, 30.0, 710.0, 711.0, 1e154, 1e200, HUGE)
+
+
+def _spelled(op, **point: float) -> float:
+    """The value of ``op``'s spelling; its gradient may overflow near a singularity, like 1/x's."""
+    return compile_program(op.spelling).run(point, gradients=False).value
+
+
+@pytest.mark.parametrize("op", [op for op in INTERNAL if op.arity == 1], ids=lambda op: op.name)
+def test_spelling_of_each_internal_operation_gives_its_number(op):
+    checked = 0
+    for x in _EXTREMES:
+        want = op.forward(x) if op.domain is None or op.domain(x) is None else math.nan
+        if not math.isfinite(want):
+            continue
+        got = _spelled(op, x=x)
+        if op.name == "step":
+            assert got == want, (x, got)
+            assert evaluate(op.spelling, {"x": x}).gradients == {"x": 0.0}  # flat, even at 0 and 5e-324
+        else:
+            assert close(got, want, rel=1e-14, absolute=1e-300), (op.name, x, got, want)
+        checked += 1
+    assert checked >= 8
+
+
+@pytest.mark.parametrize("op", [op for op in INTERNAL if op.arity == 2], ids=lambda op: op.name)
+def test_spelling_of_each_internal_operation_of_two_arguments(op):
+    values = (-HUGE, -1e200, -2.0, -1.0, -TINY, 0.0, TINY, 2 * TINY, 3 * TINY, 1e-300, 0.5, 1.0, 1.5, 1e200, HUGE)
+    for x in values:
+        for y in values:
+            want = op.forward(x, y)
+            if not math.isfinite(want):  # datan2 at (0, 0), or beyond float64 near it
+                continue
+            got = _spelled(op, x=x, y=y)
+            if op.name == "below":
+                assert got == want, (x, y, got, want)
+                assert evaluate(op.spelling, {"x": x, "y": y}).gradients == {"x": 0.0, "y": 0.0}
+            else:
+                assert close(got, want, rel=1e-14), (op.name, x, y, got, want)
+
+
+def test_internal_operations_cannot_be_called_from_programs():
+    for op in INTERNAL:
+        assert op.name not in FUNCTIONS
+        with pytest.raises(AutodiffError) as caught:
+            evaluate(f"{op.name}({', '.join('x' * op.arity)})", {"x": 1.0})
+        assert caught.value.kind == "name"
+
+
+# --- kinks: LANGUAGE.md's conventions, also at the extremes of float64 -----------------------
+
+
+@pytest.mark.parametrize(
+    ("program", "name", "point", "expected"),
+    [
+        ("relu(x)", "x", {"x": 0.0}, 0.0),
+        ("relu(x)", "x", {"x": TINY}, 1.0),
+        ("relu(x)", "x", {"x": -TINY}, 0.0),
+        ("relu(x)", "x", {"x": HUGE}, 1.0),
+        ("relu(x)", "x", {"x": -HUGE}, 0.0),
+        ("abs(x)", "x", {"x": 0.0}, 0.0),
+        ("abs(x)", "x", {"x": TINY}, 1.0),
+        ("abs(x)", "x", {"x": -HUGE}, -1.0),
+        ("min(a, b)", "a", {"a": 0.5, "b": 0.5}, 0.5),
+        ("min(a, b)", "b", {"a": 0.5, "b": 0.5}, 0.5),
+        ("min(a, b)", "a", {"a": -HUGE, "b": HUGE}, 1.0),
+        ("min(a, b)", "a", {"a": HUGE, "b": -HUGE}, 0.0),
+        ("min(a, b)", "a", {"a": TINY, "b": 0.0}, 0.0),
+        ("min(a, b)", "a", {"a": 2 * TINY, "b": 3 * TINY}, 1.0),
+        ("max(a, b)", "a", {"a": 3 * TINY, "b": 2 * TINY}, 1.0),
+        ("max(a, b)", "a", {"a": 1e300, "b": 1e300}, 0.5),
+        ("max(a, b)", "b", {"a": -HUGE, "b": HUGE}, 1.0),
+        ("max(x, 0)", "x", {"x": 0.0}, 0.5),
+        ("max(x, 0)", "x", {"x": -TINY}, 0.0),
+        ("min(x, 0.5)", "x", {"x": 0.5}, 0.5),
+        ("min(x, 0.5)", "x", {"x": HUGE}, 0.0),
+        ("relu(x)*x", "x", {"x": 0.0}, 0.0),
+        ("abs(x)^3", "x", {"x": -2.0}, -12.0),
+    ],
+)
+def test_printed_derivatives_follow_the_conventions_at_kinks(program, name, point, expected):
+    assert evaluate(_first(program, name), point).value == expected
+
+
+def test_second_derivatives_of_non_smooth_functions_are_zero():
+    for program in ("relu(x)", "abs(x)", "min(x, y)", "max(x, y)"):
+        found = derivatives(program, order=2)
+        assert found.second is not None
+        assert {p.text() for row in found.second.values() for p in row.values()} == {"0"}
+
+
+# --- what the printed programs look like -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("program", "name", "printed"),
+    [
+        ("x*1 + 0*y + x^2", "x", "2*x + 1"),  # x*1, 0*y, x^1 and the constant 2-1 are gone
+        ("x*1 + 0*y + x^2", "y", "0"),
+        ("a - -b", "b", "1"),
+        ("x^3", "x", "3*x^2"),
+        ("-x^2", "x", "-2*x"),  # -x^2 is -(x^2)
+        ("(-x)^3", "x", "-3*(-x)^2"),
+        ("x^-(a+b)", "x", "t1 = a + b\n-t1*x^-(t1 + 1)"),
+        ("1/x", "x", "-1/x/x"),
+        ("sqrt(x)", "x", "0.5/sqrt(x)"),
+        ("pi*x", "x", "pi"),
+        ("2*3*x", "x", "6"),
+        ("a/b/c", "a", "1/c*(1/b)"),
+        ("sigmoid(x)", "x", "sigmoid(x)*sigmoid(-x)"),
+        ("log(x)/x", "x", "t1 = 1/x\nt1*t1 - log(x)/x/x"),
+        ("z = a*b; tanh(z + c)", "c", "z = a*b\n(1/cosh(min(abs(z + c), 710)))^2"),
+        # The input a is not the a assigned later: that name is left alone.
+        ("a = a*2; a*b", "b", "a*2"),
+        ("relu(x)", "x", "min(relu(max(min(x, 1e-162), -1e-162)*1e162*1e162), 1)  # 1 if x > 0, else 0"),
+    ],
+)
+def test_printed_forms(program, name, printed):
+    assert _first(program, name) == printed
+
+
+def test_a_program_that_reads_no_input_has_no_derivatives():
+    assert derivatives("2*pi").first == {}
+
+
+def test_wrt_names_an_input_or_fails():
+    assert derivatives("x*y", ["y"]).first["y"].text() == "x"
+    assert derivatives("pi*x", ["pi"]).first["pi"].text() == "x"
+    with pytest.raises(AutodiffError) as caught:
+        derivatives("x*y", ["z"])
+    assert caught.value.kind == "name"
+    assert "z is not an input" in caught.value.message
+
+
+def test_a_deep_program_prints_without_recursion():
+    program = " + ".join(f"x^{i % 5 + 1}" for i in range(20000))
+    printed = derivatives(program).first["x"]
+    assert evaluate(printed.text("; "), {"x": 1.0}).value == pytest.approx(sum(i % 5 + 1 for i in range(20000)))
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+def test_diff_command_text():
+    result = CliRunner().invoke(main, ["diff", "x^3*y"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "# d/dx\ny*(3*x^2)\n# d/dy\nx^3\n"
+
+
+def test_diff_command_json():
+    result = CliRunner().invoke(main, ["diff", "z = log(x); z/x", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["expr"] == "z = log(x); z/x"
+    assert record["order"] == 1
+    printed = record["derivatives"]["x"]
+    assert evaluate(printed, {"x": 3.0}).value == pytest.approx((1 - math.log(3.0)) / 9.0, rel=1e-15)
+
+
+def test_diff_command_order_2_json():
+    result = CliRunner().invoke(main, ["diff", "x^3*y", "--order", "2", "--json", "--wrt", "x", "--wrt", "y"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["order"] == 2
+    second = record["derivatives"]
+    assert set(second) == {"x"} | {"y"} and set(second["x"]) == {"x", "y"}
+    at_point = {a: {b: evaluate(p, {"x": 2.0, "y": 5.0}).value for b, p in row.items()} for a, row in second.items()}
+    assert at_point == {"x": {"x": 60.0, "y": 12.0}, "y": {"x": 12.0, "y": 0.0}}
+
+
+def test_diff_command_reads_standard_input_and_programs_starting_with_minus():
+    result = CliRunner().invoke(main, ["diff", "-"], input="-x^2\n")
+    assert result.exit_code == 0, result.output
+    assert result.output == "# d/dx\n-2*x\n"
+    result = CliRunner().invoke(main, ["diff", "-x^2"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "# d/dx\n-2*x\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "words"),
+    [
+        (["diff", "x*y", "--wrt", "q"], 2, "q is not an input"),
+        (["diff", "x*"], 2, "syntax error"),
+        (["diff", "x + 1/0"], 1, "division by zero"),
+        (["diff", "x", "--order", "3"], 2, "--order"),
+        (["diff", "x", "--bogus"], 2, "--bogus"),
+    ],
+)
+def test_diff_command_failures(args, status, words):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == status, result.output
+    assert words in result.output
+    assert "Traceback" not in result.output
+
+
+def test_diff_command_has_help():
+    result = CliRunner().invoke(main, ["diff", "--help"])
+    assert result.exit_code == 0
+    assert "--wrt" in result.output and "--order" in result.output
