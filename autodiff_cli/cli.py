@@ -20,7 +20,14 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 # syntax and name errors are the caller's mistake in `eval`, like a bad option.
-EXIT_FOR_KIND = {SYNTAX: EXIT_USAGE, NAME: EXIT_USAGE, INPUT: EXIT_USAGE, DOMAIN: EXIT_FAILED, OVERFLOW: EXIT_FAILED, LIMIT: EXIT_FAILED}
+EXIT_FOR_KIND = {
+    SYNTAX: EXIT_USAGE,
+    NAME: EXIT_USAGE,
+    INPUT: EXIT_USAGE,
+    DOMAIN: EXIT_FAILED,
+    OVERFLOW: EXIT_FAILED,
+    LIMIT: EXIT_FAILED,
+}
 
 _LOOKS_LIKE_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?")
 
@@ -80,7 +87,7 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(130)
         except MemoryError:
             fail(AutodiffError(LIMIT, "out of memory"))
-        except Exception as err:  # noqa: BLE001 - the last line of defence
+        except Exception as err:
             if ctx.find_root().params.get("debug"):
                 raise
             _stderr(f"autodiff: internal error: {type(err).__name__}: {err} (run with --debug for details)")
@@ -119,6 +126,40 @@ def check_arguments(ctx: click.Context, args: tuple[str, ...]) -> None:
             _usage(ctx, f"No such option: {arg.split('=')[0]}")
 
 
+class ProgramCommand(click.Command):
+    """A command whose first argument is a program, which may well start with '-'.
+
+    click would read ``-(tanh(x))`` as a cluster of short options (``-h`` among
+    them). Only the command's declared options are options here; every other
+    argument is positional, wherever it stands.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not (param.is_flag or param.count)
+        options: list[str] = []
+        positional: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                positional.extend(args[i + 1 :])
+                break
+            name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+            if name in takes_value:
+                options.append(arg)
+                if takes_value[name] and "=" not in arg and i + 1 < len(args):
+                    options.append(args[i + 1])
+                    i += 1
+            else:
+                positional.append(arg)
+            i += 1
+        return super().parse_args(ctx, [*options, "--", *positional])
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="autodiff")
 @click.option("--debug", is_flag=True, hidden=True, help="Show a traceback for internal errors.")
@@ -131,7 +172,7 @@ def main(debug: bool) -> None:
     """
 
 
-@main.command("eval", help=EVAL_HELP, context_settings={"ignore_unknown_options": True})
+@main.command("eval", cls=ProgramCommand, help=EVAL_HELP)
 @click.argument("program")
 @click.argument("bindings", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the machine format).")

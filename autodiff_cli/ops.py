@@ -16,8 +16,8 @@ asin' from (1-x)(1+x), not 1 - x^2; and so on.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 INF = math.inf
 NAN = math.nan

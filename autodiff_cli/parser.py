@@ -24,7 +24,7 @@ from .engine import Value
 from .errors import NAME, OVERFLOW, SYNTAX, AutodiffError
 from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
 
-__all__ = ["Graph", "parse", "normalize_name"]
+__all__ = ["Graph", "normalize_name", "parse"]
 
 _AUGMENTED = {"+=": "+", "-=": "-", "*=": "*", "/=": "/"}
 _TOKEN_WORDS = {

@@ -116,7 +116,7 @@ class Program:
             g = v.grad
             if g == 0.0 or not v._op or v not in depends:
                 continue
-            for child, d in zip(v._prev, local_derivatives(v)):
+            for child, d in zip(v._prev, local_derivatives(v), strict=True):
                 if child not in depends:
                     continue
                 op = OPS[v._op]
