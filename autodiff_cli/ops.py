@@ -37,6 +37,8 @@ class Op:
     domain: Callable[..., str | None] | None = None
     symbol: str | None = None  # infix spelling, for operators
     formula: tuple[str, ...] = ()  # local derivatives for people, in x, y and out
+    # Where a derivative is truly infinite (sqrt at 0), as opposed to too big for float64.
+    singular: Callable[..., bool] | None = None
 
 
 # --- helpers: total functions that return inf/nan instead of raising -------------
@@ -219,6 +221,10 @@ def _within(name: str, low: float, high: float, closed: bool) -> Callable[[float
     return check
 
 
+def _at_one(x: float) -> bool:
+    return abs(x) == 1.0
+
+
 def _div_domain(x: float, y: float) -> str | None:
     return "division by zero" if y == 0.0 else None
 
@@ -235,26 +241,26 @@ _ROWS = (
     Op("-", 2, lambda x, y: x - y, lambda x, y, o: (1.0, -1.0), symbol="-", formula=("1", "-1")),
     Op("*", 2, lambda x, y: x * y, lambda x, y, o: (y, x), symbol="*", formula=("y", "x")),
     Op("/", 2, _div, _div_d, _div_domain, symbol="/", formula=("1/y", "-x/y^2")),
-    Op("^", 2, _pow, _pow_d, _pow_domain, symbol="^", formula=("y*x^(y-1)", "x^y*log(x)")),
+    Op("^", 2, _pow, _pow_d, _pow_domain, symbol="^", formula=("y*x^(y-1)", "x^y*log(x)"), singular=lambda x, y: x == 0.0),
     Op("neg", 1, lambda x: -x, lambda x, o: -1.0, symbol="-", formula=("-1",)),
     # functions of one argument
     Op("exp", 1, math.exp, lambda x, o: o, formula=("exp(x)",)),
     Op("log", 1, math.log, _log_d, _positive("log"), formula=("1/x",)),
     Op("log2", 1, math.log2, lambda x, o: 1.0 / (x * LN2), _positive("log2"), formula=("1/(x*log(2))",)),
     Op("log10", 1, math.log10, lambda x, o: 1.0 / (x * LN10), _positive("log10"), formula=("1/(x*log(10))",)),
-    Op("sqrt", 1, math.sqrt, _sqrt_d, _at_least("sqrt", 0.0), formula=("1/(2*sqrt(x))",)),
+    Op("sqrt", 1, math.sqrt, _sqrt_d, _at_least("sqrt", 0.0), formula=("1/(2*sqrt(x))",), singular=lambda x: x == 0.0),
     Op("sin", 1, math.sin, lambda x, o: math.cos(x), formula=("cos(x)",)),
     Op("cos", 1, math.cos, lambda x, o: -math.sin(x), formula=("-sin(x)",)),
     Op("tan", 1, math.tan, lambda x, o: 1.0 + o * o, formula=("1 + tan(x)^2",)),
     Op("atan", 1, math.atan, _atan_d, formula=("1/(1 + x^2)",)),
-    Op("asin", 1, math.asin, _asin_d, _within("asin", -1.0, 1.0, True), formula=("1/sqrt(1 - x^2)",)),
-    Op("acos", 1, math.acos, _acos_d, _within("acos", -1.0, 1.0, True), formula=("-1/sqrt(1 - x^2)",)),
+    Op("asin", 1, math.asin, _asin_d, _within("asin", -1.0, 1.0, True), formula=("1/sqrt(1 - x^2)",), singular=_at_one),
+    Op("acos", 1, math.acos, _acos_d, _within("acos", -1.0, 1.0, True), formula=("-1/sqrt(1 - x^2)",), singular=_at_one),
     Op("sinh", 1, math.sinh, lambda x, o: math.cosh(x), formula=("cosh(x)",)),
     Op("cosh", 1, math.cosh, lambda x, o: math.sinh(x), formula=("sinh(x)",)),
     Op("tanh", 1, math.tanh, _tanh_d, formula=("1 - tanh(x)^2",)),
     Op("asinh", 1, math.asinh, lambda x, o: 1.0 / math.hypot(1.0, x), formula=("1/sqrt(x^2 + 1)",)),
-    Op("acosh", 1, math.acosh, _acosh_d, _at_least("acosh", 1.0), formula=("1/sqrt(x^2 - 1)",)),
-    Op("atanh", 1, math.atanh, _atanh_d, _within("atanh", -1.0, 1.0, False), formula=("1/(1 - x^2)",)),
+    Op("acosh", 1, math.acosh, _acosh_d, _at_least("acosh", 1.0), formula=("1/sqrt(x^2 - 1)",), singular=_at_one),
+    Op("atanh", 1, math.atanh, _atanh_d, _within("atanh", -1.0, 1.0, False), formula=("1/(1 - x^2)",), singular=_at_one),
     Op("sigmoid", 1, _sigmoid, _sigmoid_d, formula=("sigmoid(x)*(1 - sigmoid(x))",)),
     Op("relu", 1, lambda x: x if x > 0.0 else 0.0, _relu_d, formula=("1 if x > 0 else 0",)),
     Op("softplus", 1, _softplus, lambda x, o: _sigmoid(x), formula=("sigmoid(x)",)),

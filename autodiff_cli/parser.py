@@ -123,8 +123,8 @@ class _Builder(Transformer):
         if op is None:
             if name in self.env or name in self.inputs or name in CONSTANTS:
                 raise self._error(NAME, f"{name} is a variable, not a function", tok)
-            close = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
+            close = difflib.get_close_matches(name, list(FUNCTIONS), n=2)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
             raise self._error(NAME, f"unknown function {name}{hint}", tok)
         given = tuple(a for a in args if a is not None)
         if len(given) != op.arity:

@@ -122,10 +122,11 @@ class Program:
                 op = OPS[v._op]
                 if d - d != 0.0:
                     args = ", ".join(f"{c.data:g}" for c in v._prev)
-                    what = "infinite" if math.isinf(d) else "undefined"
                     where = f"{op.name}({args})" if op.symbol is None else f"'{op.symbol}' at ({args})"
-                    err = AutodiffError(DOMAIN, f"the derivative of {where} is {what}")
-                    raise self._locate(err, v)
+                    if math.isinf(d) and not (op.singular and op.singular(*(c.data for c in v._prev))):
+                        raise self._locate(AutodiffError(OVERFLOW, f"the derivative of {where} overflows float64"), v)
+                    what = "infinite" if math.isinf(d) else "undefined"
+                    raise self._locate(AutodiffError(DOMAIN, f"the derivative of {where} is {what}"), v)
                 if g - g == 0.0 and (g * d) - (g * d) != 0.0:
                     raise self._locate(AutodiffError(OVERFLOW, "the gradient overflows float64"), v)
         bad = next(n for n in names if self.graph.inputs[n].grad - self.graph.inputs[n].grad != 0.0)
