@@ -153,4 +153,4 @@ def test_graphs_have_no_reference_cycles() -> None:
 
 def test_numbers_of_other_types_are_refused() -> None:
     with pytest.raises(TypeError):
-        Value(1.0) + "2"  # noqa: B018
+        Value(1.0) + "2"
