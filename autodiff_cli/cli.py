@@ -110,7 +110,7 @@ def read_program(ctx: click.Context, program: str) -> str:
     """PROGRAM itself, or standard input when it is ``-``."""
     if program != "-":
         return program
-    data = click.get_binary_stream("stdin").read()
+    data = sys.stdin.buffer.read()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
