@@ -254,7 +254,7 @@ def _end_position(source: str) -> tuple[int, int]:
 def _syntax_error(err: UnexpectedInput, source: str, previous: Token | None) -> AutodiffError:
     if isinstance(err, UnexpectedCharacters):
         ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
-        shown = repr(ch) if ch.isprintable() and ch not in "'\\" else f"U+{ord(ch):04X}" if ch else "end"
+        shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" if ch else "end"
         return AutodiffError(SYNTAX, f"unexpected character {shown}", err.line, err.column, source)
     assert isinstance(err, UnexpectedToken)
     tok = err.token

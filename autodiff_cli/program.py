@@ -82,11 +82,15 @@ class Program:
                 raise AutodiffError(NAME, f"{name} is not bound: give a value, e.g. {name}=1", line, column, self.source)
         return names
 
-    def run(self, bindings: Mapping[str, float], gradients: bool = True) -> Result:
-        """Evaluate at ``bindings``; raise AutodiffError on any failure."""
+    def run(self, bindings: Mapping[str, float], gradients: bool = True, strict: bool = True) -> Result:
+        """Evaluate at ``bindings``; raise AutodiffError on any failure.
+
+        With ``strict`` off, values and gradients that leave the finite floats
+        are reported as inf or nan instead of raising (``--allow-nonfinite``).
+        """
         names = self.bind(bindings)
         try:
-            forward(self.nodes)
+            forward(self.nodes, strict)
         except AutodiffError as err:
             raise self._locate(err, getattr(err, "node", None)) from None
         result = self.graph.result
@@ -95,7 +99,7 @@ class Program:
         backpropagate(self.order, result)
         inputs = self.graph.inputs
         grads = {name: inputs[name].grad for name in names}
-        if any(g - g != 0.0 for g in grads.values()):
+        if strict and any(g - g != 0.0 for g in grads.values()):
             self._explain_nonfinite_gradient(names)
         return Result(result.data, grads)
 
