@@ -184,21 +184,101 @@ def main(debug: bool) -> None:
     default=None,
     help="Output format: text for people (the default), json for scripts.",
 )
+@click.option("--check", "check", is_flag=True, help="Compare every gradient with finite differences; exit 1 if one disagrees.")
 @click.pass_context
 @guarded
-def eval_command(ctx: click.Context, program: str, bindings: tuple[str, ...], as_json: bool, fmt: str | None) -> None:
+def eval_command(
+    ctx: click.Context, program: str, bindings: tuple[str, ...], as_json: bool, fmt: str | None, check: bool
+) -> None:
     check_arguments(ctx, (program, *bindings))
     try:
         values = parse_bindings(bindings)
     except AutodiffError as err:
         _usage(ctx, err.message)
     source = read_program(ctx, program)
-    result = compile_program(source).run(values)
+    compiled = compile_program(source)
+    result = compiled.run(values)
+    report = None
+    if check:
+        from .check import check_gradients
+
+        report = check_gradients(compiled, values)
     if as_json or fmt == "json":
         from .render.machine import dumps, result_record
 
-        click.echo(dumps(result_record(source, result)))
+        record = result_record(source, result)
+        if report is not None:
+            from .render.check import check_record
+
+            record["check"] = check_record(report)
+        click.echo(dumps(record))
     else:
         from .render.plain import render_plain
 
         click.echo(render_plain(source, result))
+        if report is not None:
+            from .render.check import render_check
+
+            click.echo()
+            _console().print(render_check(report))
+    if report is not None and not report.ok:
+        _check_failed(report)
+
+
+def _console() -> Any:
+    """A rich console on standard output; rich itself honours NO_COLOR, FORCE_COLOR and pipes."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _check_failed(report: Any) -> NoReturn:
+    for c in report.inputs:
+        if c.failed:
+            _stderr(
+                f"autodiff: check failed: d/d{c.name} is {c.autodiff!r} by autodiff but {c.finite_difference!r} "
+                f"by finite differences (relative error {c.rel_error:.2g} > tolerance {report.tolerance:g})"
+            )
+    sys.exit(EXIT_FAILED)
+
+
+EXPLAIN_HELP = """Show the forward and backward passes of PROGRAM, step by step.
+
+The forward pass lists every node in the order it is computed; the backward
+pass starts from the result and shows, for every node, each child's local
+derivative (its formula and its value), the product with the node's gradient,
+and the child's gradient after adding it: why each input's gradient is what
+it is. PROGRAM and BINDINGS are as for `autodiff eval`.
+
+\b
+Examples:
+  autodiff explain "c = a + b; d = c * 4" a=2 b=3
+  autodiff explain "tanh(a*b+c)" a=2 b=3 c=1 --json
+"""
+
+
+@main.command("explain", cls=ProgramCommand, help=EXPLAIN_HELP)
+@click.argument("program")
+@click.argument("bindings", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with forward and backward steps.")
+@click.pass_context
+@guarded
+def explain_command(ctx: click.Context, program: str, bindings: tuple[str, ...], as_json: bool) -> None:
+    from .explain import explain
+
+    check_arguments(ctx, (program, *bindings))
+    try:
+        values = parse_bindings(bindings)
+    except AutodiffError as err:
+        _usage(ctx, err.message)
+    source = read_program(ctx, program)
+    explanation = explain(compile_program(source), values)
+    if as_json:
+        from .render.explain import explanation_record
+        from .render.machine import dumps
+
+        click.echo(dumps(explanation_record(explanation)))
+    else:
+        from .render.explain import render_explanation
+
+        _console().print(render_explanation(explanation))

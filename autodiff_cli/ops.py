@@ -36,7 +36,7 @@ class Op:
     derivative: Callable[..., object]
     domain: Callable[..., str | None] | None = None
     symbol: str | None = None  # infix spelling, for operators
-    formula: tuple[str, ...] = ()  # local derivatives for people, in x, y and out
+    formula: tuple[str, ...] = ()  # local derivatives for people: x is the first argument, y the second
     # Where a derivative is truly infinite (sqrt at 0), as opposed to too big for float64.
     singular: Callable[..., bool] | None = None
 
@@ -267,9 +267,9 @@ _ROWS = (
     Op("abs", 1, abs, _abs_d, formula=("sign(x)",)),
     Op("erf", 1, math.erf, _erf_d, formula=("2/sqrt(pi)*exp(-x^2)",)),
     # functions of two arguments
-    Op("min", 2, min, _min_d, formula=("1 if x < y else 0", "1 if y < x else 0")),
-    Op("max", 2, max, _max_d, formula=("1 if x > y else 0", "1 if y > x else 0")),
-    Op("atan2", 2, math.atan2, _atan2_d, _atan2_domain, formula=("x/(x^2 + y^2)", "-y/(x^2 + y^2)")),
+    Op("min", 2, min, _min_d, formula=("1 if x < y, 0.5 if x = y, else 0", "1 if y < x, 0.5 if x = y, else 0")),
+    Op("max", 2, max, _max_d, formula=("1 if x > y, 0.5 if x = y, else 0", "1 if y > x, 0.5 if x = y, else 0")),
+    Op("atan2", 2, math.atan2, _atan2_d, _atan2_domain, formula=("y/(x^2 + y^2)", "-x/(x^2 + y^2)")),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in _ROWS}
