@@ -48,7 +48,8 @@ TOLERANCE = 1e-6
 """Largest relative error between autodiff and finite differences that passes."""
 
 INITIAL_STEPS = tuple(10.0**-k for k in range(1, 14))  # times max(1, |x|), largest first
-GOOD_ENOUGH = 1e-11  # a confirmed estimate this precise (relative) ends the search
+GOOD_ENOUGH = 1e-8  # a confirmed estimate this precise (relative) ends the search
+GOOD_ENOUGH_FOR_KINKS = 1e-6  # one-sided slopes only looking for a kink need less
 SHRINK = 1.4  # step ratio between columns of the tableau (Ridders' choice)
 COLUMNS = 12  # at most this many steps per estimate
 DOMAIN_RETRIES = 8  # how often a first step may shrink tenfold to stay in the domain
@@ -253,7 +254,9 @@ def _agree(a: Estimate, b: Estimate) -> bool:
     return abs(a.value - b.value) <= RESOLUTION_SAFETY * (a.error + b.error)
 
 
-def _best_extrapolation(quotient: Quotient, scale: float, typical: float, power: int, method: str) -> Estimate | None:
+def _best_extrapolation(
+    quotient: Quotient, scale: float, typical: float, power: int, method: str, good_enough: float = GOOD_ENOUGH
+) -> Estimate | None:
     """Extrapolate from each first step in turn; keep the most precise estimate another one confirms.
 
     Near a pole, extrapolations from big steps are confidently wrong; they do
@@ -266,7 +269,7 @@ def _best_extrapolation(quotient: Quotient, scale: float, typical: float, power:
             continue
         found.append(estimate)
         best = _confirmed_best(found, typical)
-        if best.confirmed and best.relative_error() <= GOOD_ENOUGH:
+        if best.confirmed and best.relative_error() <= good_enough:
             return best
     return _confirmed_best(found, typical) if found else None
 
@@ -297,8 +300,10 @@ def _check_input(
     nearby = (values(x + d) for d in (-INITIAL_STEPS[0] * scale, INITIAL_STEPS[0] * scale))
     typical = max([size / scale] + [abs(y) / (INITIAL_STEPS[0] * scale) for y in nearby if y is not None])
     central = _best_extrapolation(quotient["central"], scale, typical, 2, "central")
-    right = _best_extrapolation(quotient["forward"], scale, typical, 1, "forward")
-    left = _best_extrapolation(quotient["backward"], scale, typical, 1, "backward")
+    # With central differences settled, one-sided ones only have to be good enough to see a kink.
+    goal = GOOD_ENOUGH_FOR_KINKS if _settled(central, typical) else GOOD_ENOUGH
+    right = _best_extrapolation(quotient["forward"], scale, typical, 1, "forward", goal)
+    left = _best_extrapolation(quotient["backward"], scale, typical, 1, "backward", goal)
     sides = {"left": left.value if left else None, "right": right.value if right else None}
     if _settled(left, typical) and _settled(right, typical) and _disagree(left, right):  # type: ignore[arg-type]
         return _kink(name, gradient, central, left, right)  # type: ignore[arg-type]

@@ -218,7 +218,7 @@ def test_check_text_follows_the_normal_output() -> None:
     result = run("eval", MISSION[0], "a=2", "b=3", "c=1", "--check")
     assert result.exit_code == 0
     assert result.stdout.startswith(plain.stdout)
-    assert "Check against finite differences: ok" in result.stdout
+    assert "Finite-difference check: ok" in result.stdout
     assert "\x1b[" not in result.stdout, "no colour when the output is not a terminal"
 
 

@@ -51,8 +51,7 @@ def render_check(report: CheckReport) -> RenderableType:
     """One row per input: autodiff, finite differences, relative error, verdict; notes below."""
     verdict = "ok" if report.ok else "FAILED"
     title = Text(
-        f"Check against finite differences: {verdict} "
-        f"(max relative error {report.max_rel_error:.2g}, tolerance {report.tolerance:g})",
+        f"Finite-difference check: {verdict}, max relative error {report.max_rel_error:.2g} (tolerance {report.tolerance:g})",
         style="bold green" if report.ok else "bold red",
     )
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1))

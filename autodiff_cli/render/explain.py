@@ -100,10 +100,15 @@ def _leaf_result(e: Explanation) -> str:
 
 def _header(e: Explanation) -> Text:
     text = Text("Explaining ", style="bold")
-    text.append(e.expr, style=NODE)
+    lines = e.expr.splitlines() or [""]
+    if len(lines) == 1:
+        text.append(lines[0], style=NODE)
+    else:  # a program from a file: one statement per line, as written
+        for line in lines:
+            text.append("\n    " + line, style=NODE)
     if e.bindings:
-        text.append("  at  ")
-        text.append(", ".join(f"{k} = {number_text(v)}" for k, v in e.bindings.items()))
+        text.append("\n" if len(lines) > 1 else "  ")
+        text.append("at  " + ", ".join(f"{k} = {number_text(v)}" for k, v in e.bindings.items()))
     return text
 
 
