@@ -38,6 +38,7 @@ def check_record(report: CheckReport) -> dict[str, Any]:
                 "status": c.status,
                 "method": c.method,
                 "rel_error": _number(c.rel_error),
+                "resolution": finite_or_text(c.resolution),
                 "left": _number(c.left),
                 "right": _number(c.right),
                 "note": c.note,
