@@ -233,6 +233,7 @@ def _console() -> Any:
 
 
 def _check_failed(report: Any) -> NoReturn:
+    sys.stdout.flush()  # the table first, then the verdict, also on a shared terminal
     for c in report.inputs:
         if c.failed:
             _stderr(

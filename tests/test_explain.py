@@ -202,7 +202,8 @@ def test_explain_json() -> None:
     result = run("explain", *MISSION[0:1], "a=2", "b=3", "c=1", "--json")
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    assert list(record) == ["expr", "value", "gradients", "forward", "backward"]
+    assert list(record) == ["expr", "value", "gradients", "forward", "backward", "result"]
+    assert record["result"] == "n3"
     eval_record = json.loads(run("eval", MISSION[0], "a=2", "b=3", "c=1", "--json").stdout)
     assert {k: record[k] for k in ("expr", "value", "gradients")} == eval_record
     assert [s["id"] for s in record["forward"]] == ["a", "b", "c", "n1", "n2", "n3"]

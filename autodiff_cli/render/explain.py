@@ -31,13 +31,14 @@ BACKWARD_LEGEND = (
 
 
 def explanation_record(e: Explanation) -> dict[str, Any]:
-    """expr, value, gradients (as ``eval --json``), then one object per forward and backward step."""
+    """expr, value, gradients (as ``eval --json``), one object per forward and backward step, the result's id."""
     return {
         "expr": e.expr,
         "value": finite_or_text(e.value),
         "gradients": {k: finite_or_text(v) for k, v in e.gradients.items()},
         "forward": [_forward_record(s) for s in e.forward],
         "backward": [_backward_record(s) for s in e.backward],
+        "result": e.result,
     }
 
 
