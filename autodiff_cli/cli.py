@@ -7,7 +7,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -15,6 +15,11 @@ from . import __version__
 from .bindings import parse_bindings
 from .errors import DOMAIN, INPUT, LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from .program import compile_program
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .check import CheckReport
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -225,14 +230,14 @@ def eval_command(
         _check_failed(report)
 
 
-def _console() -> Any:
+def _console() -> Console:
     """A rich console on standard output; rich itself honours NO_COLOR, FORCE_COLOR and pipes."""
     from rich.console import Console
 
     return Console(highlight=False)
 
 
-def _check_failed(report: Any) -> NoReturn:
+def _check_failed(report: CheckReport) -> NoReturn:
     sys.stdout.flush()  # the table first, then the verdict, also on a shared terminal
     for c in report.inputs:
         if c.failed:
