@@ -122,6 +122,9 @@ def test_help_text_is_the_docstring() -> None:
 
 
 def test_importing_the_library_loads_neither_click_nor_rich() -> None:
-    code = "import sys, autodiff_cli; autodiff_cli.evaluate('a*b', {'a': 1, 'b': 2}); print(sorted(m for m in ('click', 'rich') if m in sys.modules))"
+    code = (
+        "import sys, autodiff_cli; autodiff_cli.evaluate('a*b', {'a': 1, 'b': 2}); "
+        "print(sorted(m for m in ('click', 'rich') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
