@@ -13,4 +13,4 @@ from .program import Program, Result, compile_program, evaluate
 
 __version__ = "0.1.0"
 
-__all__ = ["AutodiffError", "Program", "Result", "Value", "compile_program", "evaluate", "__version__"]
+__all__ = ["AutodiffError", "Program", "Result", "Value", "__version__", "compile_program", "evaluate"]

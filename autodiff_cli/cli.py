@@ -7,7 +7,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -16,11 +16,23 @@ from .bindings import parse_bindings
 from .errors import DOMAIN, INPUT, LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from .program import compile_program
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .check import CheckReport
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 # syntax and name errors are the caller's mistake in `eval`, like a bad option.
-EXIT_FOR_KIND = {SYNTAX: EXIT_USAGE, NAME: EXIT_USAGE, INPUT: EXIT_USAGE, DOMAIN: EXIT_FAILED, OVERFLOW: EXIT_FAILED, LIMIT: EXIT_FAILED}
+EXIT_FOR_KIND = {
+    SYNTAX: EXIT_USAGE,
+    NAME: EXIT_USAGE,
+    INPUT: EXIT_USAGE,
+    DOMAIN: EXIT_FAILED,
+    OVERFLOW: EXIT_FAILED,
+    LIMIT: EXIT_FAILED,
+}
 
 _LOOKS_LIKE_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?")
 
@@ -80,7 +92,7 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(130)
         except MemoryError:
             fail(AutodiffError(LIMIT, "out of memory"))
-        except Exception as err:  # noqa: BLE001 - the last line of defence
+        except Exception as err:
             if ctx.find_root().params.get("debug"):
                 raise
             _stderr(f"autodiff: internal error: {type(err).__name__}: {err} (run with --debug for details)")
@@ -103,7 +115,7 @@ def read_program(ctx: click.Context, program: str) -> str:
     """PROGRAM itself, or standard input when it is ``-``."""
     if program != "-":
         return program
-    data = click.get_binary_stream("stdin").read()
+    data = sys.stdin.buffer.read()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -119,6 +131,40 @@ def check_arguments(ctx: click.Context, args: tuple[str, ...]) -> None:
             _usage(ctx, f"No such option: {arg.split('=')[0]}")
 
 
+class ProgramCommand(click.Command):
+    """A command whose first argument is a program, which may well start with '-'.
+
+    click would read ``-(tanh(x))`` as a cluster of short options (``-h`` among
+    them). Only the command's declared options are options here; every other
+    argument is positional, wherever it stands.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not (param.is_flag or param.count)
+        options: list[str] = []
+        positional: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                positional.extend(args[i + 1 :])
+                break
+            name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+            if name in takes_value:
+                options.append(arg)
+                if takes_value[name] and "=" not in arg and i + 1 < len(args):
+                    options.append(args[i + 1])
+                    i += 1
+            else:
+                positional.append(arg)
+            i += 1
+        return super().parse_args(ctx, [*options, "--", *positional])
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="autodiff")
 @click.option("--debug", is_flag=True, hidden=True, help="Show a traceback for internal errors.")
@@ -131,7 +177,7 @@ def main(debug: bool) -> None:
     """
 
 
-@main.command("eval", help=EVAL_HELP, context_settings={"ignore_unknown_options": True})
+@main.command("eval", cls=ProgramCommand, help=EVAL_HELP)
 @click.argument("program")
 @click.argument("bindings", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the machine format).")
@@ -143,11 +189,18 @@ def main(debug: bool) -> None:
     default=None,
     help="Output format: text for people (the default), json for scripts.",
 )
+@click.option("--check", "check", is_flag=True, help="Compare every gradient with finite differences; exit 1 if one disagrees.")
 @click.option("--hessian", is_flag=True, help="Also the second derivatives over every pair of inputs.")
 @click.pass_context
 @guarded
 def eval_command(
-    ctx: click.Context, program: str, bindings: tuple[str, ...], as_json: bool, fmt: str | None, hessian: bool
+    ctx: click.Context,
+    program: str,
+    bindings: tuple[str, ...],
+    as_json: bool,
+    fmt: str | None,
+    check: bool,
+    hessian: bool,
 ) -> None:
     check_arguments(ctx, (program, *bindings))
     try:
@@ -155,35 +208,107 @@ def eval_command(
     except AutodiffError as err:
         _usage(ctx, err.message)
     source = read_program(ctx, program)
+    compiled = compile_program(source)
     second = None
     if hessian:
         from .hessian import program_hessian
 
-        result, second = program_hessian(compile_program(source), values)
+        result, second = program_hessian(compiled, values)
     else:
-        result = compile_program(source).run(values)
+        result = compiled.run(values)
+    report = None
+    if check:
+        from .check import check_gradients
+
+        report = check_gradients(compiled, values)
     if as_json or fmt == "json":
-        from .render.hessian import hessian_record
         from .render.machine import dumps, result_record
 
         record = result_record(source, result)
         if second is not None:
+            from .render.hessian import hessian_record
+
             record["hessian"] = hessian_record(second)
+        if report is not None:
+            from .render.check import check_record
+
+            record["check"] = check_record(report)
         click.echo(dumps(record))
     else:
         from .render.plain import render_plain
 
         click.echo(render_plain(source, result))
         if second is not None:
-            _print_hessian(second)
+            from .render.hessian import render_hessian
+
+            _console().print(render_hessian(second))
+        if report is not None:
+            from .render.check import render_check
+
+            click.echo()
+            _console().print(render_check(report))
+    if report is not None and not report.ok:
+        _check_failed(report)
 
 
-def _print_hessian(second: dict[str, dict[str, float]]) -> None:
+def _console() -> Console:
+    """A rich console on standard output; rich itself honours NO_COLOR, FORCE_COLOR and pipes."""
     from rich.console import Console
 
-    from .render.hessian import render_hessian
+    return Console(highlight=False)
 
-    Console(highlight=False).print(render_hessian(second))
+
+def _check_failed(report: CheckReport) -> NoReturn:
+    sys.stdout.flush()  # the table first, then the verdict, also on a shared terminal
+    for c in report.inputs:
+        if c.failed:
+            _stderr(
+                f"autodiff: check failed: d/d{c.name} is {c.autodiff!r} by autodiff but {c.finite_difference!r} "
+                f"by finite differences (relative error {c.rel_error:.2g} > tolerance {report.tolerance:g})"
+            )
+    sys.exit(EXIT_FAILED)
+
+
+EXPLAIN_HELP = """Show the forward and backward passes of PROGRAM, step by step.
+
+The forward pass lists every node in the order it is computed; the backward
+pass starts from the result and shows, for every node, each child's local
+derivative (its formula and its value), the product with the node's gradient,
+and the child's gradient after adding it: why each input's gradient is what
+it is. PROGRAM and BINDINGS are as for `autodiff eval`.
+
+\b
+Examples:
+  autodiff explain "c = a + b; d = c * 4" a=2 b=3
+  autodiff explain "tanh(a*b+c)" a=2 b=3 c=1 --json
+"""
+
+
+@main.command("explain", cls=ProgramCommand, help=EXPLAIN_HELP)
+@click.argument("program")
+@click.argument("bindings", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with forward and backward steps.")
+@click.pass_context
+@guarded
+def explain_command(ctx: click.Context, program: str, bindings: tuple[str, ...], as_json: bool) -> None:
+    from .explain import explain
+
+    check_arguments(ctx, (program, *bindings))
+    try:
+        values = parse_bindings(bindings)
+    except AutodiffError as err:
+        _usage(ctx, err.message)
+    source = read_program(ctx, program)
+    explanation = explain(compile_program(source), values)
+    if as_json:
+        from .render.explain import explanation_record
+        from .render.machine import dumps
+
+        click.echo(dumps(explanation_record(explanation)))
+    else:
+        from .render.explain import render_explanation
+
+        _console().print(render_explanation(explanation))
 
 
 DIFF_HELP = """Print the derivatives of PROGRAM as programs in the same language.
@@ -204,7 +329,7 @@ cannot be evaluated.
 """
 
 
-@main.command("diff", help=DIFF_HELP, context_settings={"ignore_unknown_options": True})
+@main.command("diff", cls=ProgramCommand, help=DIFF_HELP)
 @click.argument("program")
 @click.option("--wrt", multiple=True, metavar="NAME", help="An input to differentiate for (repeatable; default: all).")
 @click.option("--order", type=click.IntRange(1, 2), default=1, show_default=True, help="1 for d/dx, 2 for d2/dx dy.")
@@ -215,10 +340,10 @@ cannot be evaluated.
 def diff_command(
     ctx: click.Context, program: str, wrt: tuple[str, ...], order: int, as_json: bool, fmt: str | None
 ) -> None:
-    check_arguments(ctx, (program,))
-    source = read_program(ctx, program)
     from .symbolic import derivatives
 
+    check_arguments(ctx, (program,))
+    source = read_program(ctx, program)
     found = derivatives(source, list(wrt), order)
     if as_json or fmt == "json":
         from .render.derivatives import derivatives_record

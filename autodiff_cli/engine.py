@@ -32,7 +32,7 @@ __all__ = ["GraphBuilder", "Term", "Value", "backpropagate", "forward", "gradien
 class Value:
     """A float that records the operation and children that produced it."""
 
-    __slots__ = ("data", "grad", "_prev", "_op")
+    __slots__ = ("_op", "_prev", "data", "grad")
 
     def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "") -> None:
         self.data = float(data)
@@ -43,40 +43,8 @@ class Value:
     def __repr__(self) -> str:
         return f"Value(data={self.data!r}, grad={self.grad!r})"
 
-    # --- arithmetic: numbers may stand on either side -----------------------------
-
-    def __add__(self, other: Value | Number) -> Value:
-        return apply("+", self, other)
-
-    def __radd__(self, other: Number) -> Value:
-        return apply("+", other, self)
-
-    def __sub__(self, other: Value | Number) -> Value:
-        return apply("-", self, other)
-
-    def __rsub__(self, other: Number) -> Value:
-        return apply("-", other, self)
-
-    def __mul__(self, other: Value | Number) -> Value:
-        return apply("*", self, other)
-
-    def __rmul__(self, other: Number) -> Value:
-        return apply("*", other, self)
-
-    def __truediv__(self, other: Value | Number) -> Value:
-        return apply("/", self, other)
-
-    def __rtruediv__(self, other: Number) -> Value:
-        return apply("/", other, self)
-
-    def __pow__(self, other: Value | Number) -> Value:
-        return apply("^", self, other)
-
-    def __rpow__(self, other: Number) -> Value:
-        return apply("^", other, self)
-
-    def __neg__(self) -> Value:
-        return apply("neg", self)
+    # Arithmetic operators are attached below from ops.OPS (numbers may stand on
+    # either side); ``+a`` is ``a`` itself.
 
     def __pos__(self) -> Value:
         return self
@@ -86,10 +54,12 @@ class Value:
     def backward(self, create_graph: bool = False) -> None:
         """Fill ``grad`` of every node below this one with d(self)/d(node).
 
-        With ``create_graph`` each ``grad`` is a Value, the last node of a graph
-        that computes it, so ``x.grad.backward()`` gives second derivatives. Like
-        first-order gradients, its numbers may be inf or nan where a derivative
-        does not exist; the graph is built for this graph's structure and data.
+        Gradients start from zero on every call, so calling it twice gives the
+        same answer. With ``create_graph`` each ``grad`` is a Value, the last
+        node of a graph that computes it, so ``x.grad.backward()`` gives second
+        derivatives. Like first-order gradients, its numbers may be inf or nan
+        where a derivative does not exist; the graph is built for this graph's
+        structure and data.
         """
         order = topological_order(self)
         if not create_graph:
@@ -101,47 +71,86 @@ class Value:
             v.grad = Value(0.0) if g is None else g
 
 
-def _as_value(x: Value | Number) -> Value:
-    if type(x) is Value:
-        return x
+def _as_value(x: object) -> Value | None:
     if isinstance(x, Value):
         return x
     if isinstance(x, (int, float)):
         return Value(x)
-    return NotImplemented  # type: ignore[return-value]
+    return None
 
 
 def apply(name: str, *args: Value | Number) -> Value:
     """Compute operation ``name`` on ``args`` now and return its node."""
     children = tuple(_as_value(a) for a in args)
-    if NotImplemented in children:
-        return NotImplemented  # type: ignore[return-value]
+    if None in children:
+        raise TypeError(f"{name} needs numbers or Values, got {', '.join(type(a).__name__ for a in args)}")
     op = OPS[name]
-    return Value(compute(op, tuple(c.data for c in children)), children, name)
+    return Value(compute(op, tuple(c.data for c in children)), children, name)  # type: ignore[union-attr]
 
 
-def _function_method(op: Op) -> object:
-    name = op.name
-    if op.arity == 1:
+def _unary_method(op: Op) -> Callable[[Value], Value]:
+    name, f, domain = op.name, op.forward, op.domain
 
-        def method(self: Value) -> Value:
-            return apply(name, self)
+    def method(self: Value) -> Value:
+        x = self.data
+        if domain is None:
+            try:
+                out = f(x)
+            except (OverflowError, ValueError, ZeroDivisionError):
+                out = compute(op, (x,))
+            if out - out != 0.0:
+                out = compute(op, (x,))
+        else:
+            out = compute(op, (x,))
+        return Value(out, (self,), name)
 
-    else:
-
-        def method(self: Value, other: Value | Number) -> Value:  # type: ignore[misc]
-            return apply(name, self, other)
-
-    method.__name__ = name
-    method.__qualname__ = f"Value.{name}"
-    method.__doc__ = f"``{name}`` of this value, as a new node (see ops.OPS)."
     return method
 
+
+def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Value | Number], Value]:
+    """``a <op> b`` (or, reflected, ``b <op> a``) with the hot path inlined: no domain, finite result."""
+    name, f, domain = op.name, op.forward, op.domain
+
+    def method(self: Value, other: Value | Number) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)  # type: ignore[assignment]
+            if other is None:
+                return NotImplemented
+        left, right = (other, self) if reflected else (self, other)
+        x = left.data
+        y = right.data  # type: ignore[union-attr]
+        if domain is None:
+            try:
+                out = f(x, y)
+            except (OverflowError, ValueError, ZeroDivisionError):
+                out = compute(op, (x, y))
+            if out - out != 0.0:
+                out = compute(op, (x, y))
+        else:
+            out = compute(op, (x, y))
+        return Value(out, (left, right), name)
+
+    return method
+
+
+def _named(method: Callable[..., Value], name: str, doc: str) -> Callable[..., Value]:
+    method.__name__ = name
+    method.__qualname__ = f"Value.{name}"
+    method.__doc__ = doc
+    return method
+
+
+_DUNDERS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "^": "pow"}
+for _symbol, _dunder in _DUNDERS.items():
+    setattr(Value, f"__{_dunder}__", _named(_binary_method(OPS[_symbol]), f"__{_dunder}__", f"self {_symbol} other"))
+    setattr(Value, f"__r{_dunder}__", _named(_binary_method(OPS[_symbol], True), f"__r{_dunder}__", f"other {_symbol} self"))
+Value.__neg__ = _named(_unary_method(OPS["neg"]), "__neg__", "-self")  # type: ignore[method-assign]
 
 # One method per function of the language, straight from the table: adding a
 # row to ops.OPS is all it takes to get ``Value.<name>()``.
 for _name, _op in FUNCTIONS.items():
-    setattr(Value, _name, _function_method(_op))
+    _method = _unary_method(_op) if _op.arity == 1 else _binary_method(_op)
+    setattr(Value, _name, _named(_method, _name, f"``{_name}`` of this value, as a new node (see ops.OPS)."))
 
 
 # --- computing one node --------------------------------------------------------------
@@ -209,25 +218,41 @@ def _ieee(op: Op, args: tuple[float, ...]) -> float:
 # --- walking graphs ------------------------------------------------------------------
 
 
-def topological_order(root: Value) -> list[Value]:
-    """Every node below ``root``, children before parents, without recursion."""
-    order: list[Value] = []
-    state: dict[Value, bool] = {}  # False: children pushed; True: emitted
+def _count_parents(root: Value) -> dict[Value, int]:
+    """How many edges reach each node below ``root`` (itself included, with 0)."""
+    parents = {root: 0}
     stack = [root]
-    push = stack.append
+    pop, push, get = stack.pop, stack.append, parents.get
     while stack:
-        v = stack[-1]
-        done = state.get(v)
-        if done is None:
-            state[v] = False
-            for c in v._prev:
-                if c not in state:
-                    push(c)
-        else:
-            stack.pop()
-            if not done:
-                state[v] = True
-                order.append(v)
+        for c in pop()._prev:
+            n = get(c)
+            if n is None:
+                parents[c] = 1
+                push(c)
+            else:
+                parents[c] = n + 1
+    return parents
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node below ``root``, children before parents, without recursion.
+
+    Kahn's algorithm from the root: a node is placed once all its parents are,
+    so the result is deterministic and nothing recurses per node.
+    """
+    parents = _count_parents(root)
+    order: list[Value] = []
+    ready = [root]
+    pop, push, add = ready.pop, ready.append, order.append
+    while ready:
+        v = pop()
+        add(v)
+        for c in v._prev:
+            n = parents[c] - 1
+            parents[c] = n
+            if n == 0:
+                push(c)
+    order.reverse()
     return order
 
 
@@ -310,7 +335,7 @@ def backpropagate(order: Sequence[Value], root: Value | None = None) -> None:
                 a.grad += g * da
                 b.grad += g * db
         except (OverflowError, ValueError, ZeroDivisionError):
-            for c, d in zip(p, local_derivatives(v)):
+            for c, d in zip(p, local_derivatives(v), strict=True):
                 c.grad += g * d
 
 

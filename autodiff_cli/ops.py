@@ -24,8 +24,8 @@ asin' from (1-x)(1+x), not 1 - x^2; and so on.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 INF = math.inf
 NAN = math.nan
@@ -44,7 +44,9 @@ class Op:
     derivative: Callable[..., object]
     domain: Callable[..., str | None] | None = None
     symbol: str | None = None  # infix spelling, for operators
-    formula: tuple[str, ...] = ()  # local derivatives for people, in x, y and out
+    formula: tuple[str, ...] = ()  # local derivatives for people: x is the first argument, y the second
+    # Where a derivative is truly infinite (sqrt at 0), as opposed to too big for float64.
+    singular: Callable[..., bool] | None = None
     graph: Callable[..., object] | None = None  # local derivatives as operations on nodes x, y, out
     spelling: str | None = None  # internal operations only: the same number, as a program in x and y
 
@@ -229,6 +231,10 @@ def _within(name: str, low: float, high: float, closed: bool) -> Callable[[float
     return check
 
 
+def _at_one(x: float) -> bool:
+    return abs(x) == 1.0
+
+
 def _div_domain(x: float, y: float) -> str | None:
     return "division by zero" if y == 0.0 else None
 
@@ -295,7 +301,8 @@ _ROWS = (
        graph=lambda x, y, o: (y, x)),
     Op("/", 2, _div, _div_d, _div_domain, symbol="/", formula=("1/y", "-x/y^2"),
        graph=lambda x, y, o: (1 / y, -o / y)),
-    Op("^", 2, _pow, _pow_d, _pow_domain, symbol="^", formula=("y*x^(y-1)", "x^y*log(x)"), graph=_pow_graph),
+    Op("^", 2, _pow, _pow_d, _pow_domain, symbol="^", formula=("y*x^(y-1)", "x^y*log(x)"),
+       singular=lambda x, y: x == 0.0, graph=_pow_graph),
     Op("neg", 1, lambda x: -x, lambda x, o: -1.0, symbol="-", formula=("-1",), graph=lambda x, o: -1.0),
     # functions of one argument
     Op("exp", 1, math.exp, lambda x, o: o, formula=("exp(x)",), graph=lambda x, o: o),
@@ -305,24 +312,24 @@ _ROWS = (
     Op("log10", 1, math.log10, lambda x, o: 1.0 / (x * LN10), _positive("log10"), formula=("1/(x*log(10))",),
        graph=lambda x, o: 1 / (x * LN10)),
     Op("sqrt", 1, math.sqrt, _sqrt_d, _at_least("sqrt", 0.0), formula=("1/(2*sqrt(x))",),
-       graph=lambda x, o: 0.5 / o),
+       singular=lambda x: x == 0.0, graph=lambda x, o: 0.5 / o),
     Op("sin", 1, math.sin, lambda x, o: math.cos(x), formula=("cos(x)",), graph=lambda x, o: x.cos()),
     Op("cos", 1, math.cos, lambda x, o: -math.sin(x), formula=("-sin(x)",), graph=lambda x, o: -x.sin()),
     Op("tan", 1, math.tan, lambda x, o: 1.0 + o * o, formula=("1 + tan(x)^2",), graph=lambda x, o: 1 + o * o),
     Op("atan", 1, math.atan, _atan_d, formula=("1/(1 + x^2)",), graph=lambda x, o: x.datan()),
     Op("asin", 1, math.asin, _asin_d, _within("asin", -1.0, 1.0, True), formula=("1/sqrt(1 - x^2)",),
-       graph=lambda x, o: x.dasin()),
+       singular=_at_one, graph=lambda x, o: x.dasin()),
     Op("acos", 1, math.acos, _acos_d, _within("acos", -1.0, 1.0, True), formula=("-1/sqrt(1 - x^2)",),
-       graph=lambda x, o: -x.dasin()),
+       singular=_at_one, graph=lambda x, o: -x.dasin()),
     Op("sinh", 1, math.sinh, lambda x, o: math.cosh(x), formula=("cosh(x)",), graph=lambda x, o: x.cosh()),
     Op("cosh", 1, math.cosh, lambda x, o: math.sinh(x), formula=("sinh(x)",), graph=lambda x, o: x.sinh()),
     Op("tanh", 1, math.tanh, _tanh_d, formula=("1 - tanh(x)^2",), graph=lambda x, o: x.dtanh()),
     Op("asinh", 1, math.asinh, lambda x, o: 1.0 / math.hypot(1.0, x), formula=("1/sqrt(x^2 + 1)",),
        graph=lambda x, o: x.dasinh()),
     Op("acosh", 1, math.acosh, _acosh_d, _at_least("acosh", 1.0), formula=("1/sqrt(x^2 - 1)",),
-       graph=lambda x, o: x.dacosh()),
+       singular=_at_one, graph=lambda x, o: x.dacosh()),
     Op("atanh", 1, math.atanh, _atanh_d, _within("atanh", -1.0, 1.0, False), formula=("1/(1 - x^2)",),
-       graph=lambda x, o: x.datanh()),
+       singular=_at_one, graph=lambda x, o: x.datanh()),
     Op("sigmoid", 1, _sigmoid, _sigmoid_d, formula=("sigmoid(x)*(1 - sigmoid(x))",), graph=lambda x, o: x.dsigmoid()),
     Op("relu", 1, lambda x: x if x > 0.0 else 0.0, _relu_d, formula=("1 if x > 0 else 0",),
        graph=lambda x, o: x.step()),
@@ -330,11 +337,11 @@ _ROWS = (
     Op("abs", 1, abs, _abs_d, formula=("sign(x)",), graph=lambda x, o: x.step() - (-x).step()),
     Op("erf", 1, math.erf, _erf_d, formula=("2/sqrt(pi)*exp(-x^2)",), graph=lambda x, o: x.derf()),
     # functions of two arguments
-    Op("min", 2, min, _min_d, formula=("1 if x < y else 0", "1 if y < x else 0"),
+    Op("min", 2, min, _min_d, formula=("1 if x < y, 0.5 if x = y, else 0", "1 if y < x, 0.5 if x = y, else 0"),
        graph=lambda x, y, o: (x.below(y), y.below(x))),
-    Op("max", 2, max, _max_d, formula=("1 if x > y else 0", "1 if y > x else 0"),
+    Op("max", 2, max, _max_d, formula=("1 if x > y, 0.5 if x = y, else 0", "1 if y > x, 0.5 if x = y, else 0"),
        graph=lambda x, y, o: (y.below(x), x.below(y))),
-    Op("atan2", 2, math.atan2, _atan2_d, _atan2_domain, formula=("x/(x^2 + y^2)", "-y/(x^2 + y^2)"),
+    Op("atan2", 2, math.atan2, _atan2_d, _atan2_domain, formula=("y/(x^2 + y^2)", "-x/(x^2 + y^2)"),
        graph=lambda y, x, o: (x.datan2(y), -y.datan2(x))),
 )
 
@@ -344,27 +351,39 @@ _ROWS = (
 # below is flat, so printed derivatives stay differentiable at kinks. The
 # derivatives multiply x by out first, so that x*out^3 does not underflow early.
 INTERNAL = (
-    Op("step", 1, lambda x: 1.0 if x > 0.0 else 0.0, lambda x, o: 0.0, formula=("0",),
+    Op("step", 1, lambda x: 1.0 if x > 0.0 else 0.0, lambda x, o: 0.0,
+       formula=("0",),
        graph=lambda x, o: 0.0, spelling=_STEP.format("x")),
-    Op("below", 2, _below, lambda x, y, o: (0.0, 0.0), formula=("0", "0"),
+    Op("below", 2, _below, lambda x, y, o: (0.0, 0.0),
+       formula=("0", "0"),
        graph=lambda x, y, o: (0.0, 0.0), spelling=_BELOW),
-    Op("dtanh", 1, lambda x: _tanh_d(x, 0.0), lambda x, o: -2.0 * math.tanh(x) * o, formula=("-2*tanh(x)*out",),
+    Op("dtanh", 1, lambda x: _tanh_d(x, 0.0), lambda x, o: -2.0 * math.tanh(x) * o,
+       formula=("-2*tanh(x)*(1 - tanh(x)^2)",),
        graph=lambda x, o: -2 * x.tanh() * o, spelling="(1/cosh(min(abs(x), 710)))^2"),
     Op("dsigmoid", 1, lambda x: _sigmoid_d(x, 0.0), lambda x, o: -o * math.tanh(0.5 * x),
-       formula=("-out*tanh(x/2)",), graph=lambda x, o: -o * (0.5 * x).tanh(), spelling="sigmoid(x)*sigmoid(-x)"),
-    Op("datan", 1, lambda x: _atan_d(x, 0.0), lambda x, o: -2.0 * (x * o) * o, formula=("-2*x*out^2",),
+       formula=("-sigmoid(x)*(1 - sigmoid(x))*tanh(x/2)",),
+       graph=lambda x, o: -o * (0.5 * x).tanh(), spelling="sigmoid(x)*sigmoid(-x)"),
+    Op("datan", 1, lambda x: _atan_d(x, 0.0), lambda x, o: -2.0 * (x * o) * o,
+       formula=("-2*x/(1 + x^2)^2",),
        graph=lambda x, o: -2 * (x * o) * o, spelling=_SCALED + "(1/m)^2/((1/m)^2 + (x/m)^2)"),
     Op("dasin", 1, lambda x: _asin_d(x, 0.0), lambda x, o: x * o * o * o, _within("asin'", -1.0, 1.0, False),
-       formula=("x*out^3",), graph=lambda x, o: x * o * o * o, spelling="1/sqrt((1 - x)*(1 + x))"),
-    Op("dasinh", 1, lambda x: 1.0 / math.hypot(1.0, x), lambda x, o: -(x * o) * o * o, formula=("-x*out^3",),
+       formula=("x/(1 - x^2)^(3/2)",), singular=_at_one,
+       graph=lambda x, o: x * o * o * o, spelling="1/sqrt((1 - x)*(1 + x))"),
+    Op("dasinh", 1, lambda x: 1.0 / math.hypot(1.0, x), lambda x, o: -(x * o) * o * o,
+       formula=("-x/(1 + x^2)^(3/2)",),
        graph=lambda x, o: -(x * o) * o * o, spelling=_SCALED + "(1/m)/sqrt((1/m)^2 + (x/m)^2)"),
     Op("dacosh", 1, lambda x: _acosh_d(x, 0.0), lambda x, o: -(x * o) * o * o, _above("acosh'", 1.0),
-       formula=("-x*out^3",), graph=lambda x, o: -(x * o) * o * o, spelling="1/(sqrt(x - 1)*sqrt(x + 1))"),
+       formula=("-x/(x^2 - 1)^(3/2)",), singular=_at_one,
+       graph=lambda x, o: -(x * o) * o * o, spelling="1/(sqrt(x - 1)*sqrt(x + 1))"),
     Op("datanh", 1, lambda x: _atanh_d(x, 0.0), lambda x, o: 2.0 * (x * o) * o, _within("atanh'", -1.0, 1.0, False),
-       formula=("2*x*out^2",), graph=lambda x, o: 2 * (x * o) * o, spelling="1/((1 - x)*(1 + x))"),
-    Op("derf", 1, lambda x: _erf_d(x, 0.0), lambda x, o: -2.0 * (x * o), formula=("-2*x*out",),
+       formula=("2*x/(1 - x^2)^2",), singular=_at_one,
+       graph=lambda x, o: 2 * (x * o) * o, spelling="1/((1 - x)*(1 + x))"),
+    Op("derf", 1, lambda x: _erf_d(x, 0.0), lambda x, o: -2.0 * (x * o),
+       formula=("-4*x*exp(-x^2)/sqrt(pi)",),
        graph=lambda x, o: -2 * (x * o), spelling="1.1283791670955126*exp(-min(abs(x), 30)^2)"),
-    Op("datan2", 2, _datan2, _datan2_d, _atan2_domain, formula=("out(y, x)^2 - out^2", "-2*out*out(y, x)"),
+    # x/(x^2 + y^2): d/dy atan2(y, x) is datan2(x, y), d/dx is -datan2(y, x)
+    Op("datan2", 2, _datan2, _datan2_d, _atan2_domain,
+       formula=("(y^2 - x^2)/(x^2 + y^2)^2", "-2*x*y/(x^2 + y^2)^2"), singular=lambda x, y: x == y == 0.0,
        graph=lambda x, y, o: ((y.datan2(x) - o) * (y.datan2(x) + o), -2 * o * y.datan2(x)),
        spelling="m = max(abs(x), abs(y)); x/m/m/((x/m)^2 + (y/m)^2)"),
 )

@@ -8,7 +8,9 @@ Only structure is built here; ``program.Program`` computes the numbers.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import gc
 import math
 import threading
 import unicodedata
@@ -24,7 +26,7 @@ from .engine import Value
 from .errors import NAME, OVERFLOW, SYNTAX, AutodiffError
 from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
 
-__all__ = ["Graph", "parse", "normalize_name"]
+__all__ = ["Graph", "normalize_name", "parse"]
 
 _AUGMENTED = {"+=": "+", "-=": "-", "*=": "*", "/=": "/"}
 _TOKEN_WORDS = {
@@ -123,8 +125,8 @@ class _Builder(Transformer):
         if op is None:
             if name in self.env or name in self.inputs or name in CONSTANTS:
                 raise self._error(NAME, f"{name} is a variable, not a function", tok)
-            close = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
+            close = difflib.get_close_matches(name, list(FUNCTIONS), n=2)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
             raise self._error(NAME, f"unknown function {name}{hint}", tok)
         given = tuple(a for a in args if a is not None)
         if len(given) != op.arity:
@@ -226,9 +228,21 @@ def _parser() -> Lark:
     return _PARSER
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Parsing makes no reference cycles, so the cyclic collector only costs time here."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def parse(source: str) -> Graph:
     """Parse ``source`` into a Graph, or raise AutodiffError (syntax, name, overflow)."""
-    with _LOCK:
+    with _LOCK, _collector_paused():
         _BUILDER.reset(source)
         try:
             return _parser().parse(source)
@@ -254,7 +268,7 @@ def _end_position(source: str) -> tuple[int, int]:
 def _syntax_error(err: UnexpectedInput, source: str, previous: Token | None) -> AutodiffError:
     if isinstance(err, UnexpectedCharacters):
         ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
-        shown = repr(ch) if ch.isprintable() and ch not in "'\\" else f"U+{ord(ch):04X}" if ch else "end"
+        shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" if ch else "end"
         return AutodiffError(SYNTAX, f"unexpected character {shown}", err.line, err.column, source)
     assert isinstance(err, UnexpectedToken)
     tok = err.token

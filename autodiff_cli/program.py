@@ -82,11 +82,15 @@ class Program:
                 raise AutodiffError(NAME, f"{name} is not bound: give a value, e.g. {name}=1", line, column, self.source)
         return names
 
-    def run(self, bindings: Mapping[str, float], gradients: bool = True) -> Result:
-        """Evaluate at ``bindings``; raise AutodiffError on any failure."""
+    def run(self, bindings: Mapping[str, float], gradients: bool = True, strict: bool = True) -> Result:
+        """Evaluate at ``bindings``; raise AutodiffError on any failure.
+
+        With ``strict`` off, values and gradients that leave the finite floats
+        are reported as inf or nan instead of raising (``--allow-nonfinite``).
+        """
         names = self.bind(bindings)
         try:
-            forward(self.nodes)
+            forward(self.nodes, strict)
         except AutodiffError as err:
             raise self._locate(err, getattr(err, "node", None)) from None
         result = self.graph.result
@@ -95,7 +99,7 @@ class Program:
         backpropagate(self.order, result)
         inputs = self.graph.inputs
         grads = {name: inputs[name].grad for name in names}
-        if any(g - g != 0.0 for g in grads.values()):
+        if strict and any(g - g != 0.0 for g in grads.values()):
             self._explain_nonfinite_gradient(names)
         return Result(result.data, grads)
 
@@ -116,16 +120,17 @@ class Program:
             g = v.grad
             if g == 0.0 or not v._op or v not in depends:
                 continue
-            for child, d in zip(v._prev, local_derivatives(v)):
+            for child, d in zip(v._prev, local_derivatives(v), strict=True):
                 if child not in depends:
                     continue
                 op = OPS[v._op]
                 if d - d != 0.0:
                     args = ", ".join(f"{c.data:g}" for c in v._prev)
-                    what = "infinite" if math.isinf(d) else "undefined"
                     where = f"{op.name}({args})" if op.symbol is None else f"'{op.symbol}' at ({args})"
-                    err = AutodiffError(DOMAIN, f"the derivative of {where} is {what}")
-                    raise self._locate(err, v)
+                    if math.isinf(d) and not (op.singular and op.singular(*(c.data for c in v._prev))):
+                        raise self._locate(AutodiffError(OVERFLOW, f"the derivative of {where} overflows float64"), v)
+                    what = "infinite" if math.isinf(d) else "undefined"
+                    raise self._locate(AutodiffError(DOMAIN, f"the derivative of {where} is {what}"), v)
                 if g - g == 0.0 and (g * d) - (g * d) != 0.0:
                     raise self._locate(AutodiffError(OVERFLOW, "the gradient overflows float64"), v)
         bad = next(n for n in names if self.graph.inputs[n].grad - self.graph.inputs[n].grad != 0.0)

@@ -18,7 +18,6 @@ import sympy as sp
 from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from rich.console import Console
-from sympy_programs import SYMBOLS, at, close, near_kink, points, programs
 
 from autodiff_cli.cli import main
 from autodiff_cli.engine import Value
@@ -26,6 +25,8 @@ from autodiff_cli.errors import AutodiffError
 from autodiff_cli.hessian import hessian
 from autodiff_cli.program import evaluate
 from autodiff_cli.render.hessian import render_hessian
+
+from .sympy_programs import SYMBOLS, at, close, near_kink, points, programs
 
 CASES = pathlib.Path(__file__).parent / "data" / "cases.jsonl"
 X = sp.Symbol("x", real=True)
@@ -40,7 +41,7 @@ def _evaluates(text: str, point: dict[str, float]) -> bool:
     return True
 
 
-@settings(max_examples=int(__import__("os").environ.get("HX", 120)), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(programs(), points())
 def test_hessian_matches_sympy_on_random_programs(case, point):
     value = at(case.expr, point)

@@ -1,0 +1,276 @@
+"""The forward and backward passes of a program, step by step, for people learning backpropagation.
+
+``explain`` runs the program with the engine, then walks the same graph again
+and records what each step did: in the forward pass, every node from its
+arguments; in the backward pass, from the result down, every node's gradient,
+each child's local derivative (the ops table's formula for people, the
+engine's ``local_derivatives`` for the number) and what it adds to the child.
+The replay accumulates exactly as ``engine.backpropagate`` does, in the same
+order and with the same skip of nodes whose gradient is exactly 0, so its
+gradients are the engine's to the last bit; nothing here knows a derivative.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .engine import Value, describe, local_derivatives
+from .ops import OPS
+from .program import Program
+
+__all__ = ["BackwardStep", "Contribution", "Explanation", "ForwardStep", "explain", "number_text"]
+
+INPUT = "input"  # a name bound by the caller
+CONSTANT = "constant"  # pi, e or tau, read but not bound
+NUMBER = "number"  # a number written in the program
+OPERATION = "op"
+
+SKIPPED_ZERO = "its gradient is 0, so it has nothing to pass on (the engine skips it)"
+SKIPPED_DEAD = "it does not feed the result, so its gradient stays 0 (the engine skips it)"
+
+_PLACEHOLDER = re.compile(r"\b[xy]\b")
+
+
+@dataclass(frozen=True)
+class ForwardStep:
+    """One node of the forward pass: what it computes and the value it got."""
+
+    id: str  # unique: an input's name, a node's name, n1, n2 ... for operations, k1 ... for numbers
+    label: str  # how people see it: the id, or a number's own digits
+    kind: str  # input, constant, number or op
+    value: float
+    op: str = ""  # key of ops.OPS, for an operation
+    args: tuple[str, ...] = ()  # ids of its arguments
+    expr: str = ""  # the operation on its arguments' labels: "a * b", "tanh(n2)"
+    arithmetic: str = ""  # the operation on their values: "2 * 3"
+    names: tuple[str, ...] = ()  # names the program assigned to this node
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one node passes to one child: local derivative times the node's gradient."""
+
+    child: str  # id
+    label: str
+    kind: str
+    position: int  # which argument of the node (0 or 1)
+    formula: str  # the local derivative as the ops table writes it, in x and y
+    formula_here: str  # the same with the arguments' labels in place of x and y
+    local: float  # d(node)/d(child), from the engine
+    contribution: float  # local * the node's gradient
+    grad_before: float
+    grad_after: float
+    visit: int  # how many contributions the child has received, this one included
+
+    @property
+    def accumulates(self) -> bool:
+        """True when the child was reached before: this adds to what it already has."""
+        return self.visit > 1
+
+
+@dataclass(frozen=True)
+class BackwardStep:
+    """One operation node of the backward pass, in reverse topological order."""
+
+    id: str
+    label: str
+    expr: str  # compact, as in d(expr)/d(child): "a*b"
+    grad: float  # d(result)/d(node) when the node is reached: complete by then
+    contributions: tuple[Contribution, ...]
+    is_result: bool = False
+    skipped: str = ""  # why nothing was passed on, when nothing was
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A program's value and gradients, with the steps that produced them."""
+
+    expr: str
+    bindings: dict[str, float]
+    value: float
+    gradients: dict[str, float]
+    forward: tuple[ForwardStep, ...]
+    backward: tuple[BackwardStep, ...]
+    result: str  # id of the result's node
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {s.id: s.label for s in self.forward}
+
+
+def explain(program: Program, bindings: Mapping[str, float]) -> Explanation:
+    """Run ``program`` at ``bindings`` and record its forward and backward passes.
+
+    Raises AutodiffError exactly where ``program.run`` does.
+    """
+    result = program.run(bindings)
+    bound = set(result.gradients)
+    ids, labels, kinds = _identify(program, bound)
+    names = _names_of(program)
+    forward = tuple(_forward_step(v, ids, labels, kinds, names) for v in program.order)
+    backward = _backward_steps(program, ids, labels, kinds)
+    root = program.result
+    return Explanation(
+        expr=program.source,
+        bindings={name: program.graph.inputs[name].data for name in result.gradients},
+        value=result.value,
+        gradients=dict(result.gradients),
+        forward=forward,
+        backward=backward,
+        result=ids[root],
+    )
+
+
+def number_text(x: float) -> str:
+    """A number the way a person writes it: 4, 0.5, 9.97833e-06 (six significant digits)."""
+    if not math.isfinite(x):
+        return str(x)
+    if x == 0.0:
+        return "-0" if math.copysign(1.0, x) < 0 else "0"
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.6g}"
+
+
+# --- naming nodes --------------------------------------------------------------------
+
+
+def _free_prefix(letter: str, taken: set[str]) -> str:
+    """A prefix for numbered ids that no name of the program can be confused with."""
+    prefix = letter
+    while any(re.fullmatch(re.escape(prefix) + r"\d+", t) for t in taken):
+        prefix += "_"
+    return prefix
+
+
+def _identify(program: Program, bound: set[str]) -> tuple[dict[Value, str], dict[Value, str], dict[Value, str]]:
+    """Ids, labels and kinds of every node of the program's order."""
+    graph = program.graph
+    taken = set(graph.inputs) | set(graph.names)
+    op_prefix, number_prefix = _free_prefix("n", taken), _free_prefix("k", taken)
+    leaves = {v: name for name, v in graph.inputs.items()}
+    named: dict[Value, str] = {}
+    for name, v in graph.names.items():
+        # A name that is also an input's (``a = a*2``) or that only renames a leaf stays out.
+        if v not in leaves and name not in graph.inputs and v not in named:
+            named[v] = name
+    ids: dict[Value, str] = {}
+    labels: dict[Value, str] = {}
+    kinds: dict[Value, str] = {}
+    for name, v in graph.inputs.items():
+        ids[v] = labels[v] = name
+        kinds[v] = INPUT if name in bound else CONSTANT
+    for k, v in enumerate(graph.constants, 1):
+        ids[v] = named.get(v, f"{number_prefix}{k}")
+        labels[v] = named.get(v, number_text(v.data))
+        kinds[v] = NUMBER
+    for k, v in enumerate(program.nodes, 1):
+        ids[v] = labels[v] = named.get(v, f"{op_prefix}{k}")
+        kinds[v] = OPERATION
+    return ids, labels, kinds
+
+
+def _names_of(program: Program) -> dict[Value, tuple[str, ...]]:
+    names: dict[Value, tuple[str, ...]] = {}
+    for name, v in program.graph.names.items():
+        names[v] = (*names.get(v, ()), name)
+    return names
+
+
+# --- the two passes ------------------------------------------------------------------
+
+
+def _spell(v: Value, labels: dict[Value, str], spaced: bool) -> str:
+    """The operation of ``v`` written on its arguments' labels."""
+    op = OPS[v._op]
+    args = [labels[c] for c in v._prev]
+    if op.symbol and len(args) == 2:
+        return f"{args[0]} {op.symbol} {args[1]}" if spaced else f"{args[0]}{op.symbol}{args[1]}"
+    if op.symbol:
+        return f"{op.symbol}{args[0]}"
+    return f"{op.name}({', '.join(args)})"
+
+
+def _forward_step(
+    v: Value, ids: dict[Value, str], labels: dict[Value, str], kinds: dict[Value, str], names: dict[Value, tuple[str, ...]]
+) -> ForwardStep:
+    if not v._op:
+        return ForwardStep(ids[v], labels[v], kinds[v], v.data, names=names.get(v, ()))
+    op = OPS[v._op]
+    return ForwardStep(
+        ids[v],
+        labels[v],
+        OPERATION,
+        v.data,
+        op=op.name,
+        args=tuple(ids[c] for c in v._prev),
+        expr=_spell(v, labels, spaced=True),
+        arithmetic=describe(op, [c.data for c in v._prev]),
+        names=names.get(v, ()),
+    )
+
+
+def _feeding(root: Value) -> set[Value]:
+    """Every node the result depends on, itself included."""
+    seen = {root}
+    stack = [root]
+    while stack:
+        for c in stack.pop()._prev:
+            if c not in seen:
+                seen.add(c)
+                stack.append(c)
+    return seen
+
+
+def _substitute(formula: str, args: list[str]) -> str:
+    return _PLACEHOLDER.sub(lambda m: args[0] if m.group() == "x" else args[1], formula)
+
+
+def _backward_steps(
+    program: Program, ids: dict[Value, str], labels: dict[Value, str], kinds: dict[Value, str]
+) -> tuple[BackwardStep, ...]:
+    """Replay ``engine.backpropagate`` on the program's order, recording each step."""
+    root = program.result
+    feeding = _feeding(root)
+    grads = {v: 0.0 for v in program.order}
+    visits = dict.fromkeys(program.order, 0)
+    grads[root] = 1.0
+    steps = []
+    for v in reversed(program.order):
+        if not v._op:
+            continue
+        g = grads[v]
+        expr = _spell(v, labels, spaced=False)
+        if g == 0.0:
+            why = SKIPPED_DEAD if v not in feeding else SKIPPED_ZERO
+            steps.append(BackwardStep(ids[v], labels[v], expr, g, (), v is root, why))
+            continue
+        op = OPS[v._op]
+        arg_labels = [labels[c] for c in v._prev]
+        contributions = []
+        for position, (child, local) in enumerate(zip(v._prev, local_derivatives(v), strict=True)):
+            before = grads[child]
+            contribution = g * local
+            grads[child] = after = before + contribution
+            visits[child] += 1
+            formula = op.formula[position] if position < len(op.formula) else ""
+            contributions.append(
+                Contribution(
+                    ids[child],
+                    labels[child],
+                    kinds[child],
+                    position,
+                    formula,
+                    _substitute(formula, arg_labels),
+                    local,
+                    contribution,
+                    before,
+                    after,
+                    visits[child],
+                )
+            )
+        steps.append(BackwardStep(ids[v], labels[v], expr, g, tuple(contributions), v is root))
+    return tuple(steps)

@@ -1,0 +1,69 @@
+"""``eval --check``: autodiff's gradients next to finite differences, for people and for JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..check import KINK, MISMATCH, OK, CheckReport
+from .machine import finite_or_text
+
+__all__ = ["check_record", "render_check"]
+
+STATUS_STYLE = {OK: "green", MISMATCH: "bold red", KINK: "yellow"}
+
+
+def _number(x: float | None) -> float | str | None:
+    return None if x is None else finite_or_text(x)
+
+
+def check_record(report: CheckReport) -> dict[str, Any]:
+    """The ``check`` member of ``eval --check --json``.
+
+    ``finite_differences`` has one member per input, like ``gradients``
+    (null where no step kept the program evaluable); ``details`` says how each
+    was obtained and why an input was not compared.
+    """
+    return {
+        "finite_differences": {k: _number(v) for k, v in report.finite_differences.items()},
+        "max_rel_error": finite_or_text(report.max_rel_error),
+        "tolerance": report.tolerance,
+        "ok": report.ok,
+        "details": {
+            c.name: {
+                "status": c.status,
+                "method": c.method,
+                "rel_error": _number(c.rel_error),
+                "resolution": finite_or_text(c.resolution),
+                "left": _number(c.left),
+                "right": _number(c.right),
+                "note": c.note,
+            }
+            for c in report.inputs
+        },
+    }
+
+
+def render_check(report: CheckReport) -> RenderableType:
+    """One row per input: autodiff, finite differences, relative error, verdict; notes below."""
+    verdict = "ok" if report.ok else "FAILED"
+    title = Text(
+        f"Finite-difference check: {verdict}, max relative error {report.max_rel_error:.2g} (tolerance {report.tolerance:g})",
+        style="bold green" if report.ok else "bold red",
+    )
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1))
+    table.add_column("input", style="bold cyan", no_wrap=True)
+    table.add_column("autodiff", justify="right")
+    table.add_column("finite differences", justify="right")
+    table.add_column("rel. error", justify="right")
+    table.add_column("")
+    for c in report.inputs:
+        fd = "-" if c.finite_difference is None else repr(c.finite_difference)
+        rel = "-" if c.rel_error is None else f"{c.rel_error:.2g}"
+        table.add_row(c.name, repr(c.autodiff), fd, rel, Text(c.status, style=STATUS_STYLE.get(c.status, "dim")))
+    notes = [Text(f"{c.name}: {c.note}", style="dim") for c in report.inputs if c.note]
+    return Group(title, table, *notes)

@@ -1,0 +1,196 @@
+"""``autodiff explain`` for people (a rich layout) and for scripts (one JSON object)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from ..explain import CONSTANT, INPUT, NUMBER, BackwardStep, Contribution, Explanation, ForwardStep, number_text
+from .machine import finite_or_text
+
+__all__ = ["explanation_record", "render_explanation"]
+
+NODE = "bold cyan"
+FORMULA = "yellow"
+NOTE = "magenta"
+QUIET = "dim"
+
+FORWARD_LEGEND = "Children before parents: every node is computed from values already known."
+BACKWARD_LEGEND = (
+    "grad of a node = ∂result/∂node. From the result down, each node passes "
+    "(local derivative) × (its grad) to each child; a child reached more than once adds up what it gets."
+)
+
+
+# --- for scripts -------------------------------------------------------------------
+
+
+def explanation_record(e: Explanation) -> dict[str, Any]:
+    """expr, value, gradients (as ``eval --json``), one object per forward and backward step, the result's id."""
+    return {
+        "expr": e.expr,
+        "value": finite_or_text(e.value),
+        "gradients": {k: finite_or_text(v) for k, v in e.gradients.items()},
+        "forward": [_forward_record(s) for s in e.forward],
+        "backward": [_backward_record(s) for s in e.backward],
+        "result": e.result,
+    }
+
+
+def _forward_record(s: ForwardStep) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "label": s.label,
+        "kind": s.kind,
+        "op": s.op or None,
+        "args": list(s.args),
+        "expr": s.expr or s.label,
+        "value": finite_or_text(s.value),
+        "names": list(s.names),
+    }
+
+
+def _backward_record(s: BackwardStep) -> dict[str, Any]:
+    record: dict[str, Any] = {"id": s.id, "expr": s.expr, "grad": finite_or_text(s.grad), "result": s.is_result}
+    if s.skipped:
+        record["skipped"] = s.skipped
+    record["children"] = [
+        {
+            "id": c.child,
+            "position": c.position,
+            "formula": c.formula,
+            "formula_here": c.formula_here,
+            "local": finite_or_text(c.local),
+            "contribution": finite_or_text(c.contribution),
+            "grad_before": finite_or_text(c.grad_before),
+            "grad_after": finite_or_text(c.grad_after),
+            "accumulates": c.accumulates,
+        }
+        for c in s.contributions
+    ]
+    return record
+
+
+# --- for people ----------------------------------------------------------------------
+
+
+def render_explanation(e: Explanation) -> RenderableType:
+    """The program, the forward pass as a table, the backward pass as one small tree per node."""
+    parts: list[RenderableType] = [_header(e), Text(""), _forward_table(e), Text(FORWARD_LEGEND, style=QUIET), Text("")]
+    parts.append(Text("Backward pass", style="bold"))
+    parts.append(Text(BACKWARD_LEGEND, style=QUIET))
+    if not e.backward:
+        parts.append(Text(_leaf_result(e)))
+    for number, step in enumerate(e.backward, 1):
+        parts += [Text(""), _backward_tree(number, step)]
+    parts += [Text(""), _result_table(e)]
+    return Group(*parts)
+
+
+def _leaf_result(e: Explanation) -> str:
+    step = next(s for s in e.forward if s.id == e.result)
+    if step.kind == INPUT:
+        return f"The result is the input {step.label} itself: its grad is ∂{step.label}/∂{step.label} = 1, with nothing below."
+    return f"The result is the {step.kind} {step.label}: no operation, nothing to pass down."
+
+
+def _header(e: Explanation) -> Text:
+    text = Text("Explaining ", style="bold")
+    lines = e.expr.splitlines() or [""]
+    if len(lines) == 1:
+        text.append(lines[0], style=NODE)
+    else:  # a program from a file: one statement per line, as written
+        for line in lines:
+            text.append("\n    " + line, style=NODE)
+    if e.bindings:
+        text.append("\n" if len(lines) > 1 else "  ")
+        text.append("at  " + ", ".join(f"{k} = {number_text(v)}" for k, v in e.bindings.items()))
+    return text
+
+
+def _forward_table(e: Explanation) -> Table:
+    table = Table(title="Forward pass", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1))
+    table.add_column("node", style=NODE, no_wrap=True)
+    table.add_column("computes")
+    table.add_column("value", justify="left")
+    for s in e.forward:
+        if s.kind == NUMBER:
+            table.add_row(Text(s.label, style=QUIET), Text("a number", style=QUIET), Text(number_text(s.value), style=QUIET))
+        elif s.kind == CONSTANT:
+            table.add_row(s.label, "a constant", number_text(s.value))
+        elif not s.op:
+            table.add_row(s.label, "an input", number_text(s.value))
+        else:
+            value = Text(f"{s.arithmetic} = ")
+            value.append(number_text(s.value), style="bold")
+            marker = "  ← the result" if s.id == e.result else ""
+            value.append(marker, style=NOTE)
+            table.add_row(s.label, s.expr, value)
+    return table
+
+
+def _backward_tree(number: int, step: BackwardStep) -> Tree:
+    head = Text(f"{number}. ")
+    head.append(step.label, style=NODE)
+    head.append(f" = {step.expr}", style="bold")
+    head.append(f"    grad = {number_text(step.grad)}")
+    if step.is_result:
+        head.append(f"  (the result: ∂{step.label}/∂{step.label} = 1)", style=QUIET)
+    tree = Tree(head, guide_style=QUIET)
+    if step.skipped:
+        tree.add(Text(step.skipped, style=QUIET))
+        return tree
+    for c in step.contributions:
+        tree.add(_contribution(step, c))
+    return tree
+
+
+def _contribution(step: BackwardStep, c: Contribution) -> Text:
+    quiet = c.kind in (NUMBER, CONSTANT)
+    text = Text(style=QUIET if quiet else "")
+    text.append(f"∂{_wrapped(step.expr)}/∂{c.label}")
+    if sum(1 for other in step.contributions if other.label == c.label) > 1:
+        text.append(f" (argument {c.position + 1})")
+    local = number_text(c.local)
+    if c.formula_here and c.formula_here != local:
+        text.append(" = ")
+        text.append(c.formula_here, style=FORMULA)
+    text.append(f" = {local}")
+    text.append(f"\n{c.label}.grad += {local} × {number_text(step.grad)} = {number_text(c.contribution)}")
+    if c.accumulates:
+        text.append(f"  →  {c.label}.grad = {number_text(c.grad_before)} + {number_text(c.contribution)} = ")
+        text.append(number_text(c.grad_after), style="bold")
+        text.append(f"\n({c.label} is reached a {_ordinal(c.visit)} time: what it receives adds up)", style=NOTE)
+    else:
+        text.append(f"  →  {c.label}.grad = ")
+        text.append(number_text(c.grad_after), style="bold")
+    if quiet:
+        text.append(f"\n({c.label} is a {c.kind}: its gradient is computed but not reported)")
+    return text
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _wrapped(expr: str) -> str:
+    """``a*b`` as ``(a*b)``; a call such as ``tanh(n2)`` needs no more parentheses."""
+    is_call = expr.endswith(")") and expr[0].isalpha()
+    return expr if is_call or expr.isidentifier() else f"({expr})"
+
+
+def _result_table(e: Explanation) -> Table:
+    table = Table(title="Result", title_justify="left", title_style="bold", box=None, padding=(0, 1), show_header=False)
+    table.add_column("name", no_wrap=True)
+    table.add_column("exactly")
+    table.add_column("what")
+    table.add_row(Text(e.labels[e.result], style=NODE), repr(e.value), Text("the value", style=QUIET))
+    for name, g in e.gradients.items():
+        table.add_row(Text(f"∂/∂{name}", style=NODE), repr(g), Text(f"{name}.grad after the backward pass", style=QUIET))
+    return table

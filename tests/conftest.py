@@ -1,0 +1,28 @@
+"""Shared fixtures: the conformance corpus and tolerances."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+DATA = pathlib.Path(__file__).parent / "data"
+
+
+def load_cases() -> list[dict]:
+    with open(DATA / "cases.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+CASES = load_cases()
+
+
+def close(got: float, want: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
+    """The conformance corpus's tolerance: 1e-9 relative plus 1e-12 absolute."""
+    return abs(got - want) <= rel * abs(want) + abs_
+
+
+@pytest.fixture(scope="session")
+def cases() -> list[dict]:
+    return CASES
