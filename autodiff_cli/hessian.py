@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import NoReturn
 
 from .engine import Value, backpropagate, compute, gradient_graph, local_derivatives, topological_order
 from .errors import DOMAIN, OVERFLOW, AutodiffError
@@ -70,7 +71,7 @@ def _where(v: Value) -> str:
     return f"{op.name}({args})" if op.symbol is None else f"'{op.symbol}' at ({args})"
 
 
-def _explain(program: Program, order: list[Value], leaves: list[Value], origin: dict[Value, Value]) -> None:
+def _explain(program: Program, order: list[Value], leaves: list[Value], origin: dict[Value, Value]) -> NoReturn:
     """Find why a row of the Hessian is not finite, and raise about the program's operation."""
     varying = set(leaves)
     for v in order:
@@ -78,7 +79,7 @@ def _explain(program: Program, order: list[Value], leaves: list[Value], origin: 
             varying.add(v)
     # A first derivative that does not exist, in a branch the gradient itself did not need.
     for v in order:
-        if v.grad != 0.0 and v._prev and not math.isfinite(v.data) and all(math.isfinite(c.data) for c in v._prev):
+        if v._prev and not math.isfinite(v.data) and all(math.isfinite(c.data) for c in v._prev):
             source = origin.get(v, v)
             try:
                 compute(OPS[v._op], tuple(c.data for c in v._prev))
@@ -96,8 +97,12 @@ def _explain(program: Program, order: list[Value], leaves: list[Value], origin: 
                 continue
             source = origin.get(v, v)
             if not math.isfinite(d):
-                what = "infinite" if math.isinf(d) else "undefined"
-                err = AutodiffError(DOMAIN, f"the second derivative of {_where(source)} is {what}")
+                op = OPS[v._op]
+                if math.isinf(d) and not (op.singular and op.singular(*(c.data for c in v._prev))):
+                    err = AutodiffError(OVERFLOW, f"the second derivative of {_where(source)} overflows float64")
+                else:
+                    what = "infinite" if math.isinf(d) else "undefined"
+                    err = AutodiffError(DOMAIN, f"the second derivative of {_where(source)} is {what}")
                 raise _located(program, err, source)
             if math.isfinite(g) and not math.isfinite(g * d):
                 err = AutodiffError(OVERFLOW, f"the second derivative of {_where(source)} overflows float64")
