@@ -58,8 +58,9 @@ class Value:
         same answer. With ``create_graph`` each ``grad`` is a Value, the last
         node of a graph that computes it, so ``x.grad.backward()`` gives second
         derivatives. Like first-order gradients, its numbers may be inf or nan
-        where a derivative does not exist; the graph is built for this graph's
-        structure and data.
+        where a derivative does not exist. The graph holds no branch taken on
+        numbers (relu's slope is a node too), so after leaves change,
+        ``forward`` over it gives the gradient at the new point.
         """
         order = topological_order(self)
         if not create_graph:
