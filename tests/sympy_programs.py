@@ -165,3 +165,13 @@ def near_kink(case: Case, point: Mapping[str, float], margin: float = 1e-6) -> b
 def close(got: float, want: float, rel: float = 1e-9, absolute: float = 1e-12) -> bool:
     """Equal up to rounding: a relative tolerance, plus an absolute one for values near 0."""
     return abs(got - want) <= rel * abs(want) + absolute
+
+
+def close_all(got: Mapping[object, float], want: Mapping[object, float], rel: float = 1e-9, norm: float = 1e-10) -> bool:
+    """Entry by entry to ``rel``, or to ``norm`` times the largest entry (at least 1).
+
+    Gradients and Hessians are sums of products; where large terms cancel, the
+    rounding left is small next to the whole vector or matrix, not to the entry.
+    """
+    scale = max([1.0, *(abs(w) for w in want.values())])
+    return all(abs(got[k] - w) <= rel * abs(w) + norm * scale for k, w in want.items())

@@ -21,7 +21,7 @@ from autodiff_cli.ops import FUNCTIONS, INTERNAL
 from autodiff_cli.program import compile_program, evaluate
 from autodiff_cli.symbolic import derivatives
 
-from .sympy_programs import SYMBOLS, at, close, near_kink, points, programs
+from .sympy_programs import SYMBOLS, at, close, close_all, near_kink, points, programs
 
 EXAMPLES = 60
 TINY = 5e-324
@@ -48,13 +48,13 @@ def test_printed_derivatives_evaluate_to_sympys(case, point):
     assume(not near_kink(case, point))
     assume(_evaluates(case.text, point))
     found = derivatives(case.text)
+    want = {name: at(sp.diff(case.expr, SYMBOLS[name]), point) for name in found.first}
+    assume(all(w is not None and abs(w) < 1e12 for w in want.values()))
+    # Both forms must run: with comments, one statement a line; and on one line.
+    got = {name: evaluate(printed.text(), point).value for name, printed in found.first.items()}
+    assert close_all(got, want), (case.text, point, got, want)
     for name, printed in found.first.items():
-        want = at(sp.diff(case.expr, SYMBOLS[name]), point)
-        assume(want is not None and abs(want) < 1e12)
-        # Both forms must run: with comments, one statement a line; and on one line.
-        got = evaluate(printed.text(), point).value
-        assert close(got, want), (case.text, point, name, printed.text(), got, want)
-        assert evaluate(printed.text("; "), point).value == got
+        assert evaluate(printed.text("; "), point).value == got[name]
 
 
 @settings(
@@ -70,12 +70,10 @@ def test_printed_second_derivatives_evaluate_to_sympys(case, point):
     assume(_evaluates(case.text, point))
     found = derivatives(case.text, order=2)
     assert found.second is not None
-    for a, row in found.second.items():
-        for b, printed in row.items():
-            want = at(sp.diff(case.expr, SYMBOLS[a], SYMBOLS[b]), point)
-            assume(want is not None and abs(want) < 1e12)
-            got = evaluate(printed.text(), point).value
-            assert close(got, want), (case.text, point, a, b, printed.text(), got, want)
+    want = {(a, b): at(sp.diff(case.expr, SYMBOLS[a], SYMBOLS[b]), point) for a in found.second for b in found.second}
+    assume(all(w is not None and abs(w) < 1e12 for w in want.values()))
+    got = {(a, b): evaluate(p.text(), point).value for a, row in found.second.items() for b, p in row.items()}
+    assert close_all(got, want), (case.text, point, got, want)
 
 
 # --- internal operations: each spelling is the same number, with a slope that exists ------
