@@ -143,21 +143,79 @@ def main(debug: bool) -> None:
     default=None,
     help="Output format: text for people (the default), json for scripts.",
 )
+@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True, help="Significant digits shown.")
+@click.option("--width", type=click.IntRange(20, 1000), help="Columns to fit (default: COLUMNS, or the terminal's).")
+@click.option("--ascii", "ascii_only", is_flag=True, help="Draw with plain ASCII (+ - | >), no Unicode.")
+@click.option("--no-dag", is_flag=True, help="Leave the graph out of the display.")
+@click.option(
+    "--graph",
+    "graph_format",
+    type=click.Choice(["dot", "mermaid"]),
+    default=None,
+    help="Print the graph as Graphviz DOT (pipe it to `dot -Tsvg`) or a Mermaid flowchart instead.",
+)
 @click.pass_context
 @guarded
-def eval_command(ctx: click.Context, program: str, bindings: tuple[str, ...], as_json: bool, fmt: str | None) -> None:
+def eval_command(
+    ctx: click.Context,
+    program: str,
+    bindings: tuple[str, ...],
+    as_json: bool,
+    fmt: str | None,
+    digits: int,
+    width: int | None,
+    ascii_only: bool,
+    no_dag: bool,
+    graph_format: str | None,
+) -> None:
     check_arguments(ctx, (program, *bindings))
+    if graph_format and (as_json or fmt == "json"):
+        _usage(ctx, "--graph and --json are two different outputs: pick one")
     try:
         values = parse_bindings(bindings)
     except AutodiffError as err:
         _usage(ctx, err.message)
     source = read_program(ctx, program)
-    result = compile_program(source).run(values)
+    compiled = compile_program(source)
+    result = compiled.run(values)
     if as_json or fmt == "json":
         from .render.machine import dumps, result_record
 
         click.echo(dumps(result_record(source, result)))
-    else:
-        from .render.plain import render_plain
+    elif graph_format:
+        from .render.export import to_dot, to_mermaid
 
-        click.echo(render_plain(source, result))
+        click.echo((to_dot if graph_format == "dot" else to_mermaid)(compiled.graph, digits))
+    else:
+        from .render.display import DisplayOptions, display, to_text
+
+        columns = width or _terminal_width()
+        options = DisplayOptions(width=columns, digits=digits, ascii=ascii_only or not _unicode_ok(), dag=not no_dag)
+        click.echo(to_text(display(compiled.graph, result, options), columns, _use_color()))
+
+
+def _terminal_width() -> int:
+    """COLUMNS if set, else the terminal's width, else 80 (a pipe)."""
+    import shutil
+
+    return max(20, shutil.get_terminal_size((80, 24)).columns)
+
+
+def _use_color() -> bool:
+    """The usual conventions: NO_COLOR turns colour off, FORCE_COLOR on, else only on a terminal."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    stdout = click.get_text_stream("stdout")
+    return bool(getattr(stdout, "isatty", lambda: False)())
+
+
+def _unicode_ok() -> bool:
+    """Whether standard output can take box-drawing characters; if not, draw with ASCII."""
+    encoding = getattr(click.get_text_stream("stdout"), "encoding", None) or "utf-8"
+    try:
+        "─│┼→∂⋯".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
