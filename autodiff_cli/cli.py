@@ -190,8 +190,13 @@ def eval_command(
         from .render.display import DisplayOptions, display, to_text
 
         columns = width or _terminal_width()
-        options = DisplayOptions(width=columns, digits=digits, ascii=ascii_only or not _unicode_ok(), dag=not no_dag)
-        click.echo(to_text(display(compiled.graph, result, options), columns, _use_color()))
+        encoding = getattr(click.get_text_stream("stdout"), "encoding", None) or "utf-8"
+        unicode_ok = _can_encode("─│┼→∂⋯…", encoding)
+        options = DisplayOptions(width=columns, digits=digits, ascii=ascii_only or not unicode_ok, dag=not no_dag)
+        text = to_text(display(compiled.graph, result, options), columns, _use_color())
+        if not unicode_ok:  # names in letters the output cannot take come out as '?'
+            text = text.encode(encoding, "replace").decode(encoding)
+        click.echo(text)
 
 
 def _terminal_width() -> int:
@@ -211,11 +216,10 @@ def _use_color() -> bool:
     return bool(getattr(stdout, "isatty", lambda: False)())
 
 
-def _unicode_ok() -> bool:
-    """Whether standard output can take box-drawing characters; if not, draw with ASCII."""
-    encoding = getattr(click.get_text_stream("stdout"), "encoding", None) or "utf-8"
+def _can_encode(text: str, encoding: str) -> bool:
+    """Whether the output's encoding takes ``text``; if not, the display draws with ASCII."""
     try:
-        "─│┼→∂⋯".encode(encoding)
+        text.encode(encoding)
     except (UnicodeEncodeError, LookupError):
         return False
     return True

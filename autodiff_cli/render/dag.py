@@ -20,7 +20,6 @@ picture for the same program every time.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from ..engine import Value
 from ..ops import OPS
@@ -35,15 +34,17 @@ MAX_ROWS = 60
 _SYMMETRIC = frozenset({"+", "*", "min", "max"})
 
 
-@dataclass
 class Picture:
     """A drawing: rows of styled runs, and how much of the graph it shows."""
 
-    rows: list[list[Run]]
-    shown: int  # nodes of the graph drawn
-    total: int  # nodes below the result
-    kind: str = "dag"  # "dag", or "tree" when the graph was listed instead
-    needs: int = 0  # for a tree: the columns the whole DAG would need, if known
+    __slots__ = ("kind", "needs", "rows", "shown", "total")
+
+    def __init__(self, rows: list[list[Run]], shown: int, total: int, kind: str = "dag", needs: int = 0) -> None:
+        self.rows = rows
+        self.shown = shown  # nodes of the graph drawn
+        self.total = total  # nodes below the result
+        self.kind = kind  # "dag", or "tree" when the graph is listed instead
+        self.needs = needs  # for a tree: the columns the whole DAG would need, if known
 
     @property
     def lines(self) -> list[str]:
@@ -210,12 +211,12 @@ def _tree(graph: Graph, digits: int, g: Glyphs, max_rows: int) -> tuple[list[lis
     return rows, len(seen), not stack
 
 
-def _clip(row: list[Run], width: int) -> list[Run]:
-    """A row cut to ``width`` columns, with … where it was cut."""
+def _clip(row: list[Run], width: int, g: Glyphs) -> list[Run]:
+    """A row cut to ``width`` columns, with ⋯ where it was cut."""
     if sum(cell_width(text) for text, _ in row) <= width:
         return row
     out: list[Run] = []
-    room = width - 1
+    room = width - cell_width(g.more)
     for text, kind in row:
         keep = ""
         for ch in text:
@@ -226,7 +227,7 @@ def _clip(row: list[Run], width: int) -> list[Run]:
         room -= cell_width(keep)
         if keep != text:
             break
-    out.append(("…", "more"))
+    out.append((g.more, "more"))
     return out
 
 
@@ -284,7 +285,7 @@ def draw_dag(
     if best is not None:
         return Picture(best[0], best[1], total)
     rows, shown, _ = _tree(graph, digits, g, max_rows)
-    return Picture([_clip(row, width) for row in rows], shown, total, kind="tree")
+    return Picture([_clip(row, width, g) for row in rows], shown, total, kind="tree")
 
 
 def summary(picture: Picture, width: int, ascii: bool = False) -> list[str]:

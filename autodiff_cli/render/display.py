@@ -1,27 +1,27 @@
 """The people display of ``autodiff eval``: what was computed, and how each input moved it.
 
 The program and its value, a table of inputs with value and gradient, one of
-named intermediates, then the graph (render/dag.py). Built as rich
-renderables; ``to_text`` turns them into the text the command prints, with or
-without colour. Only this module and ``to_text``'s caller touch rich, so that
-``--json`` never loads it.
+named intermediates, then the graph (render/dag.py). Built as rich Text;
+``to_text`` turns it into what the command prints, with or without colour.
+Only the display imports rich, so that ``--json`` never loads it; and only
+``rich.console`` and ``rich.text``, since a table and a Group cost start-up
+time that these few aligned columns do not need.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import NamedTuple
 
-from rich import box
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
 
 from ..engine import Value
 from ..parser import Graph
 from ..program import Result
 from .dag import MAX_ROWS, Picture, draw_dag, format_number, summary
+from .layout import cell_width
 
 __all__ = ["DisplayOptions", "display", "to_text"]
 
@@ -39,12 +39,12 @@ STYLES = {
     "more": "magenta",
     "grad": "green",
     "program": "bold",
+    "header": "bold",
     "note": "bright_black",
 }
 
 
-@dataclass(frozen=True)
-class DisplayOptions:
+class DisplayOptions(NamedTuple):
     """How to draw: columns, significant digits, plain ASCII, and whether to include the graph."""
 
     width: int = 80
@@ -53,22 +53,23 @@ class DisplayOptions:
     dag: bool = True
 
 
-def display(graph: Graph, result: Result, options: DisplayOptions = DisplayOptions()) -> RenderableType:
+def display(graph: Graph, result: Result, options: DisplayOptions | None = None) -> Text:
     """Everything ``autodiff eval`` shows a person, for a graph that has just been run."""
-    parts: list[RenderableType] = [_headline(graph.source, result.value, options)]
+    options = options or DisplayOptions()
+    parts: list[Text] = [_headline(graph.source, result.value, options)]
     inputs = [(name, graph.inputs[name]) for name in result.gradients]
     if inputs:
         parts += [Text(), *_table("input", inputs, options)]
-    named = [(name, v) for name, v in graph.names.items() if name not in result.gradients]
+    named = list(graph.names.items())
     if named:
-        parts += [Text(), *_table("named", named, options)]
+        parts += [Text(), *_table("name", named, options)]
     if options.dag:
         picture = draw_dag(graph, width=options.width, digits=options.digits, ascii=options.ascii, max_rows=MAX_ROWS)
         parts += [Text(), _picture(picture), *_notes(summary(picture, options.width, options.ascii))]
-    return Group(*parts)
+    return Text("\n").join(parts)
 
 
-def to_text(renderable: RenderableType, width: int, color: bool) -> str:
+def to_text(renderable: Text, width: int, color: bool) -> str:
     """The renderable as the text a terminal (``color``) or a pipe would get."""
     out = io.StringIO()
     console = Console(
@@ -90,23 +91,24 @@ def to_text(renderable: RenderableType, width: int, color: bool) -> str:
 # --- parts ----------------------------------------------------------------------------
 
 
-def _shorten(source: str, width: int) -> str:
+def _shorten(source: str, width: int, more: str) -> str:
+    """The program, cut short if long: a 3,000-term sum must not fill the screen."""
     lines = source.split("\n")
     budget = width * 2
     out: list[str] = []
     for line in lines[:MAX_PROGRAM_LINES]:
         if len(line) > budget:
-            out.append(f"{line[:budget]} … ({len(line) - budget:,} more characters)")
+            out.append(f"{line[:budget]} {more} ({len(line) - budget:,} more characters)")
             break
         out.append(line)
     left = len(lines) - len(out)
     if left > 0:
-        out.append(f"… ({left:,} more lines)")
+        out.append(f"{more} ({left:,} more lines)")
     return "\n".join(out)
 
 
 def _headline(source: str, value: float, options: DisplayOptions) -> Text:
-    shown = _shorten(source, options.width)
+    shown = _shorten(source, options.width, _more(options))
     number = format_number(value, options.digits)
     text = Text()
     single = not any(mark in source for mark in ";=\n")  # one expression: "tanh(a*b+c) = 1.000"
@@ -120,24 +122,48 @@ def _headline(source: str, value: float, options: DisplayOptions) -> Text:
     return text
 
 
-def _table(kind: str, rows: list[tuple[str, Value]], options: DisplayOptions) -> list[RenderableType]:
-    title = "input" if kind == "input" else "name"
+def _table(title: str, rows: list[tuple[str, Value]], options: DisplayOptions) -> list[Text]:
+    """Name, value and gradient in aligned columns under a ruled header."""
     gradient = "gradient" if options.ascii else f"∂result/∂{title}"
-    table = Table(box=box.ASCII if options.ascii else box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column(title, style=STYLES["name"], no_wrap=True)
-    table.add_column("value", justify="right", no_wrap=True)
-    table.add_column(gradient, justify="right", style=STYLES["grad"], no_wrap=True)
-    for name, v in rows[:MAX_TABLE_ROWS]:
-        table.add_row(name, format_number(v.data, options.digits), format_number(v.grad, options.digits))
-    left = len(rows) - MAX_TABLE_ROWS
-    if left <= 0:
-        return [table]
-    noun = "inputs (--json lists them all)" if kind == "input" else "names"
-    return [table, Text(f"… {left:,} more {noun}", STYLES["note"])]
+    shown = [(name, format_number(v.data, options.digits), format_number(v.grad, options.digits)) for name, v in rows]
+    shown = shown[:MAX_TABLE_ROWS]
+    header = (title, "value", gradient)
+    widths = [max(cell_width(row[k]) for row in [header, *shown]) for k in range(3)]
+    gap = " | " if options.ascii else "   "
+    lines = [_row(header, widths, gap, ("header", "header", "header"))]
+    if options.ascii:
+        lines.append(Text("-+-".join("-" * w for w in widths), STYLES["edge"]))
+    else:
+        lines.append(Text("─" * (sum(widths) + 2 * len(gap)), STYLES["edge"]))
+    lines += [_row(row, widths, gap, ("name", "value", "grad")) for row in shown]
+    left = len(rows) - len(shown)
+    if left > 0:
+        noun = "inputs (--json lists them all)" if title == "input" else "names"
+        lines.append(Text(f"{_more(options)} {left:,} more {noun}", STYLES["note"]))
+    return lines
+
+
+def _more(options: DisplayOptions) -> str:
+    return "..." if options.ascii else "…"
+
+
+def _row(cells: Sequence[str], widths: list[int], gap: str, kinds: Sequence[str]) -> Text:
+    """One table row: the first cell to the left, the numbers to the right."""
+    text = Text()
+    for k, (cell, width, kind) in enumerate(zip(cells, widths, kinds, strict=True)):
+        pad = " " * (width - cell_width(cell))
+        if k:
+            text.append(gap, STYLES["edge"])
+            text.append(pad)
+        text.append(cell, STYLES[kind])
+        if not k:
+            text.append(pad)
+    text.rstrip()
+    return text
 
 
 def _picture(picture: Picture) -> Text:
-    text = Text(no_wrap=True, overflow="ignore")
+    text = Text()
     for k, row in enumerate(picture.rows):
         if k:
             text.append("\n")
@@ -146,5 +172,5 @@ def _picture(picture: Picture) -> Text:
     return text
 
 
-def _notes(lines: Iterable[str]) -> list[Text]:
+def _notes(lines: Sequence[str]) -> list[Text]:
     return [Text(line, STYLES["note"]) for line in lines]

@@ -19,15 +19,17 @@ the two never look alike.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 __all__ = ["ASCII", "UNICODE", "Box", "Glyphs", "Run", "cell_width", "layout"]
 
 Run = tuple[str, str]  # (text, kind): the kind names a style (name, value, grad, op, edge, ...)
 
 
-@dataclass(frozen=True)
-class Glyphs:
+# Plain classes, not dataclasses: making a dataclass costs about a millisecond of start-up.
+
+
+class Glyphs(NamedTuple):
     """The characters of one drawing style."""
 
     h: str
@@ -73,19 +75,21 @@ def cell_width(text: str) -> int:
     return width
 
 
-@dataclass
 class Box:
     """A label with children (indices of earlier boxes); layout() fills in where it goes."""
 
-    runs: list[Run]
-    children: list[int]
-    users: list[int] = field(default_factory=list)
-    width: int = 0
-    layer: int = 0
-    row: int = 0
-    col: int = 0  # first column of the label
-    right_aligned: bool = False
-    ordered: bool = False  # an operation whose operands' order matters (a - b, not a + b)
+    __slots__ = ("children", "col", "layer", "ordered", "right_aligned", "row", "runs", "users", "width")
+
+    def __init__(self, runs: list[Run], children: list[int], ordered: bool = False) -> None:
+        self.runs = runs
+        self.children = children
+        self.ordered = ordered  # an operation whose operands' order matters (a - b, not a + b)
+        self.users: list[int] = []
+        self.width = 0
+        self.layer = 0
+        self.row = 0
+        self.col = 0  # first column of the label
+        self.right_aligned = False
 
 
 
@@ -154,19 +158,16 @@ def _rows(nodes: list[Box], order: list[int]) -> int:
     return len(end_of_row)
 
 
-@dataclass
 class _Net:
     """The bus in the gap before an operation: its operands' rows join its own row."""
 
-    target: int
-    rows: list[int]  # every row on the bus, sorted
-    sources: set[int]  # rows where an operand comes in
-    lo: int = 0
-    hi: int = 0
-    track: int = 0
+    __slots__ = ("hi", "lo", "sources", "target", "track")
 
-    def __post_init__(self) -> None:
-        self.lo, self.hi = self.rows[0], self.rows[-1]
+    def __init__(self, target: int, rows: list[int], sources: set[int]) -> None:
+        self.target = target
+        self.sources = sources  # rows where an operand comes in
+        self.lo, self.hi = rows[0], rows[-1]  # rows: every row on the bus, sorted
+        self.track = 0
 
 
 def _nets(nodes: list[Box], layer: int) -> list[_Net]:
