@@ -98,8 +98,23 @@ def node_names(graph: Graph) -> dict[Value, str]:
 
 
 def op_label(v: Value) -> str:
+    """How an operation is written: its symbol (+, -) or its function name (tanh)."""
     op = OPS.get(v._op)
     return (op.symbol or op.name) if op is not None else v._op
+
+
+def _op_text(v: Value, names: dict[Value, str]) -> str:
+    """The operation drawn on the arrow into ``v``: [*], or [x*x] when both operands are one node.
+
+    Such a node has a single edge in, so the operation alone would read as a
+    one-argument ``*``; only a name can be read twice, so the name is at hand.
+    """
+    label = op_label(v)
+    p = v._prev
+    if len(p) == 2 and p[0] is p[1]:
+        name = names.get(p[0], "·").split("=")[0]
+        label = f"{name}{label}{name}" if OPS[v._op].symbol else f"{label}({name}, {name})"
+    return f"[{label}]"
 
 
 def _value_runs(v: Value, name: str | None, digits: int, g: Glyphs, constant: bool) -> list[Run]:
@@ -172,7 +187,7 @@ def _view(graph: Graph, depth: int | None, digits: int, g: Glyphs) -> tuple[list
         name = names.get(v)
         runs = _value_runs(v, name, digits, g, constant=not v._prev)
         if children:
-            runs = [(f"[{op_label(v)}]", "op"), (f"{g.arrow} ", "edge"), *runs]
+            runs = [(_op_text(v, names), "op"), (f"{g.arrow} ", "edge"), *runs]
         index[v] = len(nodes)
         nodes.append(Box(runs, children, ordered=len(children) == 2 and v._op not in _SYMMETRIC))
     return nodes, len(order), not stubs
@@ -195,7 +210,7 @@ def _tree(graph: Graph, digits: int, g: Glyphs, max_rows: int) -> tuple[list[lis
         v, lead, child_lead = stack.pop()
         runs = _value_runs(v, names.get(v), digits, g, constant=not v._prev)
         if v._prev:
-            runs = [(f"[{op_label(v)}] ", "op"), *runs]
+            runs = [(_op_text(v, names) + " ", "op"), *runs]
         again = v in seen and bool(v._prev)
         if again:
             runs.append((f" {g.shared}", "more"))

@@ -85,7 +85,9 @@ def to_text(renderable: Text, width: int, color: bool) -> str:
         force_jupyter=False,
     )
     console.print(renderable)
-    return out.getvalue().rstrip("\n")
+    text = out.getvalue().rstrip("\n")
+    # Wrapping leaves a space at the end of a line; without colour, drop it (it shows in diffs).
+    return text if color else "\n".join(line.rstrip() for line in text.split("\n"))
 
 
 # --- parts ----------------------------------------------------------------------------
@@ -98,7 +100,8 @@ def _shorten(source: str, width: int, more: str) -> str:
     out: list[str] = []
     for line in lines[:MAX_PROGRAM_LINES]:
         if len(line) > budget:
-            out.append(f"{line[:budget]} {more} ({len(line) - budget:,} more characters)")
+            cut = line.rfind(" ", 0, budget) + 1 or budget  # at a space if there is one
+            out.append(f"{line[:cut]}{more} ({len(line) - cut:,} more characters)")
             break
         out.append(line)
     left = len(lines) - len(out)
