@@ -187,39 +187,7 @@ def eval_command(
 
         click.echo((to_dot if graph_format == "dot" else to_mermaid)(compiled.graph, digits))
     else:
-        from .render.display import DisplayOptions, display, to_text
+        from .render.display import for_stream
 
-        columns = width or _terminal_width()
-        encoding = getattr(click.get_text_stream("stdout"), "encoding", None) or "utf-8"
-        unicode_ok = _can_encode("─│┼→∂⋯…", encoding)
-        options = DisplayOptions(width=columns, digits=digits, ascii=ascii_only or not unicode_ok, dag=not no_dag)
-        text = to_text(display(compiled.graph, result, options), columns, _use_color())
-        if not unicode_ok:  # names in letters the output cannot take come out as '?'
-            text = text.encode(encoding, "replace").decode(encoding)
-        click.echo(text)
-
-
-def _terminal_width() -> int:
-    """COLUMNS if set, else the terminal's width, else 80 (a pipe)."""
-    import shutil
-
-    return max(20, shutil.get_terminal_size((80, 24)).columns)
-
-
-def _use_color() -> bool:
-    """The usual conventions: NO_COLOR turns colour off, FORCE_COLOR on, else only on a terminal."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    stdout = click.get_text_stream("stdout")
-    return bool(getattr(stdout, "isatty", lambda: False)())
-
-
-def _can_encode(text: str, encoding: str) -> bool:
-    """Whether the output's encoding takes ``text``; if not, the display draws with ASCII."""
-    try:
-        text.encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        return False
-    return True
+        text = for_stream(compiled.graph, result, sys.stdout, os.environ, width, digits, ascii_only, not no_dag)
+        click.echo(text, color=True)  # colour codes are in the text only when they are wanted

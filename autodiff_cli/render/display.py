@@ -11,8 +11,9 @@ time that these few aligned columns do not need.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
-from typing import NamedTuple
+import os
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple, TextIO
 
 from rich.console import Console
 from rich.text import Text
@@ -23,7 +24,7 @@ from ..program import Result
 from .dag import MAX_ROWS, Picture, draw_dag, format_number, summary
 from .layout import cell_width
 
-__all__ = ["DisplayOptions", "display", "to_text"]
+__all__ = ["DisplayOptions", "display", "for_stream", "to_text"]
 
 MAX_TABLE_ROWS = 30
 """Rows of a table before the rest is summed up in a line (--json has them all)."""
@@ -67,6 +68,58 @@ def display(graph: Graph, result: Result, options: DisplayOptions | None = None)
         picture = draw_dag(graph, width=options.width, digits=options.digits, ascii=options.ascii, max_rows=MAX_ROWS)
         parts += [Text(), _picture(picture), *_notes(summary(picture, options.width, options.ascii))]
     return Text("\n").join(parts)
+
+
+def for_stream(
+    graph: Graph,
+    result: Result,
+    stream: TextIO,
+    environ: Mapping[str, str],
+    width: int | None = None,
+    digits: int = 4,
+    ascii: bool = False,
+    dag: bool = True,
+) -> str:
+    """The display as it should be written to ``stream``, by the usual conventions.
+
+    Width: ``width``, else COLUMNS, else the terminal's, else 80 (a pipe).
+    Colour: none under NO_COLOR, always under FORCE_COLOR, else on a terminal only.
+    ASCII: when asked, or when the stream's encoding cannot take box drawing.
+    """
+    columns = width or _columns(stream, environ)
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    unicode_ok = _can_encode("─│┼→∂⋯…", encoding)
+    options = DisplayOptions(width=columns, digits=digits, ascii=ascii or not unicode_ok, dag=dag)
+    if environ.get("NO_COLOR"):
+        color = False
+    elif environ.get("FORCE_COLOR"):
+        color = True
+    else:
+        isatty = getattr(stream, "isatty", None)
+        color = bool(isatty and isatty())
+    text = to_text(display(graph, result, options), columns, color)
+    if not unicode_ok:  # letters of names the stream cannot take come out as '?'
+        text = text.encode(encoding, "replace").decode(encoding)
+    return text
+
+
+def _columns(stream: TextIO, environ: Mapping[str, str]) -> int:
+    columns = environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return max(20, int(columns))
+    try:
+        size = os.get_terminal_size(stream.fileno()).columns if stream.isatty() else 0
+    except (AttributeError, OSError, ValueError):
+        size = 0
+    return max(20, size) if size > 0 else 80
+
+
+def _can_encode(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 def to_text(renderable: Text, width: int, color: bool) -> str:
