@@ -80,7 +80,7 @@ def test_json_keeps_full_precision_and_ignores_display_options() -> None:
 
 
 def test_no_dag() -> None:
-    output = invoke(MISSION + ["--no-dag"]).output
+    output = invoke([*MISSION, "--no-dag"]).output
     assert "[tanh]" not in output and "∂:" not in output
     assert "9.978e-6" in output
 

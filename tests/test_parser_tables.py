@@ -44,7 +44,8 @@ def outcomes() -> list[tuple]:
     for source in sources:
         try:
             graph = parser.parse(source)
-            out.append(("ok", [v._op for v in graph.nodes], list(graph.inputs), list(graph.names), [c.data for c in graph.constants]))
+            ops = [v._op for v in graph.nodes]
+            out.append(("ok", ops, list(graph.inputs), list(graph.names), [c.data for c in graph.constants]))
         except AutodiffError as err:
             out.append((err.kind, err.message, err.line, err.column))
     return out
@@ -54,7 +55,8 @@ def test_loaded_and_built_parsers_agree(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(parser, "_PARSER", None)
     loaded = outcomes()
     assert parser._PARSER.source_path == "<deserialized>"  # the tables were used
-    built = parser_tables.build_parser(parser_tables.read_grammar(), transformer=parser._BUILDER, postlex=parser._POSTLEX)
+    grammar = parser_tables.read_grammar()
+    built = parser_tables.build_parser(grammar, transformer=parser._BUILDER, postlex=parser._POSTLEX)
     monkeypatch.setattr(parser, "_PARSER", built)
     assert outcomes() == loaded
     assert sum(1 for o in loaded if o[0] == "ok") > 400 and sum(1 for o in loaded if o[0] == "syntax") > 20

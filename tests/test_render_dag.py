@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from autodiff_cli.engine import topological_order
 from autodiff_cli.errors import AutodiffError
-from autodiff_cli.program import Program
 from autodiff_cli.parser import parse
+from autodiff_cli.program import Program
 from autodiff_cli.render import dag
 from autodiff_cli.render.layout import ASCII, UNICODE, Box, cell_width, layout
 

@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests"))
 
-import golden  # noqa: E402
+import golden
 
 
 def main(names: list[str]) -> None:
