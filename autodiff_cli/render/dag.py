@@ -3,7 +3,7 @@
     a(2) ∂4 ──┐
               ├─[+]→ c(5) ∂4 ──┐
     b(3) ∂4 ──┘                ├─[*]→ d(20) ∂1
-                         4 ──┘
+                           4 ──┘
 
 Each node is drawn once: its name, or its operation on the arrow into it,
 its value, and its gradient ∂result/∂node; a node used more than once has an
@@ -309,11 +309,13 @@ def summary(picture: Picture, width: int, ascii: bool = False) -> list[str]:
     text = "\n".join(picture.lines)
     notes = [f"{g.grad.strip()}: gradient of the result with respect to the node"]
     if picture.kind == "tree":
-        if picture.needs:
+        if not picture.complete:
+            notes.append(f"The graph is too big to draw in {width} columns; here is the start of it as a tree.")
+        elif picture.needs:
             needs = picture.needs
             notes.append(f"The graph needs {needs} columns to draw (--width {needs}); here it is as a tree.")
         else:
-            notes.append(f"The graph is too big to draw in {width} columns; here is the start of it as a tree.")
+            notes.append("The graph has too many rows to draw; here it is as a tree.")
         if g.shared in text:
             notes.append(f"{g.shared}: shown above")
     if any(run == ("1", "op") for row in picture.rows for run in row):

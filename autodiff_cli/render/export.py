@@ -7,20 +7,25 @@ its result. Every node below the result appears once, however large the graph.
 
 from __future__ import annotations
 
-from ..engine import Value, topological_order
+from ..engine import topological_order
 from ..parser import Graph
 from .dag import format_number, node_names, op_label
 
 __all__ = ["to_dot", "to_mermaid"]
 
 
-def _numbered(graph: Graph) -> tuple[list[Value], dict[Value, str]]:
+def _parts(graph: Graph, digits: int) -> tuple[list[tuple[str, list[str], str | None]], list[tuple[str, str]]]:
+    """Every value (id, label fields, operation or None) and every operand edge (value id, operation id)."""
     nodes = topological_order(graph.result)
-    return nodes, {v: f"v{i}" for i, v in enumerate(nodes)}
-
-
-def _operands(v: Value) -> list[Value]:
-    return list(dict.fromkeys(v._prev))
+    ids = {v: f"v{i}" for i, v in enumerate(nodes)}
+    names = node_names(graph)
+    values = []
+    for v in nodes:
+        fields = [names[v]] if v in names else []
+        fields += [f"data {format_number(v.data, digits)}", f"grad {format_number(v.grad, digits)}"]
+        values.append((ids[v], fields, op_label(v) if v._prev else None))
+    edges = [(ids[c], f"{ids[v]}_op") for v in nodes for c in dict.fromkeys(v._prev)]
+    return values, edges
 
 
 def _dot_quote(text: str) -> str:
@@ -29,35 +34,20 @@ def _dot_quote(text: str) -> str:
 
 
 def _record_field(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in '{}|<>\\':
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)
+    return "".join("\\" + ch if ch in "{}|<>\\" else ch for ch in text)
 
 
 def to_dot(graph: Graph, digits: int = 4) -> str:
     """Graphviz DOT for the graph after a run; ``dot -Tsvg`` draws it."""
-    nodes, ids = _numbered(graph)
-    names = node_names(graph)
-    lines = [
-        "digraph autodiff {",
-        "  rankdir=LR;",
-        '  node [fontname="Helvetica"];',
-    ]
-    for v in nodes:
-        fields = [names[v]] if v in names else []
-        fields += [f"data {format_number(v.data, digits)}", f"grad {format_number(v.grad, digits)}"]
+    values, edges = _parts(graph, digits)
+    lines = ["digraph autodiff {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+    for key, fields, op in values:
         label = "{ " + " | ".join(_record_field(f) for f in fields) + " }"
-        lines.append(f"  {ids[v]} [shape=record, label={_dot_quote(label)}];")
-        if v._prev:
-            lines.append(f"  {ids[v]}_op [label={_dot_quote(op_label(v))}];")
-            lines.append(f"  {ids[v]}_op -> {ids[v]};")
-    for v in nodes:
-        for c in _operands(v):
-            lines.append(f"  {ids[c]} -> {ids[v]}_op;")
+        lines.append(f"  {key} [shape=record, label={_dot_quote(label)}];")
+        if op is not None:
+            lines.append(f"  {key}_op [label={_dot_quote(op)}];")
+            lines.append(f"  {key}_op -> {key};")
+    lines += [f"  {a} -> {b};" for a, b in edges]
     lines.append("}")
     return "\n".join(lines)
 
@@ -68,17 +58,12 @@ def _mermaid_text(text: str) -> str:
 
 def to_mermaid(graph: Graph, digits: int = 4) -> str:
     """A Mermaid flowchart (``flowchart LR``) of the graph after a run."""
-    nodes, ids = _numbered(graph)
-    names = node_names(graph)
+    values, edges = _parts(graph, digits)
     lines = ["flowchart LR"]
-    for v in nodes:
-        parts = [_mermaid_text(names[v])] if v in names else []
-        parts += [f"data {format_number(v.data, digits)}", f"grad {format_number(v.grad, digits)}"]
-        lines.append(f'  {ids[v]}["{"<br/>".join(parts)}"]')
-        if v._prev:
-            lines.append(f'  {ids[v]}_op(("{_mermaid_text(op_label(v))}"))')
-            lines.append(f"  {ids[v]}_op --> {ids[v]}")
-    for v in nodes:
-        for c in _operands(v):
-            lines.append(f"  {ids[c]} --> {ids[v]}_op")
+    for key, fields, op in values:
+        lines.append(f'  {key}["{"<br/>".join(_mermaid_text(f) for f in fields)}"]')
+        if op is not None:
+            lines.append(f'  {key}_op(("{_mermaid_text(op)}"))')
+            lines.append(f"  {key}_op --> {key}")
+    lines += [f"  {a} --> {b}" for a, b in edges]
     return "\n".join(lines)
