@@ -24,7 +24,6 @@ def span(n: Box, nodes: list[Box]) -> tuple[int, int]:
     return start, end
 
 
-
 INF = 1 << 30
 
 
@@ -32,7 +31,7 @@ class _Net:
     """A vertical line in a gap: lines come in from the left on some rows and leave to the right on others.
 
     A merge net gathers an operation's operands to the row of the operation;
-    a split net takes one node's line to relay rows (see ``_relays``).
+    a split net takes one node's line to relay rows (see ``relays``).
     """
 
     __slots__ = ("exits", "hi", "key", "lo", "sources", "track")
@@ -67,7 +66,7 @@ def relays(nodes: list[Box], nrows: int, edges: list[tuple[int, int]]) -> tuple[
     for n in nodes:
         start, end = span(n, nodes)
         taken[n.row].update(range(start, end + 1))
-    relays: dict[tuple[int, int], int] = {}
+    placed: dict[tuple[int, int], int] = {}
     for s, t in edges:
         unit = 2 * nodes[t].layer
         row = nodes[s].row
@@ -79,13 +78,13 @@ def relays(nodes: list[Box], nrows: int, edges: list[tuple[int, int]]) -> tuple[
             for m in nodes:
                 if m.row >= relay:
                     m.row += 1
-            for key, r in relays.items():
+            for key, r in placed.items():
                 if r >= relay:
-                    relays[key] = r + 1
+                    placed[key] = r + 1
             taken.insert(relay, set())
         taken[relay].add(unit)
-        relays[(s, t)] = relay
-    return relays, len(taken)
+        placed[(s, t)] = relay
+    return placed, len(taken)
 
 
 def _split_key(source: int, layer: int, nodes: list[Box]) -> int:
@@ -185,7 +184,6 @@ def _order_gap(
                 order, best, improved = trial, s, True
     nets[:] = order
     return _assign_tracks(order)
-
 
 
 class Drawing:
