@@ -7,9 +7,10 @@ frozen; tools/regen_goldens.py remakes them after a deliberate change.
 from __future__ import annotations
 
 import pytest
-from .golden import CASES, expected, render
 
 from autodiff_cli.render.layout import cell_width
+
+from .golden import CASES, expected, render
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
