@@ -21,7 +21,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from .engine import Value
-from .errors import NAME, OVERFLOW, SYNTAX, AutodiffError
+from .errors import LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
 from .parser_tables import load_parser
 
@@ -233,8 +233,20 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+MAX_PROGRAM_CHARS = 4_000_000
+"""The longest program accepted: about ten seconds of parsing on a small machine.
+
+A 300,000-term program is 2.4 MB; past this size a program fails with a
+``limit`` error at once instead of keeping the user waiting.
+"""
+
+
 def parse(source: str) -> Graph:
-    """Parse ``source`` into a Graph, or raise AutodiffError (syntax, name, overflow)."""
+    """Parse ``source`` into a Graph, or raise AutodiffError (syntax, name, overflow, limit)."""
+    if len(source) > MAX_PROGRAM_CHARS:
+        raise AutodiffError(
+            LIMIT, f"the program has {len(source):,} characters; the limit is {MAX_PROGRAM_CHARS:,} (parse time grows with size)"
+        )
     with _LOCK, _collector_paused():
         _BUILDER.reset(source)
         try:
