@@ -189,6 +189,17 @@ def main(debug: bool) -> None:
     default=None,
     help="Output format: text for people (the default), json for scripts.",
 )
+@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True, help="Significant digits shown.")
+@click.option("--width", type=click.IntRange(20, 1000), help="Columns to fit (default: COLUMNS, or the terminal's).")
+@click.option("--ascii", "ascii_only", is_flag=True, help="Draw with plain ASCII (+ - | >), no Unicode.")
+@click.option("--no-dag", is_flag=True, help="Leave the graph out of the display.")
+@click.option(
+    "--graph",
+    "graph_format",
+    type=click.Choice(["dot", "mermaid"]),
+    default=None,
+    help="Print the graph as Graphviz DOT (pipe it to `dot -Tsvg`) or a Mermaid flowchart instead.",
+)
 @click.option("--check", "check", is_flag=True, help="Compare every gradient with finite differences; exit 1 if one disagrees.")
 @click.option("--hessian", is_flag=True, help="Also the second derivatives over every pair of inputs.")
 @click.pass_context
@@ -199,10 +210,17 @@ def eval_command(
     bindings: tuple[str, ...],
     as_json: bool,
     fmt: str | None,
+    digits: int,
+    width: int | None,
+    ascii_only: bool,
+    no_dag: bool,
+    graph_format: str | None,
     check: bool,
     hessian: bool,
 ) -> None:
     check_arguments(ctx, (program, *bindings))
+    if graph_format and (as_json or fmt == "json"):
+        _usage(ctx, "--graph and --json are two different outputs: pick one")
     try:
         values = parse_bindings(bindings)
     except AutodiffError as err:
@@ -234,14 +252,20 @@ def eval_command(
 
             record["check"] = check_record(report)
         click.echo(dumps(record))
-    else:
-        from .render.plain import render_plain
+    elif graph_format:
+        from .render.export import to_dot, to_mermaid
 
-        click.echo(render_plain(source, result))
+        click.echo((to_dot if graph_format == "dot" else to_mermaid)(compiled.graph, digits))
+    else:
+        from .render.display import for_stream
+
+        text = for_stream(compiled.graph, result, sys.stdout, os.environ, width, digits, ascii_only, not no_dag)
+        click.echo(text, color=True)  # colour codes are in the text only when they are wanted
         if second is not None:
             from .render.hessian import render_hessian
 
-            _console().print(render_hessian(second))
+            click.echo()
+            _console().print(render_hessian(second, digits, ascii_only))
         if report is not None:
             from .render.check import render_check
 

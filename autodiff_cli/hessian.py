@@ -55,6 +55,8 @@ def program_hessian(program: Program, bindings: Mapping[str, float]) -> tuple[Re
             if any(not math.isfinite(other.grad) for other in leaves):
                 _explain(program, order, leaves, origins)
         rows[name] = {n: other.grad for n, other in zip(names, leaves, strict=True)}
+    # Leave the program's nodes with the first-order gradients, as run() does: displays read them.
+    backpropagate(program.order, program.result)
     return result, rows
 
 

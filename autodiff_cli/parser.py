@@ -9,7 +9,6 @@ Only structure is built here; ``program.Program`` computes the numbers.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import gc
 import math
 import threading
@@ -17,14 +16,14 @@ import unicodedata
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from .engine import Value
-from .errors import NAME, OVERFLOW, SYNTAX, AutodiffError
+from .errors import LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
+from .parser_tables import load_parser
 
 __all__ = ["Graph", "normalize_name", "parse"]
 
@@ -125,6 +124,8 @@ class _Builder(Transformer):
         if op is None:
             if name in self.env or name in self.inputs or name in CONSTANTS:
                 raise self._error(NAME, f"{name} is a variable, not a function", tok)
+            import difflib  # only for this message: it costs start-up time
+
             close = difflib.get_close_matches(name, list(FUNCTIONS), n=2)
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
             raise self._error(NAME, f"unknown function {name}{hint}", tok)
@@ -215,16 +216,8 @@ _PARSER: Lark | None = None
 def _parser() -> Lark:
     global _PARSER
     if _PARSER is None:
-        grammar = resources.files(__package__).joinpath("grammar.lark").read_text(encoding="utf-8")
-        _PARSER = Lark(
-            grammar,
-            parser="lalr",
-            lexer="contextual",
-            transformer=_BUILDER,
-            postlex=_POSTLEX,
-            maybe_placeholders=True,
-            propagate_positions=False,
-        )
+        # From the tables shipped beside grammar.lark when current: building them costs ~25 ms.
+        _PARSER = load_parser(transformer=_BUILDER, postlex=_POSTLEX)
     return _PARSER
 
 
@@ -240,8 +233,20 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+MAX_PROGRAM_CHARS = 4_000_000
+"""The longest program accepted: about ten seconds of parsing on a small machine.
+
+A 300,000-term program is 2.4 MB; past this size a program fails with a
+``limit`` error at once instead of keeping the user waiting.
+"""
+
+
 def parse(source: str) -> Graph:
-    """Parse ``source`` into a Graph, or raise AutodiffError (syntax, name, overflow)."""
+    """Parse ``source`` into a Graph, or raise AutodiffError (syntax, name, overflow, limit)."""
+    if len(source) > MAX_PROGRAM_CHARS:
+        raise AutodiffError(
+            LIMIT, f"the program has {len(source):,} characters; the limit is {MAX_PROGRAM_CHARS:,} (parse time grows with size)"
+        )
     with _LOCK, _collector_paused():
         _BUILDER.reset(source)
         try:

@@ -46,7 +46,7 @@ def test_program_from_standard_input() -> None:
 def test_default_output_is_readable_text() -> None:
     result = run("eval", "a*b", "a=2", "b=3")
     assert result.exit_code == 0
-    assert "6.0" in result.stdout and "a" in result.stdout and "b" in result.stdout
+    assert "a*b = 6" in result.stdout and "a(2)" in result.stdout and "b(3)" in result.stdout
 
 
 @pytest.mark.parametrize(

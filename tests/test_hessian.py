@@ -22,8 +22,8 @@ from rich.console import Console
 from autodiff_cli.cli import main
 from autodiff_cli.engine import Value
 from autodiff_cli.errors import AutodiffError
-from autodiff_cli.hessian import hessian
-from autodiff_cli.program import evaluate
+from autodiff_cli.hessian import hessian, program_hessian
+from autodiff_cli.program import compile_program, evaluate
 from autodiff_cli.render.hessian import render_hessian
 
 from .sympy_programs import SYMBOLS, at, close, close_all, near_kink, points, programs
@@ -259,22 +259,43 @@ def test_eval_hessian_json():
     assert record["hessian"] == {"x": {"x": 60.0, "y": 12.0}, "y": {"x": 12.0, "y": 0.0}}
 
 
-def test_eval_hessian_text_shows_a_table():
-    result = CliRunner().invoke(main, ["eval", "x^3*y", "x=2", "y=5", "--hessian"])
+def test_eval_hessian_text_shows_a_table_under_the_first_derivatives():
+    result = CliRunner().invoke(main, ["eval", "x^3*y + sin(x*y)", "x=0.5", "y=2", "--hessian", "--no-dag", "--width", "60"])
     assert result.exit_code == 0, result.output
-    assert result.output.endswith("hessian\n       d/dx   d/dy\n──────────────────\nd/dx     60     12\nd/dy     12      0\n")
+    # d/dx = 3x^2 y + y cos(xy) = 2.581, d/dy = x^3 + x cos(xy) = 0.3952; the Hessian must not overwrite them
+    assert result.output == (
+        "x^3*y + sin(x*y) = 1.091\n"
+        "\n"
+        "input   value   ∂result/∂input\n"
+        "──────────────────────────────\n"
+        "x         0.5            2.581\n"
+        "y           2           0.3952\n"
+        "\n"
+        "hessian: ∂²result/∂row ∂column\n"
+        "         ∂/∂x      ∂/∂y\n"
+        "───────────────────────\n"
+        "∂/∂x    2.634    0.4488\n"
+        "∂/∂y   0.4488   -0.2104\n"
+    )
 
 
 def test_render_hessian_golden():
     console = Console(width=80, color_system=None, file=io.StringIO())
-    console.print(render_hessian({"a": {"a": 1.0, "b": -0.5}, "b": {"a": -0.5, "b": 2.0e-300}}))
+    console.print(render_hessian({"a": {"a": 1.0, "b": -0.5}, "b": {"a": -0.5, "b": 2.0e-300}}, digits=4, ascii=True))
     assert console.file.getvalue() == (
-        "hessian\n"
+        "hessian: d2 result / d row d column\n"
         "       d/da     d/db\n"
-        "────────────────────\n"
+        "--------------------\n"
         "d/da      1     -0.5\n"
         "d/db   -0.5   2e-300\n"
     )
+
+
+def test_the_program_keeps_its_first_derivatives():
+    program = compile_program("x^3*y")
+    first = program.run({"x": 2.0, "y": 5.0})
+    program_hessian(program, {"x": 2.0, "y": 5.0})
+    assert {n: program.graph.inputs[n].grad for n in "xy"} == first.gradients == {"x": 60.0, "y": 8.0}
 
 
 def test_eval_hessian_error_exit_status():

@@ -1,31 +1,41 @@
-"""The Hessian as a table for people, and as the JSON member the machine format adds."""
+"""The Hessian as a table for people, and as the JSON member the machine format adds.
+
+rich is imported only to draw the table, so that ``--json`` never loads it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
-
+from .dag import format_number
 from .machine import finite_or_text
 
+if TYPE_CHECKING:
+    from rich.console import Group
 
-def render_hessian(hessian: dict[str, dict[str, float]], digits: int = 10) -> Group:
+
+def render_hessian(hessian: dict[str, dict[str, float]], digits: int = 4, ascii: bool = False) -> Group:
     """One row and one column per input; the cell in row a, column b is d/db (d/da).
 
-    Cells show ``digits`` significant digits so that a few inputs fit a terminal;
+    Numbers have ``digits`` significant digits, as in the rest of the display;
     ``--json`` has every digit.
     """
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     names = list(hessian)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    d = "d/d" if ascii else "∂/∂"
+    rule = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True) if ascii else box.SIMPLE_HEAD
+    table = Table(box=rule, pad_edge=False, show_edge=False)
     table.add_column("", style="bold")
     for name in names:
-        table.add_column(f"d/d{name}", justify="right", overflow="fold")
+        table.add_column(f"{d}{name}", justify="right", overflow="fold")
     for name in names:
-        table.add_row(f"d/d{name}", *(f"{hessian[name][other]:.{digits}g}" for other in names))
-    return Group(Text("hessian"), table)
+        table.add_row(f"{d}{name}", *(format_number(hessian[name][other], digits) for other in names))
+    title = "hessian: d2 result / d row d column" if ascii else "hessian: ∂²result/∂row ∂column"
+    return Group(Text(title), table)
 
 
 def hessian_record(hessian: dict[str, dict[str, float]]) -> dict[str, Any]:

@@ -1,0 +1,327 @@
+"""The seed's picture of a program: leaves on the left, the result on the right.
+
+    a(2) ∂4 ──┐
+              ├─[+]→ c(5) ∂4 ──┐
+    b(3) ∂4 ──┘                ├─[*]→ d(20) ∂1
+                           4 ──┘
+
+Each node is drawn once: its name, or its operation on the arrow into it,
+its value, and its gradient ∂result/∂node; a node used more than once has an
+edge to each user. The geometry is render/layout.py's.
+
+When the whole DAG does not fit the width, the graph is listed as a tree
+(shared operations marked, not repeated); when it is too big for that, the
+DAG is cut down to the part nearest the result, ``⋯`` standing for what feeds
+it; when not even that fits, the top of the tree is shown. Everything here is
+a pure function of a graph that has been run: no rich, no printing, the same
+picture for the same program every time.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..engine import Value
+from ..ops import OPS
+from ..parser import Graph
+from .layout import ASCII, UNICODE, Box, Glyphs, Run, cell_width, layout
+
+__all__ = ["MAX_ROWS", "Picture", "draw_dag", "format_number", "node_names", "op_label", "summary"]
+
+MAX_ROWS = 60
+"""Rows a picture may take: a 3,000-term program must not flood the terminal."""
+
+_SYMMETRIC = frozenset({"+", "*", "min", "max"})
+
+
+class Picture:
+    """A drawing: rows of styled runs, and how much of the graph it shows."""
+
+    __slots__ = ("kind", "needs", "rows", "shown", "total")
+
+    def __init__(self, rows: list[list[Run]], shown: int, total: int, kind: str = "dag", needs: int = 0) -> None:
+        self.rows = rows
+        self.shown = shown  # nodes of the graph drawn
+        self.total = total  # nodes below the result
+        self.kind = kind  # "dag", or "tree" when the graph is listed instead
+        self.needs = needs  # for a tree: the columns the whole DAG would need, if known
+
+    @property
+    def lines(self) -> list[str]:
+        return ["".join(text for text, _ in row) for row in self.rows]
+
+    @property
+    def complete(self) -> bool:
+        return self.shown == self.total
+
+
+# --- labels ----------------------------------------------------------------------------
+
+
+def format_number(x: float, digits: int = 4) -> str:
+    """``x`` to ``digits`` significant digits: 2 and 0.3 stay short, 0.9999983 shows as 1.000.
+
+    A number that rounding moved keeps its trailing zeros, so that tanh(7)
+    does not pass for exactly 1; float noise (0.1 + 0.2) does not count as moved.
+    """
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    digits = max(1, digits)
+    text = repr(x)  # the shortest text that reads back as x: use it if it is short enough
+    mantissa = text.partition("e")[0]
+    if len(mantissa.replace("-", "").replace(".", "").strip("0")) > digits:
+        text = format(x, f".{digits}g")
+        if abs(float(text) - x) > 1e-12 * abs(x):
+            text = format(x, f"#.{digits}g")
+    elif text.endswith(".0"):
+        text = text[:-2]
+    mantissa, e, exponent = text.partition("e")
+    mantissa = mantissa.rstrip(".")
+    if not e:
+        return "0" if mantissa in ("-0", "0") else mantissa
+    sign = "-" if exponent.startswith("-") else ""
+    return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+
+
+def node_names(graph: Graph) -> dict[Value, str]:
+    """What each named node is called: its input name and every name assigned to it."""
+    out: dict[Value, list[str]] = {}
+    for name, v in graph.inputs.items():
+        out.setdefault(v, []).append(name)
+    for name, v in graph.names.items():
+        names = out.setdefault(v, [])
+        if name not in names:
+            names.append(name)
+    return {v: "=".join(names) for v, names in out.items()}
+
+
+def op_label(v: Value) -> str:
+    """How an operation is written: its symbol (+, -) or its function name (tanh)."""
+    op = OPS.get(v._op)
+    return (op.symbol or op.name) if op is not None else v._op
+
+
+def _op_text(v: Value, names: dict[Value, str]) -> str:
+    """The operation drawn on the arrow into ``v``: [*], or [x*x] when both operands are one node.
+
+    Such a node has a single edge in, so the operation alone would read as a
+    one-argument ``*``; only a name can be read twice, so the name is at hand.
+    """
+    label = op_label(v)
+    p = v._prev
+    if len(p) == 2 and p[0] is p[1]:
+        name = names.get(p[0], "·").split("=")[0]
+        label = f"{name}{label}{name}" if OPS[v._op].symbol else f"{label}({name}, {name})"
+    return f"[{label}]"
+
+
+def _value_runs(v: Value, name: str | None, digits: int, g: Glyphs, constant: bool) -> list[Run]:
+    value = format_number(v.data, digits)
+    grad = [(f"{g.grad}{format_number(v.grad, digits)}", "grad")]
+    if name:
+        return [(name, "name"), (f"({value})", "value"), *grad]
+    if constant:
+        return [(value, "const")]
+    return [(value, "value"), *grad]
+
+
+# --- what to draw ------------------------------------------------------------------------
+
+
+def _view(graph: Graph, depth: int | None, digits: int, g: Glyphs) -> tuple[list[Box], int, bool]:
+    """The nodes within ``depth`` steps of the result (all if None), children first.
+
+    Leaves next to a drawn node are always drawn; an operation beyond the
+    depth becomes a ``⋯`` stub. Returns the nodes, how many graph nodes they
+    show, and whether that is all of them.
+    """
+    result = graph.result
+    names = node_names(graph)
+    kept: dict[Value, int] = {result: 0}
+    level = [result]
+    d = 0
+    while level and (depth is None or d < depth):
+        d += 1
+        following = []
+        for v in level:
+            for c in v._prev:
+                if c not in kept:
+                    kept[c] = d
+                    following.append(c)
+        level = following
+    for v in list(kept):
+        for c in v._prev:
+            if c not in kept and not c._prev:
+                kept[c] = d + 1
+    # children before parents, without recursion
+    order: list[Value] = []
+    state: dict[Value, bool] = {}
+    stack = [result]
+    while stack:
+        v = stack[-1]
+        if v not in state:
+            state[v] = False
+            stack.extend(c for c in v._prev if c in kept and c not in state)
+        else:
+            stack.pop()
+            if not state[v]:
+                state[v] = True
+                order.append(v)
+    index: dict[Value, int] = {}
+    stubs: dict[Value, int] = {}
+    nodes: list[Box] = []
+    for v in order:
+        children: list[int] = []
+        for c in v._prev:
+            if c in kept:
+                i = index[c]
+            elif c in stubs:
+                i = stubs[c]
+            else:
+                i = stubs[c] = len(nodes)
+                nodes.append(Box([(g.more, "more")], []))
+            if i not in children:
+                children.append(i)
+        name = names.get(v)
+        runs = _value_runs(v, name, digits, g, constant=not v._prev)
+        if children:
+            runs = [(_op_text(v, names), "op"), (f"{g.arrow} ", "edge"), *runs]
+        index[v] = len(nodes)
+        nodes.append(Box(runs, children, ordered=len(children) == 2 and v._op not in _SYMMETRIC))
+    return nodes, len(order), not stubs
+
+
+# --- the tree, for graphs too wide to draw ------------------------------------------------
+
+
+def _tree(graph: Graph, digits: int, g: Glyphs, max_rows: int) -> tuple[list[list[Run]], int, bool]:
+    """The graph as an indented list from the result; an operation met again is marked, not repeated.
+
+    Returns the rows (at most ``max_rows``), how many graph nodes they show, and
+    whether that is all of the graph.
+    """
+    names = node_names(graph)
+    rows: list[list[Run]] = []
+    seen: set[Value] = set()
+    stack: list[tuple[Value, str, str]] = [(graph.result, "", "")]
+    while stack and len(rows) < max_rows:
+        v, lead, child_lead = stack.pop()
+        runs = _value_runs(v, names.get(v), digits, g, constant=not v._prev)
+        if v._prev:
+            runs = [(_op_text(v, names) + " ", "op"), *runs]
+        again = v in seen and bool(v._prev)
+        if again:
+            runs.append((f" {g.shared}", "more"))
+        rows.append([(lead, "edge"), *runs] if lead else runs)
+        seen.add(v)
+        if again:
+            continue
+        kids = list(dict.fromkeys(v._prev))
+        for k in range(len(kids) - 1, -1, -1):
+            last = k == len(kids) - 1
+            branch, under = (g.tree[1], g.tree[3]) if last else (g.tree[0], g.tree[2])
+            stack.append((kids[k], child_lead + branch, child_lead + under))
+    return rows, len(seen), not stack
+
+
+def _clip(row: list[Run], width: int, g: Glyphs) -> list[Run]:
+    """A row cut to ``width`` columns, with ⋯ where it was cut."""
+    if sum(cell_width(text) for text, _ in row) <= width:
+        return row
+    out: list[Run] = []
+    room = width - cell_width(g.more)
+    for text, kind in row:
+        keep = ""
+        for ch in text:
+            if cell_width(keep + ch) > room:
+                break
+            keep += ch
+        out.append((keep, kind))
+        room -= cell_width(keep)
+        if keep != text:
+            break
+    out.append((g.more, "more"))
+    return out
+
+
+# --- the entry point ---------------------------------------------------------------------
+
+
+def _count_below(root: Value, limit: int | None = None) -> int:
+    """Nodes at or below ``root``; with ``limit``, stops counting past it."""
+    seen = {root}
+    stack = [root]
+    while stack and (limit is None or len(seen) <= limit):
+        for c in stack.pop()._prev:
+            if c not in seen:
+                seen.add(c)
+                stack.append(c)
+    return len(seen)
+
+
+def draw_dag(
+    graph: Graph,
+    width: int = 80,
+    digits: int = 4,
+    ascii: bool = False,
+    max_rows: int = MAX_ROWS,
+) -> Picture:
+    """The program's graph, drawn to fit ``width`` columns and ``max_rows`` rows.
+
+    In order of preference: the whole graph as a DAG; the whole graph as a
+    tree (when the DAG is too wide); the part of the DAG nearest the result
+    (when the graph is too big); the top of the tree. The nodes must hold a
+    run's values and gradients (``Program.run``).
+    """
+    g = ASCII if ascii else UNICODE
+    small = 4 * max_rows
+    if _count_below(graph.result, small) <= small:
+        nodes, shown, _ = _view(graph, None, digits, g)
+        rows, needs = layout(nodes, len(nodes) - 1, g, width, max_rows)
+        if rows is not None:
+            return Picture(rows, shown, shown)
+        rows, shown, complete = _tree(graph, digits, g, max_rows)
+        if complete and all(sum(cell_width(t) for t, _ in row) <= width for row in rows):
+            return Picture(rows, shown, shown, kind="tree", needs=needs)
+    best: tuple[list[list[Run]], int] | None = None
+    depth = 1
+    while True:
+        nodes, shown, complete = _view(graph, depth, digits, g)
+        rows, _ = layout(nodes, len(nodes) - 1, g, width, max_rows)
+        if rows is None:
+            break
+        best = rows, shown
+        if complete:
+            return Picture(rows, shown, shown)
+        depth += 1
+    total = _count_below(graph.result)
+    if best is not None:
+        return Picture(best[0], best[1], total)
+    rows, shown, _ = _tree(graph, digits, g, max_rows)
+    return Picture([_clip(row, width, g) for row in rows], shown, total, kind="tree")
+
+
+def summary(picture: Picture, width: int, ascii: bool = False) -> list[str]:
+    """The lines to print under a picture: what the marks mean, and what was left out."""
+    g = ASCII if ascii else UNICODE
+    text = "\n".join(picture.lines)
+    notes = [f"{g.grad.strip()}: gradient of the result with respect to the node"]
+    if picture.kind == "tree":
+        if not picture.complete:
+            notes.append(f"The graph is too big to draw in {width} columns; here is the start of it as a tree.")
+        elif picture.needs:
+            needs = picture.needs
+            notes.append(f"The graph needs {needs} columns to draw (--width {needs}); here it is as a tree.")
+        else:
+            notes.append("The graph has too many rows to draw; here it is as a tree.")
+        if g.shared in text:
+            notes.append(f"{g.shared}: shown above")
+    if any(run == ("1", "op") for row in picture.rows for run in row):
+        notes.append("1, 2: first and second operand, where they are drawn bottom to top")
+    if g.more in text or not picture.complete:
+        left, shown, total = picture.total - picture.shown, picture.shown, picture.total
+        nodes = "nodes" if left != 1 else "node"
+        notes.append(f"{g.more}: {left:,} more {nodes} ({shown:,} of {total:,} shown; --graph dot has them all)")
+    return notes

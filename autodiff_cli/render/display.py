@@ -1,0 +1,232 @@
+"""The people display of ``autodiff eval``: what was computed, and how each input moved it.
+
+The program and its value, a table of inputs with value and gradient, one of
+named intermediates, then the graph (render/dag.py). Built as rich Text;
+``to_text`` turns it into what the command prints, with or without colour.
+Only the display imports rich, so that ``--json`` never loads it; and only
+``rich.console`` and ``rich.text``, since a table and a Group cost start-up
+time that these few aligned columns do not need.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple, TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from ..engine import Value
+from ..parser import Graph
+from ..program import Result
+from .dag import MAX_ROWS, Picture, draw_dag, format_number, summary
+from .layout import cell_width
+
+__all__ = ["DisplayOptions", "display", "for_stream", "to_text"]
+
+MAX_TABLE_ROWS = 30
+"""Rows of a table before the rest is summed up in a line (--json has them all)."""
+
+MAX_PROGRAM_LINES = 6
+
+STYLES = {
+    "name": "bold cyan",
+    "value": "",
+    "const": "",
+    "op": "yellow",
+    "edge": "bright_black",
+    "more": "magenta",
+    "grad": "green",
+    "program": "bold",
+    "header": "bold",
+    "note": "bright_black",
+}
+
+
+class DisplayOptions(NamedTuple):
+    """How to draw: columns, significant digits, plain ASCII, and whether to include the graph."""
+
+    width: int = 80
+    digits: int = 4
+    ascii: bool = False
+    dag: bool = True
+
+
+def display(graph: Graph, result: Result, options: DisplayOptions | None = None) -> Text:
+    """Everything ``autodiff eval`` shows a person, for a graph that has just been run."""
+    options = options or DisplayOptions()
+    parts: list[Text] = [_headline(graph.source, result.value, options)]
+    inputs = [(name, graph.inputs[name]) for name in result.gradients]
+    if inputs:
+        parts += [Text(), *_table("input", inputs, options)]
+    named = list(graph.names.items())
+    if named:
+        parts += [Text(), *_table("name", named, options)]
+    if options.dag:
+        picture = draw_dag(graph, width=options.width, digits=options.digits, ascii=options.ascii, max_rows=MAX_ROWS)
+        parts += [Text(), _picture(picture), *_notes(summary(picture, options.width, options.ascii))]
+    return Text("\n").join(parts)
+
+
+def for_stream(
+    graph: Graph,
+    result: Result,
+    stream: TextIO,
+    environ: Mapping[str, str],
+    width: int | None = None,
+    digits: int = 4,
+    ascii: bool = False,
+    dag: bool = True,
+) -> str:
+    """The display as it should be written to ``stream``, by the usual conventions.
+
+    Width: ``width``, else COLUMNS, else the terminal's, else 80 (a pipe).
+    Colour: none under NO_COLOR, always under FORCE_COLOR, else on a terminal only.
+    ASCII: when asked, or when the stream's encoding cannot take box drawing.
+    """
+    columns = width or _columns(stream, environ)
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    unicode_ok = _can_encode("─│┼→∂⋯…", encoding)
+    options = DisplayOptions(width=columns, digits=digits, ascii=ascii or not unicode_ok, dag=dag)
+    if environ.get("NO_COLOR"):
+        color = False
+    elif environ.get("FORCE_COLOR"):
+        color = True
+    else:
+        isatty = getattr(stream, "isatty", None)
+        color = bool(isatty and isatty())
+    text = to_text(display(graph, result, options), columns, color)
+    if not unicode_ok:  # letters of names the stream cannot take come out as '?'
+        text = text.encode(encoding, "replace").decode(encoding)
+    return text
+
+
+def _columns(stream: TextIO, environ: Mapping[str, str]) -> int:
+    columns = environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return max(20, int(columns))
+    try:
+        size = os.get_terminal_size(stream.fileno()).columns if stream.isatty() else 0
+    except (AttributeError, OSError, ValueError):
+        size = 0
+    return max(20, size) if size > 0 else 80
+
+
+def _can_encode(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def to_text(renderable: Text, width: int, color: bool) -> str:
+    """The renderable as the text a terminal (``color``) or a pipe would get."""
+    out = io.StringIO()
+    console = Console(
+        file=out,
+        width=width,
+        force_terminal=color,
+        color_system="auto" if color else None,
+        no_color=not color,
+        legacy_windows=False,
+        emoji=False,
+        highlight=False,
+        soft_wrap=False,
+        force_jupyter=False,
+    )
+    console.print(renderable)
+    text = out.getvalue().rstrip("\n")
+    # Wrapping leaves a space at the end of a line; without colour, drop it (it shows in diffs).
+    return text if color else "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+# --- parts ----------------------------------------------------------------------------
+
+
+def _shorten(source: str, width: int, more: str) -> str:
+    """The program, cut short if long: a 3,000-term sum must not fill the screen."""
+    lines = source.split("\n")
+    budget = width * 2
+    out: list[str] = []
+    for line in lines[:MAX_PROGRAM_LINES]:
+        if len(line) > budget:
+            cut = line.rfind(" ", 0, budget) + 1 or budget  # at a space if there is one
+            out.append(f"{line[:cut]}{more} ({len(line) - cut:,} more characters)")
+            break
+        out.append(line)
+    left = len(lines) - len(out)
+    if left > 0:
+        out.append(f"{more} ({left:,} more lines)")
+    return "\n".join(out)
+
+
+def _headline(source: str, value: float, options: DisplayOptions) -> Text:
+    shown = _shorten(source, options.width, _more(options))
+    number = format_number(value, options.digits)
+    text = Text()
+    single = not any(mark in source for mark in ";=\n")  # one expression: "tanh(a*b+c) = 1.000"
+    if single and len(shown) + len(number) + 3 <= options.width:
+        text.append(shown, STYLES["program"])
+        text.append(" = ")
+    else:
+        text.append(shown + "\n", STYLES["program"])
+        text.append("= ")
+    text.append(number, "bold")
+    return text
+
+
+def _table(title: str, rows: list[tuple[str, Value]], options: DisplayOptions) -> list[Text]:
+    """Name, value and gradient in aligned columns under a ruled header."""
+    gradient = "gradient" if options.ascii else f"∂result/∂{title}"
+    shown = [(name, format_number(v.data, options.digits), format_number(v.grad, options.digits)) for name, v in rows]
+    shown = shown[:MAX_TABLE_ROWS]
+    header = (title, "value", gradient)
+    widths = [max(cell_width(row[k]) for row in [header, *shown]) for k in range(3)]
+    gap = " | " if options.ascii else "   "
+    lines = [_row(header, widths, gap, ("header", "header", "header"))]
+    if options.ascii:
+        lines.append(Text("-+-".join("-" * w for w in widths), STYLES["edge"]))
+    else:
+        lines.append(Text("─" * (sum(widths) + 2 * len(gap)), STYLES["edge"]))
+    lines += [_row(row, widths, gap, ("name", "value", "grad")) for row in shown]
+    left = len(rows) - len(shown)
+    if left > 0:
+        noun = "inputs (--json lists them all)" if title == "input" else "names"
+        lines.append(Text(f"{_more(options)} {left:,} more {noun}", STYLES["note"]))
+    return lines
+
+
+def _more(options: DisplayOptions) -> str:
+    return "..." if options.ascii else "…"
+
+
+def _row(cells: Sequence[str], widths: list[int], gap: str, kinds: Sequence[str]) -> Text:
+    """One table row: the first cell to the left, the numbers to the right."""
+    text = Text()
+    for k, (cell, width, kind) in enumerate(zip(cells, widths, kinds, strict=True)):
+        pad = " " * (width - cell_width(cell))
+        if k:
+            text.append(gap, STYLES["edge"])
+            text.append(pad)
+        text.append(cell, STYLES[kind])
+        if not k:
+            text.append(pad)
+    text.rstrip()
+    return text
+
+
+def _picture(picture: Picture) -> Text:
+    text = Text()
+    for k, row in enumerate(picture.rows):
+        if k:
+            text.append("\n")
+        for chunk, kind in row:
+            text.append(chunk, STYLES.get(kind, ""))
+    return text
+
+
+def _notes(lines: Sequence[str]) -> list[Text]:
+    return [Text(line, STYLES["note"]) for line in lines]
