@@ -310,3 +310,13 @@ def test_blocks_answer_the_corpus_themselves_and_match_expected():
         assert close(values[1], case["value"]), case
         assert all(close(g[1], case["gradients"][n]) for n, g in zip(names, gradients, strict=True)), case
     assert answered >= 0.95 * len(OK_CASES)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_block_run_row_by_row_writes_the_same_answers(fmt):
+    good = "x,y\n1.5,2\n-0.25,3e-2\n7,1\n"
+    # One bad row sends its whole block down the careful path, row by row.
+    _, fast, _ = run(["eval", "x*y + exp(y)", "--rows", "-", "--format", fmt], good)
+    code, careful, _ = run(["eval", "x*y + exp(y)", "--rows", "-", "--format", fmt], good + "oops,1\n")
+    assert careful.startswith(fast)
+    assert careful != fast and code == 1
