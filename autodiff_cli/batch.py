@@ -8,6 +8,7 @@ becomes an error record; it never stops the jobs after it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import multiprocessing
@@ -229,11 +230,12 @@ def run_batch(
     also says which input it came from. ``jobs`` > 1 runs jobs in that many
     worker processes, still answering in input order.
     """
-    for name, stream in inputs:
-        lines = numbered_lines(stream, on_read)
-        records = _run_parallel(stream, lines, jobs) if jobs > 1 else _run_serial(lines)
-        for record in records:
-            yield {"file": name, **record} if name_files else record
+    with _pool(jobs) if jobs > 1 else contextlib.nullcontext() as pool:
+        for name, stream in inputs:
+            lines = numbered_lines(stream, on_read)
+            records = _run_parallel(pool, stream, lines, jobs) if pool else _run_serial(lines)
+            for record in records:
+                yield {"file": name, **record} if name_files else record
 
 
 def _run_serial(lines: Iterable[tuple[int, bytes]]) -> Iterator[dict[str, Any]]:
@@ -282,18 +284,20 @@ def _pool(jobs: int) -> Any:
     return context.Pool(jobs, initializer=_worker_init)
 
 
-def _run_parallel(stream: BinaryIO, lines: Iterator[tuple[int, bytes]], jobs: int) -> Iterator[dict[str, Any]]:
+def _run_parallel(
+    pool: Any, stream: BinaryIO, lines: Iterator[tuple[int, bytes]], jobs: int
+) -> Iterator[dict[str, Any]]:
     # At most a few chunks per worker are in flight, so a huge input is never
     # queued whole (Pool.imap would read all of it ahead of the workers).
     window = 3 * jobs
-    with _pool(jobs) as pool:
-        pending: deque[Any] = deque()
-        for chunk, idle in _chunks(stream, lines):
-            pending.append(pool.apply_async(run_lines, (chunk,)))
-            while pending and (idle or len(pending) >= window or pending[0].ready()):
-                yield from pending.popleft().get()
-        while pending:
+    pending: deque[Any] = deque()
+    for chunk, idle in _chunks(stream, lines):
+        pending.append(pool.apply_async(run_lines, (chunk,)))
+        # When the input runs dry, answer what is in hand before waiting for more.
+        while pending and (idle or len(pending) >= window or pending[0].ready()):
             yield from pending.popleft().get()
+    while pending:
+        yield from pending.popleft().get()
 
 
 def cpu_count() -> int:

@@ -168,6 +168,7 @@ def test_invalid_utf8_on_one_line_spoils_only_that_line():
 def test_source_errors_carry_the_program_position():
     code, out, _ = run(["batch", "--json"], '{"id": "q", "expr": "b = a*2\\n  log(a - b)", "vars": {"a": 1}}\n')
     record = strict_json(out)
+    assert code == 1
     assert record["id"] == "q"
     assert record["error"]["kind"] == "domain"
     assert (record["error"]["line"], record["error"]["column"]) == (2, 3)
@@ -176,6 +177,7 @@ def test_source_errors_carry_the_program_position():
 def test_a_byte_order_mark_is_not_part_of_the_first_job():
     code, out, _ = run(["batch", "--json"], '\ufeff"a+1" a=1\n'.encode())
     assert strict_json(out)["value"] == 2.0
+    assert code == 0
 
 
 # --- files ---------------------------------------------------------------------------
@@ -209,6 +211,7 @@ def test_csv_layout_has_one_row_per_job_and_gradients_as_json():
     cases = CASES[:60]
     code, out, _ = run(["batch", "--format", "csv"], corpus_jsonl(cases))
     rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == (1 if any("error" in c for c in cases) else 0)
     assert list(rows[0]) == ["line", "id", "expr", "value", "gradients", "error_kind", "error_message"]
     assert len(rows) == len(cases)
     for row, case in zip(rows, cases, strict=True):

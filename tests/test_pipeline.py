@@ -48,7 +48,7 @@ class Child:
     def __init__(self, args: list[str], stdin: object = subprocess.PIPE) -> None:
         env = {**os.environ, "NO_COLOR": "1"}
         self.proc = subprocess.Popen(
-            AUTODIFF + args, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0, env=env
+            [*AUTODIFF, *args], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0, env=env
         )
         self.buffer = b""
 
@@ -82,9 +82,9 @@ def test_batch_in_a_pipeline_feeds_the_next_program(tmp_path):
     cases = [c for c in CASES if "error" not in c][:100]
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text("".join(json.dumps({"id": c["id"], "expr": c["expr"], "vars": c["vars"]}) + "\n" for c in cases))
-    consumer = "import json, sys\nfor line in sys.stdin:\n    r = json.loads(line)\n    print(r['id'], repr(r['value']))"
+    consumer = "import json, sys\nfor line in sys.stdin:\n    r = json.loads(line)\n    print(r['id'], r['value'])"
     with open(jobs, "rb") as f:
-        batch = subprocess.Popen(AUTODIFF + ["batch", "--json"], stdin=f, stdout=subprocess.PIPE)
+        batch = subprocess.Popen([*AUTODIFF, "batch", "--json"], stdin=f, stdout=subprocess.PIPE)
         reader = subprocess.run([sys.executable, "-c", consumer], stdin=batch.stdout, capture_output=True, check=True)
         batch.stdout.close()
         assert batch.wait(timeout=30) == 0
@@ -108,7 +108,8 @@ def test_answers_stream_with_workers_too():
     child = Child(["batch", "--json", "--jobs", "2"])
     for i in range(3):
         child.send(f'"x^2" x={i}\n')
-        assert json.loads(child.line()) == {"line": i + 1, "expr": "x^2", "value": float(i * i), "gradients": {"x": 2.0 * i}}
+        expected = {"line": i + 1, "expr": "x^2", "value": float(i * i), "gradients": {"x": 2.0 * i}}
+        assert json.loads(child.line()) == expected
     code, rest, _ = child.finish()
     assert (code, rest) == (0, b"")
 
@@ -196,7 +197,7 @@ def test_sigint_in_the_middle_of_output_leaves_only_whole_lines(tmp_path):
 
 def peak_rss_kib(jobs: Path) -> int:
     with open(jobs, "rb") as f:
-        proc = subprocess.Popen(AUTODIFF + ["batch", "--json", "-q"], stdin=f, stdout=subprocess.DEVNULL)
+        proc = subprocess.Popen([*AUTODIFF, "batch", "--json", "-q"], stdin=f, stdout=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     assert proc.returncode == 0
@@ -208,3 +209,57 @@ def test_memory_stays_flat_however_long_the_input(tmp_path):
     large = peak_rss_kib(jobs_file(tmp_path / "large.txt", 100_000))
     # Keeping each answer would cost ~1 KiB per job: 90 MiB more for the large run.
     assert large < small + 8 * 1024, (small, large)
+
+
+def test_sigint_in_the_middle_of_a_sweep_leaves_only_whole_lines():
+    child = Child(["eval", "x*y", "x=0:99999:1", "y=0:9:1", "--format", "jsonl"], stdin=subprocess.DEVNULL)
+    first = json.loads(child.line())
+    time.sleep(0.2)
+    child.proc.send_signal(signal.SIGINT)
+    code, out, err = child.finish()
+    assert code == 130 and b"Traceback" not in err
+    assert out.endswith(b"\n")
+    rows = [first["row"], *(json.loads(line)["row"] for line in out.splitlines())]
+    assert rows == list(range(1, len(rows) + 1))
+    assert len(rows) < 1_000_000
+
+
+# --- the progress bar -------------------------------------------------------------------
+
+
+def run_with_terminal_stderr(args: list[str], tmp_path: Path) -> tuple[int, bytes, bytes]:
+    """Run with standard error on a pseudo-terminal, as a person at a terminal would."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    out_path = tmp_path / "out.jsonl"
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen([*AUTODIFF, *args], stdin=subprocess.DEVNULL, stdout=out, stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 30)
+        assert ready, "the child went quiet on its terminal"
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every writer of the terminal has gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    proc.wait(timeout=30)
+    return proc.returncode, out_path.read_bytes(), seen
+
+
+def test_a_progress_bar_on_a_terminal_but_never_in_the_output(tmp_path):
+    jobs = tmp_path / "jobs.jsonl"
+    lines = (json.dumps({"expr": f"tanh(a*{i} + b)", "vars": {"a": 1, "b": 2}}) + "\n" for i in range(2000))
+    jobs.write_text("".join(lines))
+    code, out, terminal = run_with_terminal_stderr(["batch", str(jobs), "--json"], tmp_path)
+    assert code == 0
+    assert b"jobs" in terminal and b"2000 ok, 0 failed" in terminal
+    assert [json.loads(line)["line"] for line in out.splitlines()] == list(range(1, 2001))
+    code, out, terminal = run_with_terminal_stderr(["batch", str(jobs), "--json", "--quiet"], tmp_path)
+    assert code == 0 and terminal == b"" and len(out.splitlines()) == 2000
