@@ -26,16 +26,22 @@ def parse_number(text: str, name: str = "") -> float:
     return x
 
 
+def check_name(name: str, where: str) -> str:
+    """``name`` as the program will see it (NFKC), if a variable could have it; ``where`` starts the error."""
+    name = normalize_name(name.strip())
+    if not name.isidentifier():
+        raise AutodiffError(INPUT, f"{where}: {name!r} is not a name")
+    if name in FUNCTIONS:
+        raise AutodiffError(INPUT, f"{where}: {name} is a function, not a variable")
+    return name
+
+
 def parse_binding(arg: str) -> tuple[str, float]:
     """``'a=-2.5'`` -> ``('a', -2.5)``; a malformed one raises AutodiffError(kind='input')."""
     name, sep, value = arg.partition("=")
-    name = normalize_name(name.strip())
     if not sep:
         raise AutodiffError(INPUT, f"bad binding {arg!r}: write NAME=VALUE, e.g. a=2")
-    if not name.isidentifier():
-        raise AutodiffError(INPUT, f"bad binding {arg!r}: {name!r} is not a name")
-    if name in FUNCTIONS:
-        raise AutodiffError(INPUT, f"bad binding {arg!r}: {name} is a function, not a variable")
+    name = check_name(name, f"bad binding {arg!r}")
     if not value.strip():
         raise AutodiffError(INPUT, f"bad binding {arg!r}: no value after '='")
     return name, parse_number(value, name)

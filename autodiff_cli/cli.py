@@ -41,14 +41,41 @@ EVAL_HELP = """Evaluate PROGRAM and its gradient with respect to every input.
 PROGRAM is a program in the autodiff language (`-` reads it from standard
 input); each BINDING gives an input a value, as NAME=VALUE.
 
+A sweep evaluates the program, parsed once, at many bindings: at every row
+of --rows FILE (a CSV file whose header names the inputs, or JSON lines of
+objects; `-` is standard input), or at every point of NAME=START:STOP:STEP
+ranges (STOP included; several ranges give their cartesian product). Plain
+NAME=VALUE bindings are shared by all rows. A sweep writes CSV (the default)
+or JSON lines: each row's inputs, `value`, and one `d/dNAME` per input.
+
 \b
 Examples:
   autodiff eval "tanh(a*b+c)" a=2 b=3 c=1
   autodiff eval "z = a*b; y = tanh(z + c); y*z" a=0.5 b=-1 c=2 --json
   echo "log(x)/x" | autodiff eval - x=2
+  autodiff eval "x^2 * y" x=0:1:0.25 y=2
+  autodiff eval "tanh(a*b+c)" --rows points.csv c=1 > out.csv
 
 Exit status: 0 on success, 1 if the program cannot be evaluated (domain,
-overflow), 2 for bad usage or a syntax or name error.
+overflow) or a row of a sweep failed, 2 for bad usage or a syntax or name error.
+"""
+
+BATCH_HELP = """Run every job of FILE (standard input if none, or `-`), in order.
+
+A job is one line: a JSON object {"expr": "...", "vars": {"a": 2}} (an "id"
+member is echoed back), or the arguments of `autodiff eval`, quoted as a shell
+quotes them: "tanh(a*b+c)" a=2 b=3 c=1. Blank lines and # comments are skipped.
+Each answer is written as soon as its job is done, with the job's line number;
+a job that fails gets an error record and the others go on.
+
+\b
+Examples:
+  autodiff batch jobs.jsonl --json
+  tail -f jobs.txt | autodiff batch --json | jq .value
+  autodiff batch big.jsonl --jobs 0 --format csv > answers.csv
+
+Exit status: 0 if every job succeeded, 1 if any failed, 2 for bad usage;
+130 or 143 if stopped by SIGINT or SIGTERM (the output then holds whole lines).
 """
 
 
@@ -185,9 +212,15 @@ def main(debug: bool) -> None:
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "csv", "jsonl"]),
     default=None,
-    help="Output format: text for people (the default), json for scripts.",
+    help="Output format: text for people (the default), json for scripts; csv or jsonl for a sweep.",
+)
+@click.option(
+    "--rows",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    default=None,
+    help="Sweep: evaluate at every row of this CSV or JSON-lines file (- for standard input).",
 )
 @click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True, help="Significant digits shown.")
 @click.option("--width", type=click.IntRange(20, 1000), help="Columns to fit (default: COLUMNS, or the terminal's).")
@@ -210,6 +243,7 @@ def eval_command(
     bindings: tuple[str, ...],
     as_json: bool,
     fmt: str | None,
+    rows: str | None,
     digits: int,
     width: int | None,
     ascii_only: bool,
@@ -219,6 +253,8 @@ def eval_command(
     hessian: bool,
 ) -> None:
     check_arguments(ctx, (program, *bindings))
+    if rows is not None or fmt in ("csv", "jsonl") or any(":" in b.partition("=")[2] for b in bindings):
+        sys.exit(_sweep(ctx, program, bindings, rows, "jsonl" if as_json or fmt in ("json", "jsonl") else fmt))
     if graph_format and (as_json or fmt == "json"):
         _usage(ctx, "--graph and --json are two different outputs: pick one")
     try:
@@ -378,3 +414,44 @@ def diff_command(
         from .render.derivatives import render_derivatives
 
         click.echo(render_derivatives(found))
+
+
+def _sweep(ctx: click.Context, program: str, bindings: tuple[str, ...], rows: str | None, fmt: str | None) -> int:
+    from .streaming import write_sweep
+    from .sweep import split_arguments
+
+    if fmt == "text":
+        _usage(ctx, "a sweep writes csv or jsonl: use --format csv or --format jsonl")
+    if program == "-" and rows == "-":
+        _usage(ctx, "PROGRAM and --rows cannot both come from standard input")
+    try:
+        constants, axes = split_arguments(bindings)
+    except AutodiffError as err:
+        _usage(ctx, err.message)
+    if axes and rows is not None:
+        _usage(ctx, "give --rows or NAME=START:STOP:STEP ranges, not both")
+    return write_sweep(compile_program(read_program(ctx, program)), constants, axes, rows, fmt or "csv")
+
+
+@main.command("batch", help=BATCH_HELP)
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--json", "as_json", is_flag=True, help="Write JSON lines, one object per job (the machine format).")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "jsonl", "csv"]),
+    default=None,
+    help="Output format: text, a table for people (the default); jsonl (or json) or csv for scripts.",
+)
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True, help="Worker processes; 0: one per core."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No summary and no progress bar on standard error.")
+@guarded
+def batch_command(files: tuple[str, ...], as_json: bool, fmt: str | None, jobs: int, quiet: bool) -> None:
+    from .streaming import write_batch
+
+    if as_json or fmt == "json":
+        fmt = "jsonl"
+    sys.exit(write_batch(files or ("-",), fmt or "text", jobs, quiet))

@@ -1,0 +1,427 @@
+"""Sweeps: one program, parsed once, evaluated at every row of a table of bindings.
+
+Rows come from a CSV file whose header names the inputs, from JSON lines of
+objects, or from ``NAME=START:STOP:STEP`` ranges (their cartesian product).
+Nothing here prints: ``Sweep.run`` yields the output text a block of rows at a
+time, as the rows arrive, so a sweep streams and its memory stays flat.
+
+Speed comes from ``columns.ColumnProgram``, which runs a whole block of rows
+through the graph at once; any block it declines (a bad cell, a domain error)
+is run row by row with ``Program.run``, which decides every error.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+import re
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from .batch import Report, json_bindings, load_json
+from .bindings import check_name, parse_bindings, parse_number
+from .columns import ColumnProgram
+from .errors import INPUT, NAME, AutodiffError
+from .ops import CONSTANTS
+from .program import Program
+from .render.records import SweepFormat, sweep_format
+
+__all__ = ["MAX_ROWS", "Axis", "Sweep", "parse_axis", "split_arguments"]
+
+MAX_ROWS = 10_000_000
+"""A sweep of ranges past this many rows is a typo (a step of 1e-9), not a plan."""
+
+READ_BYTES = 1 << 16
+MAX_BLOCK = 4096
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One ``NAME=START:STOP:STEP`` range: ``count`` values from START, STOP included."""
+
+    name: str
+    start: float
+    stop: float
+    step: float
+    count: int
+
+    def value(self, i: int) -> float:
+        x = self.start + i * self.step
+        # 0:0.3:0.1 should end at 0.3, not at 0.30000000000000004.
+        if i == self.count - 1 and abs(x - self.stop) <= 1e-9 * abs(self.step):
+            return self.stop
+        return x
+
+
+def parse_axis(arg: str) -> Axis:
+    """``'x=0:1:0.25'`` -> an Axis of 0, 0.25, 0.5, 0.75, 1; AutodiffError(kind='input') if malformed."""
+    name, _, spec = arg.partition("=")
+    name = check_name(name, f"bad range {arg!r}")
+    parts = spec.split(":")
+    if len(parts) != 3:
+        raise AutodiffError(INPUT, f"bad range {arg!r}: write NAME=START:STOP:STEP, e.g. x=0:1:0.1")
+    start, stop, step = (parse_number(p, name) for p in parts)
+    if step == 0.0:
+        raise AutodiffError(INPUT, f"bad range {arg!r}: the step cannot be 0")
+    span = (stop - start) / step
+    if span < -1e-9:
+        raise AutodiffError(INPUT, f"bad range {arg!r}: a step of {step:g} never reaches {stop:g} from {start:g}")
+    if not math.isfinite(span) or span >= MAX_ROWS:
+        raise AutodiffError(INPUT, f"bad range {arg!r}: too many values (a sweep has at most {MAX_ROWS:,} rows)")
+    count = math.floor(span + 1e-9 * max(1.0, span)) + 1
+    return Axis(name, start, stop, step, count)
+
+
+def split_arguments(args: Sequence[str]) -> tuple[dict[str, float], list[Axis]]:
+    """NAME=VALUE constants and NAME=START:STOP:STEP ranges, checked together."""
+    axes = [parse_axis(a) for a in args if ":" in a.partition("=")[2]]
+    constants = parse_bindings(a for a in args if ":" not in a.partition("=")[2])
+    seen: set[str] = set(constants)
+    for axis in axes:
+        if axis.name in seen:
+            raise AutodiffError(INPUT, f"{axis.name} is given more than once")
+        seen.add(axis.name)
+    if math.prod(axis.count for axis in axes) > MAX_ROWS:
+        raise AutodiffError(INPUT, f"the ranges give more than {MAX_ROWS:,} rows together")
+    return constants, axes
+
+
+# --- rows ----------------------------------------------------------------------------
+
+
+Row = tuple[dict[str, Any], dict[str, float] | AutodiffError]
+"""One row for Program.run: what to show for its inputs, and its bindings or why it has none."""
+
+
+@dataclass
+class Block:
+    """Consecutive rows: whole columns of numbers (fast), or rows one by one (careful)."""
+
+    first: int  # number of the first row, from 1
+    n: int
+    columns: dict[str, list[float]] | None = None
+    texts: dict[str, list[str]] | None = None  # the cells as written, for CSV output
+    rows: list[Row] | None = None
+
+
+def _text_blocks(stream: BinaryIO) -> Iterator[str]:
+    """The input as it arrives, cut after a newline; bytes that are not UTF-8 survive as surrogates."""
+    read = getattr(stream, "read1", None) or stream.read
+    pieces: list[bytes] = []
+    first = True
+    while True:
+        data = read(READ_BYTES)
+        if not data:
+            break
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            pieces.append(data)
+            continue
+        pieces.append(data[:cut])
+        text = b"".join(pieces).decode("utf-8", "surrogateescape")
+        pieces = [data[cut:]]
+        if first:
+            text, first = text.removeprefix("\ufeff"), False
+        yield text
+    tail = b"".join(pieces)
+    if tail:
+        text = tail.decode("utf-8", "surrogateescape") + "\n"
+        yield text.removeprefix("\ufeff") if first else text
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(text: str) -> str:
+    """Text fit for output: bytes that were not UTF-8 become U+FFFD."""
+    return text if _is_utf8(text) else text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+# Lines as open(newline="") gives them to csv.reader: ended by \r\n, \r or \n, kept.
+# Not str.splitlines(), which also cuts at form feeds and other characters csv keeps in a field.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+
+
+def _keep_ends(text: str) -> list[str]:
+    return _LINE.findall(text)
+
+
+class _LineFeed:
+    """Lines for csv.reader, one block at a time, knowing how many are already in hand."""
+
+    def __init__(self, blocks: Iterator[str], first: str) -> None:
+        self.blocks = blocks
+        self.lines: deque[str] = deque()
+        self.lines.extend(_keep_ends(first))
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        while not self.lines:
+            self.lines.extend(_keep_ends(next(self.blocks)))
+        return self.lines.popleft()
+
+
+def _csv_groups(blocks: Iterator[str], rest: str) -> Iterator[list[list[str]] | tuple[list[str], ...]]:
+    """Rows after the header: a tuple of columns when every row has the same fields, else a list of rows.
+
+    Most numeric CSV has no quotes: splitting on commas is then exactly what
+    csv.reader does, and much faster. The first quote hands the rest to csv.reader.
+    """
+    text = rest
+    while True:
+        if '"' in text:
+            break
+        newline = "\n"
+        if "\r" in text:
+            crlf = text.count("\r\n")
+            if crlf != text.count("\r"):
+                break  # a lone carriage return: csv.reader knows what it means
+            if crlf == text.count("\n"):
+                newline = "\r\n"
+            else:
+                text = text.replace("\r\n", "\n")
+        lines = text.split(newline)
+        lines.pop()  # every block ends with a newline
+        if "" in lines:
+            lines = [line for line in lines if line]
+        if lines:
+            widths = set(map(str.count, lines, (",",) * len(lines)))
+            if len(widths) == 1:
+                ncols = widths.pop() + 1
+                cells = ",".join(lines).split(",")
+                yield tuple(cells[k::ncols] for k in range(ncols))
+            else:
+                yield [line.split(",") for line in lines]
+        text = next(blocks, None)
+        if text is None:
+            return
+    feed = _LineFeed(blocks, text)
+    reader = csv.reader(feed)
+    while True:
+        rows: list[list[str]] = []
+        try:
+            for row in reader:
+                if row:
+                    rows.append(row)
+                if not feed.lines and rows:
+                    break
+        except csv.Error as err:
+            rows.append([f"\0{err}"])  # a row csv cannot read: reported as that row's error
+        if not rows:
+            return
+        yield rows
+
+
+# --- the sweep -----------------------------------------------------------------------
+
+
+class Sweep:
+    """One program over many rows of bindings; ``run`` yields output text as the rows finish.
+
+    ``report`` counts the rows that succeeded and failed.
+    """
+
+    def __init__(self, program: Program, constants: dict[str, float], axes: Sequence[Axis], fmt: str) -> None:
+        self.program = program
+        self.constants = constants
+        self.axes = list(axes)
+        self.fmt = fmt
+        self.report = Report()
+
+    def run(self, rows: BinaryIO | None = None) -> Iterator[str]:
+        """Output text: a header (CSV), then the answers, a block of rows at a time."""
+        if rows is None:
+            names = self._names(set(self.constants) | {a.name for a in self.axes}, complete=True)
+            yield from self._emit(names, self._axis_blocks(names))
+            return
+        blocks = _text_blocks(rows)
+        text = next((t for t in blocks if t.strip()), "").lstrip()
+        if not text:
+            raise AutodiffError(INPUT, "the rows are empty: give a CSV header line, or JSON lines")
+        if text.startswith("{"):
+            names = self._names(set(self.constants), complete=False)
+            yield from self._emit(names, self._json_blocks(text, blocks))
+            return
+        header_line, _, rest = text.partition("\n")
+        header = next(csv.reader([header_line]), [])
+        index = self._header_index(header)
+        names = self._names(set(index) | set(self.constants), complete=True)
+        wanted = {n: i for n, i in index.items() if n in names}
+        yield from self._emit(names, self._csv_blocks(wanted, len(header), rest, blocks))
+
+    def _names(self, given: set[str], complete: bool) -> list[str]:
+        """The inputs that get columns, in order of first use; with ``complete``, all must be given."""
+        inputs = self.program.inputs
+        for name in inputs:
+            if complete and name not in given and name not in CONSTANTS:
+                line, column = self.program.graph.input_positions[name]
+                message = f"{name} is not bound: the rows have no column {name} and no {name}=VALUE was given"
+                raise AutodiffError(NAME, message, line, column, self.program.source)
+        return [n for n in inputs if n in given or (n not in CONSTANTS and not complete)]
+
+    def _header_index(self, header: list[str]) -> dict[str, int]:
+        index: dict[str, int] = {}
+        for i, cell in enumerate(header):
+            try:
+                name = check_name(cell, "")
+            except AutodiffError:
+                continue  # a label or a note, not an input
+            if name in index:
+                raise AutodiffError(INPUT, f"the rows have two columns named {name}")
+            if name in self.constants:
+                raise AutodiffError(INPUT, f"{name} is both a column of the rows and bound on the command line")
+            index[name] = i
+        return index
+
+    def _emit(self, names: list[str], blocks: Iterator[Block]) -> Iterator[str]:
+        out = sweep_format(self.fmt, names)
+        header = out.header()
+        if header:
+            yield header
+        columns = ColumnProgram(self.program, names)
+        for block in blocks:
+            yield self._answer(block, names, columns, out)
+
+    # --- sources --------------------------------------------------------------------
+
+    def _axis_blocks(self, names: list[str]) -> Iterator[Block]:
+        size = max(16, min(MAX_BLOCK, (1 << 18) // (2 * len(self.program.order) + 1)))
+        rows = _product(self.axes)
+        first = 1
+        while chunk := list(itertools.islice(rows, size)):
+            columns = {a.name: list(col) for a, col in zip(self.axes, zip(*chunk, strict=True), strict=True)}
+            yield Block(first, len(chunk), columns)
+            first += len(chunk)
+
+    def _csv_blocks(self, wanted: dict[str, int], ncols: int, rest: str, blocks: Iterator[str]) -> Iterator[Block]:
+        first = 1
+        for group in _csv_groups(blocks, rest):
+            block = _fast_csv(first, group, wanted) if isinstance(group, tuple) and len(group) == ncols else None
+            if block is None:
+                rows = group if isinstance(group, list) else [list(r) for r in zip(*group, strict=True)]
+                block = Block(first, len(rows), rows=[_csv_row(r, wanted, ncols) for r in rows])
+            yield block
+            first += block.n
+
+    def _json_blocks(self, text: str, blocks: Iterator[str]) -> Iterator[Block]:
+        first = 1
+        while text is not None:
+            lines = [line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+            if lines:
+                yield Block(first, len(lines), rows=[self._json_row(line) for line in lines])
+                first += len(lines)
+            text = next(blocks, None)
+
+    def _json_row(self, line: str) -> Row:
+        if not _is_utf8(line):
+            return {}, AutodiffError(INPUT, "the line is not valid UTF-8")
+        try:
+            bindings = json_bindings(load_json(line.strip()), "a JSON row")
+        except AutodiffError as err:
+            return {}, err
+        both = [n for n in bindings if n in self.constants]
+        if both:
+            return bindings, AutodiffError(INPUT, f"{both[0]} is bound both on the command line and by the row")
+        return bindings, bindings
+
+    # --- answers --------------------------------------------------------------------
+
+    def _answer(self, block: Block, names: list[str], columns: ColumnProgram, out: SweepFormat) -> str:
+        """The output text for a block: all at once if ColumnProgram takes it, else row by row."""
+        if block.columns is not None:
+            n = block.n
+            given = [block.columns[m] if m in block.columns else [self.constants[m]] * n for m in names]
+            done = columns.run(given, n)
+            if done is not None:
+                self.report.ok += n
+                texts = block.texts or {}
+                return out.block(block.first, given, [texts.get(m) for m in names], *done)
+            block.rows = _rows_of(block)
+        assert block.rows is not None
+        pieces = []
+        for row, (echo, bindings) in enumerate(block.rows, block.first):
+            if isinstance(bindings, AutodiffError):
+                self.report.failed += 1
+                pieces.append(out.failure(row, echo, bindings))
+                continue
+            bindings = {**self.constants, **bindings}
+            echo = {**self.constants, **echo}
+            try:
+                result = self.program.run(bindings)
+            except AutodiffError as err:
+                self.report.failed += 1
+                pieces.append(out.failure(row, echo, err))
+            else:
+                self.report.ok += 1
+                pieces.append(out.success(row, echo, bindings, result))
+        return "".join(pieces)
+
+
+def _product(axes: Sequence[Axis]) -> Iterator[tuple[float, ...]]:
+    """The cartesian product of the axes, the last varying fastest, computed as it goes."""
+    if not axes:
+        yield ()
+        return
+    head, rest = axes[0], axes[1:]
+    for i in range(head.count):
+        x = head.value(i)
+        for tail in _product(rest):
+            yield (x, *tail)
+
+
+def _fast_csv(first: int, columns: tuple[list[str], ...], wanted: dict[str, int]) -> Block | None:
+    """Every wanted cell of a block as a finite float, or None if any cell needs a careful look."""
+    numbers: dict[str, list[float]] = {}
+    texts: dict[str, list[str]] = {}
+    for name, i in wanted.items():
+        cells = columns[i]
+        try:
+            xs = list(map(float, cells))
+        except ValueError:
+            return None
+        s = sum(xs)
+        # float() also reads 1_000; a binding does not.
+        if s - s != 0.0 or "_" in "".join(cells):
+            return None
+        numbers[name] = xs
+        texts[name] = cells
+    return Block(first, len(columns[0]), numbers, texts)
+
+
+def _rows_of(block: Block) -> list[Row]:
+    """A fast block as single rows, for Program.run to decide what went wrong."""
+    assert block.columns is not None
+    texts = block.texts or {}
+    rows: list[Row] = []
+    for i in range(block.n):
+        bindings = {k: column[i] for k, column in block.columns.items()}
+        echo = {k: column[i] for k, column in texts.items()} if texts else dict(bindings)
+        rows.append((echo, bindings))
+    return rows
+
+
+def _csv_row(cells: list[str], wanted: dict[str, int], ncols: int) -> Row:
+    if len(cells) == 1 and cells[0].startswith("\0"):
+        return {}, AutodiffError(INPUT, f"the row is not valid CSV: {cells[0][1:]}")
+    echo = {name: _shown(cells[i]) if i < len(cells) else "" for name, i in wanted.items()}
+    if not all(map(_is_utf8, cells)):
+        return echo, AutodiffError(INPUT, "the row is not valid UTF-8")
+    if len(cells) != ncols:
+        return echo, AutodiffError(INPUT, f"the row has {len(cells)} fields; the header has {ncols}")
+    bindings = {}
+    for name, i in wanted.items():
+        try:
+            bindings[name] = parse_number(cells[i], name)
+        except AutodiffError as err:
+            return echo, err
+    return echo, bindings

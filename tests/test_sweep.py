@@ -1,0 +1,322 @@
+"""Sweeps: `autodiff eval PROGRAM --rows FILE` and NAME=START:STOP:STEP ranges.
+
+Values are checked against the conformance corpus and against derivatives
+worked out by hand; the block-at-a-time evaluator is checked against the same
+references, and against Program.run bit for bit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autodiff_cli.cli import main
+from autodiff_cli.columns import ColumnProgram
+from autodiff_cli.errors import AutodiffError
+from autodiff_cli.ops import OPS
+from autodiff_cli.program import compile_program
+from autodiff_cli.sweep import Sweep, parse_axis
+
+CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "cases.jsonl").read_text().splitlines()]
+OK_CASES = [c for c in CASES if "error" not in c]
+
+
+def close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def run(args: list[str], input: bytes | str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, args, input=input)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def rows_of(out: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+def sweep_csv(case: dict, repeat: int) -> str:
+    names = list(case["vars"])
+    row = ",".join(repr(case["vars"][n]) for n in names)
+    return ",".join(names) + "\n" + (row + "\n") * repeat
+
+
+# --- ranges --------------------------------------------------------------------------
+
+
+def test_a_range_includes_its_stop_and_gives_exact_derivatives():
+    code, out, err = run(["eval", "x^3", "x=-1:1:0.25"])
+    rows = rows_of(out)
+    xs = [float(r["x"]) for r in rows]
+    assert xs == [-1 + 0.25 * i for i in range(9)]
+    for r, x in zip(rows, xs, strict=True):
+        assert close(float(r["value"]), x**3)
+        assert close(float(r["d/dx"]), 3 * x**2)
+        assert r["error_kind"] == ""
+    assert code == 0 and err == ""
+
+
+def test_the_last_value_is_the_stop_itself_within_rounding():
+    assert [parse_axis("x=0:0.3:0.1").value(i) for i in range(4)] == [0.0, 0.1, 0.2, 0.3]
+    assert parse_axis("x=0:1:0.1").count == 11
+    assert parse_axis("x=1:0:-0.5").count == 3
+    assert parse_axis("x=2:2:1").count == 1
+    assert parse_axis("x=0:1:0.3").count == 4  # 0, 0.3, 0.6, 0.9: 1.2 would pass the stop
+
+
+def test_several_ranges_give_their_cartesian_product_last_fastest():
+    code, out, _ = run(["eval", "x^2 * y + k", "x=0:1:0.5", "y=1:2:1", "k=10"])
+    rows = rows_of(out)
+    assert [(float(r["x"]), float(r["y"])) for r in rows] == [(x, y) for x in (0, 0.5, 1) for y in (1, 2)]
+    assert list(rows[0]) == ["x", "y", "k", "value", "d/dx", "d/dy", "d/dk", "error_kind", "error_message"]
+    for r in rows:
+        x, y = float(r["x"]), float(r["y"])
+        assert float(r["k"]) == 10.0
+        assert close(float(r["value"]), x * x * y + 10)
+        assert (float(r["d/dx"]), float(r["d/dy"]), float(r["d/dk"])) == (2 * x * y, x * x, 1.0)
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("arg", "message"),
+    [
+        ("x=0:1:0", "the step cannot be 0"),
+        ("x=0:1:-0.1", "never reaches"),
+        ("x=1:0:0.5", "never reaches"),
+        ("x=0:1e300:1e-300", "too many values"),
+        ("x=0:1", "write NAME=START:STOP:STEP"),
+        ("x=0:one:1", "not a number"),
+        ("sin=0:1:1", "function"),
+    ],
+)
+def test_bad_ranges_are_usage_errors(arg, message):
+    code, out, err = run(["eval", "x + 1", arg])
+    assert code == 2
+    assert message in err
+    assert out == ""
+
+
+def test_too_many_rows_together_is_a_usage_error():
+    code, _, err = run(["eval", "x*y", "x=0:9999:1", "y=0:9999:1"])
+    assert code == 2 and "more than 10,000,000 rows" in err
+
+
+def test_a_name_bound_twice_is_a_usage_error():
+    code, _, err = run(["eval", "x*y", "x=0:1:1", "x=2"])
+    assert code == 2 and "more than once" in err
+
+
+def test_a_long_range_streams_every_row():
+    code, out, _ = run(["eval", "sin(t)", "t=0:9999:1", "--format", "jsonl"])
+    lines = out.splitlines()
+    assert len(lines) == 10_000
+    for i in (0, 1, 4095, 4096, 9999):
+        record = json.loads(lines[i])
+        assert record["row"] == i + 1
+        assert record["inputs"] == {"t": float(i)}
+        assert close(record["value"], math.sin(i)) and close(record["gradients"]["t"], math.cos(i))
+    assert code == 0
+
+
+def test_csv_output_without_ranges_is_one_row():
+    code, out, _ = run(["eval", "a*b", "a=2", "b=5", "--format", "csv"])
+    assert out == "a,b,value,d/da,d/db,error_kind,error_message\n2.0,5.0,10.0,5.0,2.0,,\n"
+    assert code == 0
+
+
+# --- rows from CSV -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", OK_CASES, ids=[c["id"] for c in OK_CASES])
+def test_corpus_program_swept_over_csv_rows_matches_expected(case):
+    out = "".join(Sweep(compile_program(case["expr"]), {}, [], "jsonl").run(io.BytesIO(sweep_csv(case, 3).encode())))
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["row"] for r in records] == [1, 2, 3]
+    for record in records:
+        assert "error" not in record, record
+        assert close(record["value"], case["value"])
+        assert record["gradients"].keys() == case["gradients"].keys()
+        assert all(close(record["gradients"][k], g) for k, g in case["gradients"].items())
+
+
+def test_rows_from_a_file_with_shared_constants_and_extra_columns(tmp_path):
+    path = tmp_path / "points.csv"
+    path.write_text("label,a,b\nfirst,2,3\nsecond,0.5,-1\n")
+    code, out, _ = run(["eval", "tanh(a*b+c)", "--rows", str(path), "c=1"])
+    rows = rows_of(out)
+    assert list(rows[0])[:4] == ["a", "b", "c", "value"]
+    for r, (a, b) in zip(rows, [(2, 3), (0.5, -1)], strict=True):
+        t = math.tanh(a * b + 1)
+        d = 1 - t * t
+        assert close(float(r["value"]), t)
+        assert close(float(r["d/da"]), d * b) and close(float(r["d/db"]), d * a) and close(float(r["d/dc"]), d)
+    assert [r["a"] for r in rows] == ["2", "0.5"]  # inputs are echoed as written
+    assert code == 0
+
+
+def test_quoted_crlf_and_plain_csv_give_the_same_answers():
+    plain = "x,y\n1.5,2\n-3,0.25\n"
+    quoted = 'x,"y"\r\n"1.5",2\r\n-3,"0.25"\r\n'
+    crlf = plain.replace("\n", "\r\n")
+    outs = [run(["eval", "x/y + sqrt(y)", "--rows", "-"], text)[1] for text in (plain, quoted, crlf)]
+    assert outs[0] == outs[1] == outs[2]
+    rows = rows_of(outs[0])
+    assert close(float(rows[1]["d/dy"]), 3 / 0.25**2 + 0.5 / math.sqrt(0.25))
+
+
+def test_bad_rows_are_error_rows_and_the_others_are_answered():
+    text = "x\n4\nabc\n\n-1\n1_000\ninf\n9\n"
+    code, out, err = run(["eval", "log(x)", "--rows", "-"], text)
+    rows = rows_of(out)
+    assert [r["x"] for r in rows] == ["4", "abc", "-1", "1_000", "inf", "9"]
+    assert [r["error_kind"] for r in rows] == ["", "input", "domain", "input", "input", ""]
+    assert "not a number" in rows[1]["error_message"]
+    assert "log needs an argument > 0" in rows[2]["error_message"]
+    assert rows[2]["value"] == rows[2]["d/dx"] == ""
+    assert close(float(rows[5]["value"]), math.log(9)) and close(float(rows[5]["d/dx"]), 1 / 9)
+    assert code == 1
+    assert err.strip() == "autodiff: 2 rows ok, 4 failed"
+
+
+def test_a_ragged_row_is_an_input_error():
+    code, out, _ = run(["eval", "a+b", "--rows", "-"], "a,b\n1,2\n3\n4,5,6\n7,8\n")
+    rows = rows_of(out)
+    assert [r["error_kind"] for r in rows] == ["", "input", "input", ""]
+    assert "1 fields; the header has 2" in rows[1]["error_message"]
+    assert code == 1
+
+
+def test_invalid_utf8_in_one_row_spoils_only_that_row():
+    code, out, _ = run(["eval", "a*2", "--rows", "-"], b"a\n1\n\xff2\n3\n")
+    rows = rows_of(out)
+    assert [r["error_kind"] for r in rows] == ["", "input", ""]
+    assert rows[1]["error_message"] == "the row is not valid UTF-8"
+    assert rows[1]["a"] == "\ufffd2"
+    assert [r["value"] for r in rows] == ["2.0", "", "6.0"]
+    assert code == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("a,c\n", "b is not bound"),
+        ("a,b,a\n", "two columns named a"),
+        ("a,b,k\n", "both a column"),
+        ("", "the rows are empty"),
+    ],
+)
+def test_a_bad_header_is_a_usage_error(header, message):
+    code, out, err = run(["eval", "a*b + k", "--rows", "-", "k=1"], header + "1,2,3\n" if header else "")
+    assert code == 2
+    assert message in err
+    assert out == ""
+
+
+def test_json_rows_and_jsonl_output():
+    text = '{"a": 1, "b": 2}\n\n{"a": 3}\n{"a": 1, "b": "x"}\nnot json\n{"a": 2, "b": 0.5}\n'
+    code, out, _ = run(["eval", "a^b", "--rows", "-", "--json"], text)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["row"] for r in records] == [1, 2, 3, 4, 5]
+    assert records[0] == {"row": 1, "inputs": {"a": 1.0, "b": 2.0}, "value": 1.0, "gradients": {"a": 2.0, "b": 0.0}}
+    assert records[1]["error"]["kind"] == "name"
+    assert records[2]["error"]["kind"] == "input" and records[3]["error"]["kind"] == "input"
+    assert close(records[4]["value"], math.sqrt(2))
+    assert close(records[4]["gradients"]["b"], math.sqrt(2) * math.log(2))
+    assert code == 1
+
+
+def test_program_and_rows_cannot_both_come_from_stdin():
+    code, _, err = run(["eval", "-", "--rows", "-"], "x\n1\n")
+    assert code == 2 and "standard input" in err
+
+
+def test_rows_and_ranges_together_are_refused():
+    code, _, err = run(["eval", "x*y", "--rows", "-", "y=0:1:1"], "x\n1\n")
+    assert code == 2 and "not both" in err
+
+
+def test_a_sweep_in_the_text_format_is_refused():
+    code, _, err = run(["eval", "x", "x=0:1:1", "--format", "text"])
+    assert code == 2 and "csv or jsonl" in err
+
+
+# --- the block evaluator -------------------------------------------------------------
+
+
+def test_fast_operators_match_the_table():
+    from autodiff_cli.columns import _FAST_FORWARD
+
+    samples = [0.0, -0.0, 1.5, -2.25, 1e308, 5e-324, 3.0]
+    for name, fast in _FAST_FORWARD.items():
+        op = OPS[name]
+        for x in samples:
+            for y in samples:
+                args = (x, y) if op.arity == 2 else (x,)
+                try:
+                    expected = op.forward(*args)
+                except ArithmeticError:
+                    continue
+                assert math.copysign(1, fast(*args)) == math.copysign(1, expected) and fast(*args) == expected
+
+
+FINITE = st.floats(min_value=-50, max_value=50, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=st.sampled_from(CASES), data=st.data())
+def test_blocks_agree_with_program_run_bit_for_bit(case, data):
+    try:
+        program = compile_program(case["expr"])
+    except AutodiffError:
+        return
+    names = [n for n in program.inputs if n in case["vars"]]
+    if len(names) != len([n for n in program.inputs if n not in ("pi", "e", "tau")]):
+        return
+    n = data.draw(st.integers(1, 6))
+    columns = [data.draw(st.lists(FINITE, min_size=n, max_size=n)) for _ in names]
+    done = ColumnProgram(program, names).run(columns, n)
+    for i in range(n):
+        bindings = {name: col[i] for name, col in zip(names, columns, strict=True)}
+        try:
+            result = program.run(bindings)
+        except AutodiffError:
+            assert done is None  # the block must not answer where a row fails
+            continue
+        if done is None:
+            continue  # the block may always defer to Program.run
+        values, gradients = done
+        assert repr(values[i]) == repr(result.value)
+        assert [repr(g[i]) for g in gradients] == [repr(result.gradients[name]) for name in names]
+
+
+def test_blocks_answer_the_corpus_themselves_and_match_expected():
+    answered = 0
+    for case in OK_CASES:
+        program = compile_program(case["expr"])
+        names = [n for n in program.inputs if n in case["vars"]]
+        done = ColumnProgram(program, names).run([[case["vars"][n]] * 2 for n in names], 2)
+        if done is None:
+            continue
+        answered += 1
+        values, gradients = done
+        assert close(values[1], case["value"]), case
+        assert all(close(g[1], case["gradients"][n]) for n, g in zip(names, gradients, strict=True)), case
+    assert answered >= 0.95 * len(OK_CASES)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_block_run_row_by_row_writes_the_same_answers(fmt):
+    good = "x,y\n1.5,2\n-0.25,3e-2\n7,1\n"
+    # One bad row sends its whole block down the careful path, row by row.
+    _, fast, _ = run(["eval", "x*y + exp(y)", "--rows", "-", "--format", fmt], good)
+    code, careful, _ = run(["eval", "x*y + exp(y)", "--rows", "-", "--format", fmt], good + "oops,1\n")
+    assert careful.startswith(fast)
+    assert careful != fast and code == 1
