@@ -173,8 +173,11 @@ def parse_job(line: int, raw: bytes) -> Job | None:
 # --- running jobs --------------------------------------------------------------------
 
 
-def run_job(job: Job) -> dict[str, Any]:
-    """The answer to one job: line, id, expr, then value and gradients or an error."""
+def run_job(job: Job, strict: bool = True) -> dict[str, Any]:
+    """The answer to one job: line, id, expr, then value and gradients or an error.
+
+    Without ``strict``, inf and nan are answers rather than errors (--allow-nonfinite).
+    """
     record: dict[str, Any] = {"line": job.line}
     if job.id is not _ABSENT:
         record["id"] = job.id
@@ -185,7 +188,7 @@ def run_job(job: Job) -> dict[str, Any]:
         return record
     assert job.expr is not None
     try:
-        result = compile_program(job.expr).run(job.bindings)
+        result = compile_program(job.expr).run(job.bindings, strict=strict)
     except AutodiffError as err:
         record["error"] = error_record(err)
     except (MemoryError, RecursionError):
@@ -195,13 +198,13 @@ def run_job(job: Job) -> dict[str, Any]:
     return record
 
 
-def run_lines(lines: Iterable[tuple[int, bytes]]) -> list[dict[str, Any]]:
+def run_lines(lines: Iterable[tuple[int, bytes]], strict: bool = True) -> list[dict[str, Any]]:
     """Answers to numbered raw lines (the unit of work a --jobs worker gets)."""
     out = []
     for number, raw in lines:
         job = parse_job(number, raw)
         if job is not None:
-            out.append(run_job(job))
+            out.append(run_job(job, strict))
     return out
 
 
@@ -223,6 +226,7 @@ def run_batch(
     jobs: int = 1,
     on_read: Callable[[int], None] | None = None,
     name_files: bool = False,
+    strict: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """One record per job of every input, in input order, each as soon as it is known.
 
@@ -233,16 +237,16 @@ def run_batch(
     with _pool(jobs) if jobs > 1 else contextlib.nullcontext() as pool:
         for name, stream in inputs:
             lines = numbered_lines(stream, on_read)
-            records = _run_parallel(pool, stream, lines, jobs) if pool else _run_serial(lines)
+            records = _run_parallel(pool, stream, lines, jobs, strict) if pool else _run_serial(lines, strict)
             for record in records:
                 yield {"file": name, **record} if name_files else record
 
 
-def _run_serial(lines: Iterable[tuple[int, bytes]]) -> Iterator[dict[str, Any]]:
+def _run_serial(lines: Iterable[tuple[int, bytes]], strict: bool) -> Iterator[dict[str, Any]]:
     for number, raw in lines:
         job = parse_job(number, raw)
         if job is not None:
-            yield run_job(job)
+            yield run_job(job, strict)
 
 
 # --- --jobs N ------------------------------------------------------------------------
@@ -285,14 +289,14 @@ def _pool(jobs: int) -> Any:
 
 
 def _run_parallel(
-    pool: Any, stream: BinaryIO, lines: Iterator[tuple[int, bytes]], jobs: int
+    pool: Any, stream: BinaryIO, lines: Iterator[tuple[int, bytes]], jobs: int, strict: bool
 ) -> Iterator[dict[str, Any]]:
     # At most a few chunks per worker are in flight, so a huge input is never
     # queued whole (Pool.imap would read all of it ahead of the workers).
     window = 3 * jobs
     pending: deque[Any] = deque()
     for chunk, idle in _chunks(stream, lines):
-        pending.append(pool.apply_async(run_lines, (chunk,)))
+        pending.append(pool.apply_async(run_lines, (chunk, strict)))
         # When the input runs dry, answer what is in hand before waiting for more.
         while pending and (idle or len(pending) >= window or pending[0].ready()):
             yield from pending.popleft().get()

@@ -108,7 +108,10 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
         try:
-            return command(*args, **kwargs)
+            try:
+                return command(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # a full disk must be reported now, not lost at exit
         except AutodiffError as err:
             fail(err)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
@@ -119,6 +122,11 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(130)
         except MemoryError:
             fail(AutodiffError(LIMIT, "out of memory"))
+        except OSError as err:
+            where = f" ({err.filename})" if err.filename else ""
+            _stderr(f"autodiff: input/output error: {err.strerror or err}{where}")
+            _discard_stdout()
+            sys.exit(EXIT_FAILED)
         except Exception as err:
             if ctx.find_root().params.get("debug"):
                 raise
@@ -128,13 +136,18 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _quiet_broken_pipe() -> NoReturn:
-    """A reader that went away (``| head -1``) is not an error: leave without a word."""
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so the exit-time flush cannot fail a second time."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
+    except (OSError, ValueError):
         pass
+
+
+def _quiet_broken_pipe() -> NoReturn:
+    """A reader that went away (``| head -1``) is not an error: leave without a word."""
+    _discard_stdout()
     sys.exit(EXIT_FAILED)
 
 
@@ -235,6 +248,11 @@ def main(debug: bool) -> None:
 )
 @click.option("--check", "check", is_flag=True, help="Compare every gradient with finite differences; exit 1 if one disagrees.")
 @click.option("--hessian", is_flag=True, help="Also the second derivatives over every pair of inputs.")
+@click.option(
+    "--allow-nonfinite",
+    is_flag=True,
+    help='Report inf and nan values and gradients instead of failing (JSON: "inf", "-inf", "nan").',
+)
 @click.pass_context
 @guarded
 def eval_command(
@@ -251,10 +269,12 @@ def eval_command(
     graph_format: str | None,
     check: bool,
     hessian: bool,
+    allow_nonfinite: bool,
 ) -> None:
     check_arguments(ctx, (program, *bindings))
     if rows is not None or fmt in ("csv", "jsonl") or any(":" in b.partition("=")[2] for b in bindings):
-        sys.exit(_sweep(ctx, program, bindings, rows, "jsonl" if as_json or fmt in ("json", "jsonl") else fmt))
+        fmt = "jsonl" if as_json or fmt in ("json", "jsonl") else fmt
+        sys.exit(_sweep(ctx, program, bindings, rows, fmt, not allow_nonfinite))
     if graph_format and (as_json or fmt == "json"):
         _usage(ctx, "--graph and --json are two different outputs: pick one")
     try:
@@ -269,7 +289,7 @@ def eval_command(
 
         result, second = program_hessian(compiled, values)
     else:
-        result = compiled.run(values)
+        result = compiled.run(values, strict=not allow_nonfinite)
     report = None
     if check:
         from .check import check_gradients
@@ -416,7 +436,9 @@ def diff_command(
         click.echo(render_derivatives(found))
 
 
-def _sweep(ctx: click.Context, program: str, bindings: tuple[str, ...], rows: str | None, fmt: str | None) -> int:
+def _sweep(
+    ctx: click.Context, program: str, bindings: tuple[str, ...], rows: str | None, fmt: str | None, strict: bool
+) -> int:
     from .streaming import write_sweep
     from .sweep import split_arguments
 
@@ -430,7 +452,7 @@ def _sweep(ctx: click.Context, program: str, bindings: tuple[str, ...], rows: st
         _usage(ctx, err.message)
     if axes and rows is not None:
         _usage(ctx, "give --rows or NAME=START:STOP:STEP ranges, not both")
-    return write_sweep(compile_program(read_program(ctx, program)), constants, axes, rows, fmt or "csv")
+    return write_sweep(compile_program(read_program(ctx, program)), constants, axes, rows, fmt or "csv", strict)
 
 
 @main.command("batch", help=BATCH_HELP)
@@ -448,10 +470,17 @@ def _sweep(ctx: click.Context, program: str, bindings: tuple[str, ...], rows: st
     "-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True, help="Worker processes; 0: one per core."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No summary and no progress bar on standard error.")
+@click.option(
+    "--allow-nonfinite",
+    is_flag=True,
+    help='Report inf and nan values and gradients instead of failing (JSON: "inf", "-inf", "nan").',
+)
 @guarded
-def batch_command(files: tuple[str, ...], as_json: bool, fmt: str | None, jobs: int, quiet: bool) -> None:
+def batch_command(
+    files: tuple[str, ...], as_json: bool, fmt: str | None, jobs: int, quiet: bool, allow_nonfinite: bool
+) -> None:
     from .streaming import write_batch
 
     if as_json or fmt == "json":
         fmt = "jsonl"
-    sys.exit(write_batch(files or ("-",), fmt or "text", jobs, quiet))
+    sys.exit(write_batch(files or ("-",), fmt or "text", jobs, quiet, not allow_nonfinite))

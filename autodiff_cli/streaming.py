@@ -167,7 +167,7 @@ def _formatter(fmt: str, name_files: bool) -> tuple[str, Callable[[dict[str, Any
     return render(table.header()), lambda r: render(table.row(r))
 
 
-def write_batch(paths: Sequence[str], fmt: str, jobs: int, quiet: bool) -> int:
+def write_batch(paths: Sequence[str], fmt: str, jobs: int, quiet: bool, strict: bool = True) -> int:
     """Run a batch and write its answers; return the exit status."""
     report = Report()
     name_files = len(paths) > 1
@@ -177,7 +177,7 @@ def write_batch(paths: Sequence[str], fmt: str, jobs: int, quiet: bool) -> int:
         with contextlib.suppress(Interrupted), progress or contextlib.nullcontext():
             out.write(header)
             on_read = progress.read if progress else None
-            records = run_batch(_open_inputs(paths), jobs or cpu_count(), on_read, name_files)
+            records = run_batch(_open_inputs(paths), jobs or cpu_count(), on_read, name_files, strict)
             with contextlib.closing(records):
                 for record in records:
                     report.add(record)
@@ -192,9 +192,11 @@ def write_batch(paths: Sequence[str], fmt: str, jobs: int, quiet: bool) -> int:
 # --- sweeps --------------------------------------------------------------------------
 
 
-def write_sweep(program: Program, constants: dict[str, float], axes: Sequence[Axis], rows: str | None, fmt: str) -> int:
+def write_sweep(
+    program: Program, constants: dict[str, float], axes: Sequence[Axis], rows: str | None, fmt: str, strict: bool = True
+) -> int:
     """Run a sweep over ``rows`` (a path, ``-``) or the ranges and write it; return the exit status."""
-    sweep = Sweep(program, constants, axes, fmt)
+    sweep = Sweep(program, constants, axes, fmt, strict)
     with LineWriter() as out:
         with contextlib.suppress(Interrupted), contextlib.ExitStack() as stack:
             stream = None

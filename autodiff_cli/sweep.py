@@ -231,8 +231,11 @@ class Sweep:
     ``report`` counts the rows that succeeded and failed.
     """
 
-    def __init__(self, program: Program, constants: dict[str, float], axes: Sequence[Axis], fmt: str) -> None:
+    def __init__(
+        self, program: Program, constants: dict[str, float], axes: Sequence[Axis], fmt: str, strict: bool = True
+    ) -> None:
         self.program = program
+        self.strict = strict  # False: report inf and nan instead of failing a row (--allow-nonfinite)
         self.constants = constants
         self.axes = list(axes)
         self.fmt = fmt
@@ -357,7 +360,7 @@ class Sweep:
             bindings = {**self.constants, **bindings}
             echo = {**self.constants, **echo}
             try:
-                result = self.program.run(bindings)
+                result = self.program.run(bindings, strict=self.strict)
             except AutodiffError as err:
                 self.report.failed += 1
                 pieces.append(out.failure(row, echo, err))
