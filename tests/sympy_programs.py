@@ -175,3 +175,14 @@ def close_all(got: Mapping[object, float], want: Mapping[object, float], rel: fl
     """
     scale = max([1.0, *(abs(w) for w in want.values())])
     return all(abs(got[k] - w) <= rel * abs(w) + norm * scale for k, w in want.items())
+
+
+def evaluates(text: str, point: dict[str, float]) -> bool:
+    """Whether autodiff evaluates ``text`` at ``point`` without an error (to skip a domain's outside)."""
+    from autodiff_cli import AutodiffError, evaluate
+
+    try:
+        evaluate(text, point)
+    except AutodiffError:
+        return False
+    return True
