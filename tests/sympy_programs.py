@@ -11,6 +11,7 @@ where a function is not smooth (relu, abs, min, max) are returned as
 from __future__ import annotations
 
 import math
+import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -141,12 +142,39 @@ def points(names: tuple[str, ...] = VARIABLES) -> st.SearchStrategy[dict[str, fl
     return st.fixed_dictionaries({n: coordinate for n in names})
 
 
-def at(expr: sp.Expr, point: Mapping[str, float]) -> float | None:
-    """``expr`` at ``point`` to 30 digits, as a float; None if it is not a finite real number."""
-    subs = {SYMBOLS[n]: sp.Float(x, DIGITS) for n, x in point.items() if n in SYMBOLS}
+class _TooSlow(Exception):
+    pass
+
+
+def _too_slow(signum: int, frame: object) -> None:
+    raise _TooSlow
+
+
+SECONDS_PER_REFERENCE = 2.0  # SymPy can take hours on a power of a huge power; such points are skipped
+
+
+def numeric(expr: sp.Expr, subs: Mapping[sp.Symbol, sp.Float], digits: int = DIGITS) -> complex | None:
+    """``expr`` evaluated to ``digits`` digits; None if SymPy cannot (or not within SECONDS_PER_REFERENCE)."""
+    previous = signal.signal(signal.SIGALRM, _too_slow)
+    signal.setitimer(signal.ITIMER_REAL, SECONDS_PER_REFERENCE)
     try:
-        value = complex(sp.N(expr, DIGITS, subs=subs))
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return complex(sp.N(expr, digits, subs=subs))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, _TooSlow):
+        return None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def at(expr: sp.Expr, point: Mapping[str, float]) -> float | None:
+    """``expr`` at ``point`` to 30 digits, as a float; None if it is not a finite real number.
+
+    None also when SymPy cannot evaluate it in time: then there is no
+    reference to compare with, and the callers skip the point.
+    """
+    subs = {SYMBOLS[n]: sp.Float(x, DIGITS) for n, x in point.items() if n in SYMBOLS}
+    value = numeric(expr, subs)
+    if value is None:
         return None
     if value.imag != 0.0 or not math.isfinite(value.real):
         return None
