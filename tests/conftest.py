@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import json
 import pathlib
+import resource
 
 import pytest
 
 DATA = pathlib.Path(__file__).parent / "data"
+
+# A reference computation that runs away (SymPy on a power of a huge power) must
+# fail as a MemoryError the tests can handle, not take the machine down with it.
+_, _hard = resource.getrlimit(resource.RLIMIT_AS)
+_cap = 12 * 1024**3
+if _hard == resource.RLIM_INFINITY or _hard > _cap:
+    resource.setrlimit(resource.RLIMIT_AS, (_cap, _hard))
 
 
 def load_cases() -> list[dict]:

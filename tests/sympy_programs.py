@@ -159,7 +159,7 @@ def numeric(expr: sp.Expr, subs: Mapping[sp.Symbol, sp.Float], digits: int = DIG
     signal.setitimer(signal.ITIMER_REAL, SECONDS_PER_REFERENCE)
     try:
         return complex(sp.N(expr, digits, subs=subs))
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError, _TooSlow):
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, MemoryError, _TooSlow):
         return None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
