@@ -10,26 +10,21 @@ Targets: the check under 400 runs per input, explain under 100 runs.
 
 from __future__ import annotations
 
-import time
+import pathlib
+import sys
 
 from autodiff_cli.check import check_gradients
 from autodiff_cli.explain import explain
 from autodiff_cli.program import compile_program
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from timing import best_of
 
 PROGRAMS = {
     "mission": ("tanh(a*b+c)", {"a": 2.0, "b": 3.0, "c": 1.0}),
     "neuron": ("n = x1*w1 + x2*w2 + b; tanh(n)", {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.881373587}),
     "chain of 1000": ("s = x\n" + "s = tanh(s*1.01 + 0.1*y)\n" * 1000 + "s", {"x": 0.3, "y": -0.2}),
 }
-
-
-def best_of(repeats: int, work) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -9,12 +9,16 @@ way. Targets: the Hessian under 30 runs per input, diff under 100 runs per input
 
 from __future__ import annotations
 
+import pathlib
 import random
-import time
+import sys
 
 from autodiff_cli.hessian import program_hessian
 from autodiff_cli.program import compile_program
 from autodiff_cli.symbolic import derivatives
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from timing import best_of
 
 
 def network(inputs: int, hidden: int, seed: int = 0) -> tuple[str, dict[str, float]]:
@@ -33,15 +37,6 @@ PROGRAMS = {
     "softplus chain": ("s = x\n" + "s = softplus(s*0.9 + y*s)\n" * 300 + "s", {"x": 0.3, "y": -0.2}),
     "network 8x50": network(8, 50),
 }
-
-
-def best_of(repeats: int, work) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
