@@ -18,9 +18,12 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 def parse_number(text: str, name: str = "") -> float:
     """A finite float64 from decimal text, or AutodiffError(kind='input')."""
     what = f"the value for {name}" if name else "the value"
-    if not _NUMBER.fullmatch(text.strip()):
+    # Only spaces and tabs around the number: str.strip() also drops
+    # U+001C-U+001F and other separators, which float() then refuses.
+    number = _NUMBER.fullmatch(text.strip(" \t"))
+    if not number:
         raise AutodiffError(INPUT, f"{what} is not a number: {text!r}")
-    x = float(text)
+    x = float(number.group())
     if not math.isfinite(x):
         raise AutodiffError(INPUT, f"{what} is not a finite float64: {text!r}")
     return x

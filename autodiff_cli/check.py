@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 
 from .errors import AutodiffError
 from .parser import normalize_name
-from .program import Program
+from .program import Program, exclusive
 
 __all__ = ["TOLERANCE", "CheckReport", "InputCheck", "check_gradients"]
 
@@ -136,6 +136,7 @@ class CheckReport:
         return {c.name: c.finite_difference for c in self.inputs}
 
 
+@exclusive
 def check_gradients(program: Program, bindings: Mapping[str, float], tolerance: float = TOLERANCE) -> CheckReport:
     """Compare the program's gradients at ``bindings`` with finite differences.
 

@@ -34,6 +34,11 @@ class AutodiffError(Exception):
         self.column = column
         self.source = source
 
+    def __reduce__(self) -> tuple[type[AutodiffError], tuple[str, str, int | None, int | None, str | None]]:
+        # Exception's default pickling passes only ``args`` back to __init__;
+        # errors cross process boundaries (--jobs, Dask), so all of it travels.
+        return (type(self), (self.kind, self.message, self.line, self.column, self.source))
+
     def __str__(self) -> str:
         where = f" at line {self.line}, column {self.column}" if self.line else ""
         return f"{self.kind} error{where}: {self.message}"

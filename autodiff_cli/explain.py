@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .engine import Value, describe, local_derivatives
 from .ops import OPS
-from .program import Program
+from .program import Program, exclusive
 
 __all__ = ["BackwardStep", "Contribution", "Explanation", "ForwardStep", "explain", "number_text"]
 
@@ -101,6 +101,7 @@ class Explanation:
         return {s.id: s.label for s in self.forward}
 
 
+@exclusive
 def explain(program: Program, bindings: Mapping[str, float]) -> Explanation:
     """Run ``program`` at ``bindings`` and record its forward and backward passes.
 

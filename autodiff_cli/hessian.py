@@ -16,7 +16,7 @@ from typing import NoReturn
 from .engine import Value, backpropagate, compute, gradient_graph, local_derivatives, topological_order
 from .errors import DOMAIN, OVERFLOW, AutodiffError
 from .ops import OPS
-from .program import Program, Result, compile_program
+from .program import Program, Result, compile_program, exclusive
 
 __all__ = ["hessian", "program_hessian"]
 
@@ -34,6 +34,7 @@ def hessian(program: str, bindings: Mapping[str, float] | None = None) -> tuple[
     return program_hessian(compile_program(program), bindings or {})
 
 
+@exclusive
 def program_hessian(program: Program, bindings: Mapping[str, float]) -> tuple[Result, Hessian]:
     """``hessian`` for a compiled program."""
     result = program.run(bindings)

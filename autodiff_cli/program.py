@@ -7,17 +7,22 @@ rewrites the leaves and recomputes the same nodes in place, so a sweep over
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from typing import Any, TypeVar
 
 from .engine import Value, backpropagate, forward, local_derivatives
 from .errors import DOMAIN, INPUT, NAME, OVERFLOW, AutodiffError
 from .ops import CONSTANTS, OPS
 from .parser import Graph, normalize_name, parse
 
-__all__ = ["Program", "Result", "compile_program", "evaluate"]
+T = TypeVar("T")
+
+__all__ = ["Program", "Result", "clear_cache", "compile_program", "evaluate", "exclusive"]
 
 
 @dataclass(frozen=True)
@@ -31,10 +36,15 @@ class Result:
 class Program:
     """A compiled program, ready to run at any bindings of its inputs.
 
-    Running mutates the graph's nodes, so one Program serves one run at a time.
+    Running mutates the graph's nodes in place, so every run holds ``lock``:
+    threads sharing one Program (as ``compile_program``'s cache makes them)
+    take turns instead of reading each other's numbers. Code that reads node
+    values after a run (explain, check, hessian) holds the same lock around
+    the whole of its work; it is reentrant for that.
     """
 
     def __init__(self, graph: Graph) -> None:
+        self.lock = threading.RLock()
         self.graph = graph
         self.source = graph.source
         result = graph.result
@@ -88,20 +98,21 @@ class Program:
         With ``strict`` off, values and gradients that leave the finite floats
         are reported as inf or nan instead of raising (``--allow-nonfinite``).
         """
-        names = self.bind(bindings)
-        try:
-            forward(self.nodes, strict)
-        except AutodiffError as err:
-            raise self._locate(err, getattr(err, "node", None)) from None
-        result = self.graph.result
-        if not gradients:
-            return Result(result.data, {})
-        backpropagate(self.order, result)
-        inputs = self.graph.inputs
-        grads = {name: inputs[name].grad for name in names}
-        if strict and any(g - g != 0.0 for g in grads.values()):
-            self._explain_nonfinite_gradient(names)
-        return Result(result.data, grads)
+        with self.lock:
+            names = self.bind(bindings)
+            try:
+                forward(self.nodes, strict)
+            except AutodiffError as err:
+                raise self._locate(err, getattr(err, "node", None)) from None
+            result = self.graph.result
+            if not gradients:
+                return Result(result.data, {})
+            backpropagate(self.order, result)
+            inputs = self.graph.inputs
+            grads = {name: inputs[name].grad for name in names}
+            if strict and any(g - g != 0.0 for g in grads.values()):
+                self._explain_nonfinite_gradient(names)
+            return Result(result.data, grads)
 
     def _locate(self, err: AutodiffError, node: Value | None) -> AutodiffError:
         position = self.graph.position(node) if node is not None else None
@@ -138,10 +149,54 @@ class Program:
         raise AutodiffError(OVERFLOW, f"the gradient with respect to {bad} overflows float64", line, column, self.source)
 
 
-@lru_cache(maxsize=256)
+def exclusive(work: Callable[..., T]) -> Callable[..., T]:
+    """Hold the lock of the Program passed first for the whole of ``work``, which reads its nodes after running it."""
+
+    @functools.wraps(work)
+    def locked(program: Program, *args: Any, **kwargs: Any) -> T:
+        with program.lock:
+            return work(program, *args, **kwargs)
+
+    return locked
+
+
+# The cache is bounded by the total length of the programs it holds, not by
+# their count: a compiled program costs about 120 bytes per source character,
+# so 1,000,000 characters keep it near 120 MB whatever the mix of sizes.
+CACHE_CHARACTERS = 1_000_000
+CACHE_PROGRAMS = 256
+_cache: OrderedDict[str, Program] = OrderedDict()
+_cache_characters = 0
+_cache_lock = threading.Lock()
+
+
 def compile_program(source: str) -> Program:
-    """Parse ``source`` once; the same text gives the same Program."""
-    return Program(parse(source))
+    """Parse ``source`` once; the same text gives the same Program (recently used ones are kept)."""
+    global _cache_characters
+    with _cache_lock:
+        program = _cache.get(source)
+        if program is not None:
+            _cache.move_to_end(source)
+            return program
+    program = Program(parse(source))
+    if len(source) > CACHE_CHARACTERS // 4:
+        return program  # one huge program would push out every other: it is not kept
+    with _cache_lock:
+        if source not in _cache:
+            _cache[source] = program
+            _cache_characters += len(source)
+            while len(_cache) > CACHE_PROGRAMS or _cache_characters > CACHE_CHARACTERS:
+                dropped, _ = _cache.popitem(last=False)
+                _cache_characters -= len(dropped)
+        return _cache[source]
+
+
+def clear_cache() -> None:
+    """Forget every compiled program (for tests and long-lived processes)."""
+    global _cache_characters
+    with _cache_lock:
+        _cache.clear()
+        _cache_characters = 0
 
 
 def evaluate(program: str, bindings: Mapping[str, float] | None = None) -> Result:

@@ -67,6 +67,11 @@ def derivatives(source: str, wrt: Sequence[str] | None = None, order: int = 1) -
     overflow for a part of the program that uses no input and fails.
     """
     program = compile_program(source)
+    with program.lock:
+        return _derivatives(program, wrt, order)
+
+
+def _derivatives(program: Program, wrt: Sequence[str] | None, order: int) -> Derivatives:
     graph = program.graph
     names = _wrt_names(graph, wrt)
     leaves = [graph.inputs[n] for n in names]
@@ -76,7 +81,7 @@ def derivatives(source: str, wrt: Sequence[str] | None = None, order: int = 1) -
     printer = _Printer(graph)
     first = {n: printer.program(grads.get(leaf)) for n, leaf in zip(names, leaves, strict=True)}
     if order < 2:
-        return Derivatives(source, names, first)
+        return Derivatives(program.source, names, first)
     second: dict[str, dict[str, Printed]] = {}
     for n, leaf in zip(names, leaves, strict=True):
         g = grads.get(leaf)
@@ -84,7 +89,7 @@ def derivatives(source: str, wrt: Sequence[str] | None = None, order: int = 1) -
         if g is not None:
             again = gradient_graph(topological_order(g), g, leaves, symbols=symbols, compute_data=False)
         second[n] = {m: printer.program(again.get(other)) for m, other in zip(names, leaves, strict=True)}
-    return Derivatives(source, names, first, second)
+    return Derivatives(program.source, names, first, second)
 
 
 def _wrt_names(graph: Graph, wrt: Sequence[str] | None) -> list[str]:

@@ -61,7 +61,7 @@ def _best(fn, repeat: int = 3) -> float:
 
 
 def _autodiff_batch(data: bytes) -> None:
-    compile_program.cache_clear()
+    clear_cache()
     out = io.StringIO()
     for record in run_batch([("-", io.BytesIO(data))]):
         out.write(jsonl_line(record))
