@@ -67,8 +67,10 @@ def defused(cell: object) -> object:
 def csv_line(fields: Iterable[object]) -> str:
     """One CSV row, quoted where needed, ending in a newline; every cell defused (``defused``)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(map(defused, fields))
-    return buffer.getvalue()
+    # With "\r\n" as terminator csv quotes a cell holding a lone \r too (with "\n" it does not,
+    # and the row would break in two); the row itself still ends in "\n", like every other.
+    csv.writer(buffer, lineterminator="\r\n").writerow(map(defused, fields))
+    return buffer.getvalue()[:-2] + "\n"
 
 
 def jsonl_line(record: Mapping[str, Any]) -> str:
