@@ -245,12 +245,13 @@ def test_batch_csv_cells_cannot_start_a_formula(tmp_path: Path) -> None:
     assert body[-1][5] == "syntax"
 
 
-def test_batch_csv_file_column_is_defused(tmp_path: Path) -> None:
-    first = _jobs(tmp_path, "=f.jsonl", [{"expr": "a", "vars": {"a": 1}}])
-    second = _jobs(tmp_path, "@g.jsonl", [{"expr": "a", "vars": {"a": 1}}])
-    rows = list(csv.reader(io.StringIO(run(["batch", "--format", "csv", first, second]).stdout)))
+def test_batch_csv_file_column_is_defused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the file column holds the names as given: relative ones here
+    _jobs(tmp_path, "=f.jsonl", [{"expr": "a", "vars": {"a": 1}}])
+    _jobs(tmp_path, "@g.jsonl", [{"expr": "a", "vars": {"a": 1}}])
+    rows = list(csv.reader(io.StringIO(run(["batch", "--format", "csv", "=f.jsonl", "@g.jsonl"]).stdout)))
     assert_no_formula(rows)
-    assert [_undo(r[0]) for r in rows[1:]] == [first, second]
+    assert [r[0] for r in rows[1:]] == ["'=f.jsonl", "'@g.jsonl"]
 
 
 def test_sweep_csv_echoes_are_defused_and_numbers_unchanged(tmp_path: Path) -> None:
@@ -412,7 +413,7 @@ def test_caret_window_in_the_middle_marks_both_cuts_and_stays_aligned() -> None:
     [("x\t+\t$", 5, "$"), ("x + \x1b + 1", 5, "\\"), ("日本 + $", 6, "$"), ("\u202ex + $", 6, "$")],
 )
 def test_caret_stays_under_its_character(line: str, column: int, under: str) -> None:
-    shown, caret = caret_picture(line, column).split("\n")
+    shown, caret = AutodiffError(SYNTAX, "unexpected", 1, column, line).caret().split("\n")
     # Expand tabs the way a terminal does, on both lines alike; count wide characters twice.
     shown, caret = shown.expandtabs(8), caret.expandtabs(8)
     width = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in shown[: shown.index(under)])
