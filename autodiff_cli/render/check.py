@@ -18,7 +18,7 @@ __all__ = ["check_record", "render_check"]
 STATUS_STYLE = {OK: "green", MISMATCH: "bold red", KINK: "yellow"}
 
 MAX_ROWS = 30
-"""Inputs in the table at most (those that are not ok come first); --json has them all."""
+"""Inputs in the table at most (every one that is not ok, if they fit); --json has them all."""
 
 
 def _number(x: float | None) -> float | str | None:
@@ -80,13 +80,13 @@ def render_check(report: CheckReport) -> RenderableType:
 
 
 def _shown(report: CheckReport) -> list[InputCheck]:
-    """At most MAX_ROWS inputs, in their order; a failure is never left out to make room for an ok."""
-    keep = {id(c) for c in report.inputs if c.status != OK}
-    room = MAX_ROWS - len(keep)
+    """At most MAX_ROWS inputs, in their order; an ok one never takes the place of one that is not."""
+    room = MAX_ROWS - sum(c.status != OK for c in report.inputs)
+    shown: list[InputCheck] = []
     for c in report.inputs:
-        if room <= 0:
-            break
-        if id(c) not in keep:
-            keep.add(id(c))
+        if c.status == OK:
+            if room <= 0:
+                continue
             room -= 1
-    return [c for c in report.inputs if id(c) in keep][:MAX_ROWS]
+        shown.append(c)
+    return shown[:MAX_ROWS]
