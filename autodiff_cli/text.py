@@ -22,8 +22,6 @@ Imports nothing of autodiff's: any layer may use it.
 
 from __future__ import annotations
 
-import unicodedata
-
 __all__ = ["caret_picture", "clip", "excerpt", "printable"]
 
 CARET_WINDOW = 100
@@ -80,6 +78,8 @@ def excerpt(source: str, limit: int, max_lines: int, more: str = "…") -> str:
 
 def _cells(ch: str) -> int:
     """Columns a character takes on a terminal: 0 for a combining mark, 2 for a wide one."""
+    import unicodedata  # only caret pictures need it: no start-up cost for every run
+
     if unicodedata.combining(ch):
         return 0
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
