@@ -15,6 +15,7 @@ from . import __version__
 from .bindings import parse_bindings
 from .errors import DOMAIN, INPUT, LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from .program import compile_program
+from .text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -84,8 +85,11 @@ def _stderr(message: str) -> None:
 
 
 def report_error(error: AutodiffError) -> None:
-    """A person-readable error on standard error: kind, message, then the caret picture."""
-    _stderr(f"autodiff: {error}")
+    """A person-readable error on standard error: kind, message, then the caret picture.
+
+    Messages may quote the input, so they are escaped too (``text.printable``).
+    """
+    _stderr(f"autodiff: {printable(str(error))}")
     picture = error.caret()
     if picture:
         _stderr(picture)
@@ -123,14 +127,14 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except MemoryError:
             fail(AutodiffError(LIMIT, "out of memory"))
         except OSError as err:
-            where = f" ({err.filename})" if err.filename else ""
+            where = f" ({printable(str(err.filename))})" if err.filename else ""
             _stderr(f"autodiff: input/output error: {err.strerror or err}{where}")
             _discard_stdout()
             sys.exit(EXIT_FAILED)
         except Exception as err:
             if ctx.find_root().params.get("debug"):
                 raise
-            _stderr(f"autodiff: internal error: {type(err).__name__}: {err} (run with --debug for details)")
+            _stderr(f"autodiff: internal error: {type(err).__name__}: {printable(str(err))} (run with --debug for details)")
             sys.exit(EXIT_FAILED)
 
     return wrapper

@@ -21,6 +21,7 @@ from rich.text import Text
 from ..engine import Value
 from ..parser import Graph
 from ..program import Result
+from ..text import excerpt
 from .dag import MAX_ROWS, Picture, draw_dag, format_number, summary
 from .layout import cell_width
 
@@ -147,20 +148,8 @@ def to_text(renderable: Text, width: int, color: bool) -> str:
 
 
 def _shorten(source: str, width: int, more: str) -> str:
-    """The program, cut short if long: a 3,000-term sum must not fill the screen."""
-    lines = source.split("\n")
-    budget = width * 2
-    out: list[str] = []
-    for line in lines[:MAX_PROGRAM_LINES]:
-        if len(line) > budget:
-            cut = line.rfind(" ", 0, budget) + 1 or budget  # at a space if there is one
-            out.append(f"{line[:cut]}{more} ({len(line) - cut:,} more characters)")
-            break
-        out.append(line)
-    left = len(lines) - len(out)
-    if left > 0:
-        out.append(f"{more} ({left:,} more lines)")
-    return "\n".join(out)
+    """The program, escaped and cut short if long: a 3,000-term sum must not fill the screen."""
+    return excerpt(source, width * 2, MAX_PROGRAM_LINES, more)
 
 
 def _headline(source: str, value: float, options: DisplayOptions) -> Text:
