@@ -172,29 +172,39 @@ class _Canvas:
 def _draw(data: PlotData, canvas: _Canvas, xr: tuple[float, float], yr: tuple[float, float], color: bool) -> None:
     """Every curve (the value last, on top) and the kink marks."""
     (xlo, xhi), (ylo, yhi) = xr, yr
-    width, height = canvas.columns * canvas.sx - 1, canvas.rows * canvas.sy - 1
-
-    def at(x: float, y: float) -> tuple[float, float]:
-        return (x - xlo) / (xhi - xlo) * width, (yhi - y) / (yhi - ylo) * height
-
+    sx = (canvas.columns * canvas.sx - 1) / (xhi - xlo)
+    sy = (canvas.rows * canvas.sy - 1) / (yhi - ylo)
+    pxs = [round((x - xlo) * sx) for x in data.xs]
     cuts = frozenset(k.index for k in data.kinks)
     for k in reversed(range(len(data.curves))):
         curve = data.curves[k]
-        dash = 0 if color or canvas.sx == 1 else _dash(k)
-        ys = curve.ys
-        joined = joins(ys, yhi - ylo, cuts if curve.order else frozenset())
-        for i, (x, y) in enumerate(zip(data.xs, ys, strict=True)):
-            if y is None:
-                continue
-            if ylo <= y <= yhi:
-                px, py = at(x, y)
-                canvas.dot(round(px), round(py), k, dash)
-            if i < len(joined) and joined[i]:
-                canvas.line(at(x, y), at(data.xs[i + 1], ys[i + 1]), k, dash)  # type: ignore[arg-type]
+        pys = [None if y is None else (yhi - y) * sy for y in curve.ys]
+        joined = joins(curve.ys, yhi - ylo, cuts if curve.order else frozenset())
+        _trace(canvas, pxs, pys, joined, k, 0 if color or canvas.sx == 1 else _dash(k))
     for kink in data.kinks:
         if ylo <= kink.y <= yhi:
-            px, py = at(kink.x, kink.y)
+            px, py = (kink.x - xlo) * sx, (yhi - kink.y) * sy
             canvas.owner[round(py) // canvas.sy][round(px) // canvas.sx] = KINK
+
+
+def _trace(canvas: _Canvas, pxs: list[int], pys: list[float | None], joined: list[bool], owner: int, dash: int) -> None:
+    """One curve, in dot coordinates: the points of one dot column become one vertical run, so that
+    10,000 points cost what the few hundred columns do; runs are joined by lines where ``joined`` says."""
+    run: list[float] = []  # column, first y, lowest y, highest y, last y
+    for i, py in enumerate(pys):
+        if py is None:
+            continue
+        px = pxs[i]
+        if run and run[0] == px:
+            run[2], run[3], run[4] = min(run[2], py), max(run[3], py), py
+        else:
+            if run:
+                canvas.line((run[0], run[2]), (run[0], run[3]), owner, dash)
+                canvas.line((run[0], run[4]), (px, py), owner, dash)
+            run = [px, py, py, py, py]
+        if i >= len(joined) or not joined[i]:
+            canvas.line((run[0], run[2]), (run[0], run[3]), owner, dash)
+            run = []
 
 
 def _dash(k: int) -> int:
