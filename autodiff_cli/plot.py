@@ -79,11 +79,15 @@ class Curve:
 
 @dataclass(frozen=True)
 class Kink:
-    """Where the first derivative jumps: between points ``index`` and ``index + 1``, at ``x``."""
+    """Where the first derivative jumps: at ``x``, between points ``index`` and ``index + 1`` or on the latter.
+
+    ``cuts`` are the segments a derivative's curve must not draw: the jump is not a slope.
+    """
 
     x: float
     y: float
     index: int
+    cuts: tuple[int, ...] = ()
 
 
 @dataclass
@@ -406,7 +410,7 @@ def find_kinks(
             y0, y1 = values[i], values[i + 1]
             if y0 is None or y1 is None:
                 continue
-            kinks[i] = Kink(xs[i] + t * (xs[i + 1] - xs[i]), y0 + t * (y1 - y0), i)
+            kinks[i] = Kink(xs[i] + t * (xs[i + 1] - xs[i]), y0 + t * (y1 - y0), i, tuple(range(i, right)))
     return sorted(kinks.values(), key=lambda k: k.x)
 
 

@@ -42,6 +42,7 @@ STYLES = {"axis": "bright_black", "title": "bold", "note": "bright_black", "kink
 # Bit of each dot of a braille cell, by dot row (0-3) and dot column (0-1).
 BRAILLE = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 KINK = -1  # owner of a cell holding a kink mark
+Dash = tuple[int, int] | None  # dots on, dots off; None: solid
 
 
 class PlotOptions(NamedTuple):
@@ -140,20 +141,20 @@ class _Canvas:
         self.owner = [[None] * columns for _ in range(rows)]
         self.pen: dict[int, tuple[int, int, int]] = {}  # each curve's last dot and length so far, to dash it
 
-    def dot(self, dx: int, dy: int, owner: int, dash: int = 0) -> None:
-        """One dot; with ``dash`` n > 0, dashed: n dots drawn, n left out, along the curve's length."""
+    def dot(self, dx: int, dy: int, owner: int, dash: Dash = None) -> None:
+        """One dot; with a ``dash`` (on, off), only ``on`` dots of every ``on + off`` along the curve's length."""
         if dash:
             x0, y0, length = self.pen.get(owner, (dx, dy, 0))
             length += max(abs(dx - x0), abs(dy - y0))
             self.pen[owner] = (dx, dy, length)
-            if length % (2 * dash) >= dash:
+            if length % (dash[0] + dash[1]) >= dash[0]:
                 return
         if 0 <= dx < self.columns * self.sx and 0 <= dy < self.rows * self.sy:
             c, r = dx // self.sx, dy // self.sy
             self.bits[r][c] |= BRAILLE[dy % self.sy][dx % self.sx] if self.sx == 2 else 1
             self.owner[r][c] = owner
 
-    def line(self, a: tuple[float, float], b: tuple[float, float], owner: int, dash: int) -> None:
+    def line(self, a: tuple[float, float], b: tuple[float, float], owner: int, dash: Dash) -> None:
         """The dots from ``a`` to ``b`` (in dot coordinates), clipped to the canvas height first."""
         (x0, y0), (x1, y1) = a, b
         top, bottom = -0.5, self.rows * self.sy - 0.5
@@ -175,19 +176,19 @@ def _draw(data: PlotData, canvas: _Canvas, xr: tuple[float, float], yr: tuple[fl
     sx = (canvas.columns * canvas.sx - 1) / (xhi - xlo)
     sy = (canvas.rows * canvas.sy - 1) / (yhi - ylo)
     pxs = [round((x - xlo) * sx) for x in data.xs]
-    cuts = frozenset(k.index for k in data.kinks)
+    cuts = frozenset(i for k in data.kinks for i in k.cuts)
     for k in reversed(range(len(data.curves))):
         curve = data.curves[k]
         pys = [None if y is None else (yhi - y) * sy for y in curve.ys]
         joined = joins(curve.ys, yhi - ylo, cuts if curve.order else frozenset())
-        _trace(canvas, pxs, pys, joined, k, 0 if color or canvas.sx == 1 else _dash(k))
+        _trace(canvas, pxs, pys, joined, k, None if color or canvas.sx == 1 else _dash(k))
     for kink in data.kinks:
         if ylo <= kink.y <= yhi:
             px, py = (kink.x - xlo) * sx, (yhi - kink.y) * sy
             canvas.owner[round(py) // canvas.sy][round(px) // canvas.sx] = KINK
 
 
-def _trace(canvas: _Canvas, pxs: list[int], pys: list[float | None], joined: list[bool], owner: int, dash: int) -> None:
+def _trace(canvas: _Canvas, pxs: list[int], pys: list[float | None], joined: list[bool], owner: int, dash: Dash) -> None:
     """One curve, in dot coordinates: the points of one dot column become one vertical run, so that
     10,000 points cost what the few hundred columns do; runs are joined by lines where ``joined`` says."""
     run: list[float] = []  # column, first y, lowest y, highest y, last y
@@ -207,9 +208,9 @@ def _trace(canvas: _Canvas, pxs: list[int], pys: list[float | None], joined: lis
             run = []
 
 
-def _dash(k: int) -> int:
-    """Without colour: the value solid, then dashes of 3 dots, single dots, dashes of 2, ..."""
-    return 0 if k == 0 else (3, 1, 2)[(k - 1) % 3]
+def _dash(k: int) -> Dash:
+    """Without colour: the value solid, then long dashes, dots, short dashes."""
+    return None if k == 0 else ((4, 2), (1, 2), (2, 3))[(k - 1) % 3]
 
 
 # --- the picture -----------------------------------------------------------------------
@@ -302,7 +303,7 @@ def _sample(k: int, options: PlotOptions) -> str:
     if options.ascii:
         return MARKS[k % len(MARKS)] * 2
     canvas = _Canvas(3, 1, False)
-    canvas.line((0.0, 1.0), (5.0, 1.0), k, 0 if options.color else _dash(k))
+    canvas.line((0.0, 1.0), (5.0, 1.0), k, None if options.color else _dash(k))
     return "".join(chr(0x2800 + bits) for bits in canvas.bits[0])
 
 

@@ -47,7 +47,7 @@ def save_image(data: PlotData, path: str, size: tuple[int, int], ylim: tuple[flo
         figure = Figure(figsize=(size[0] / DPI, size[1] / DPI), dpi=DPI)
         axes = figure.add_subplot()
         low, high = y_range(data.curves, ylim)
-        cuts = frozenset(k.index for k in data.kinks)
+        cuts = frozenset(i for k in data.kinks for i in k.cuts)
         for k, curve in enumerate(data.curves):
             joined = joins(curve.ys, (high - low) or 1.0, cuts if curve.order else frozenset())
             xs, ys = _broken(data.xs, joined), _broken(curve.ys, joined)
