@@ -16,8 +16,9 @@ from click.testing import CliRunner
 
 from autodiff_cli.cli import main
 from autodiff_cli.errors import AutodiffError
-from autodiff_cli.plot import Curve, joins, outside, plot_arguments, plot_data, y_range
+from autodiff_cli.plot import plot_arguments, plot_data
 from autodiff_cli.program import compile_program
+from autodiff_cli.shapes import Curve, joins, outside, y_range
 
 from .test_startup import imported
 

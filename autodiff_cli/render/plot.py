@@ -22,7 +22,8 @@ from typing import NamedTuple, TextIO
 
 from rich.text import Text
 
-from ..plot import Curve, PlotData, joins, outside, parse_limits, y_range
+from ..plot import PlotData, parse_limits
+from ..shapes import Curve, joins, outside, y_range
 from .display import Terminal
 
 __all__ = [

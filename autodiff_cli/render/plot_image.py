@@ -15,7 +15,8 @@ import math
 import pathlib
 
 from ..errors import INPUT, AutodiffError
-from ..plot import PlotData, joins, y_range
+from ..plot import PlotData
+from ..shapes import joins, y_range
 from .plot import PlotOptions, curve_label, plot_notes
 
 __all__ = ["FORMATS", "image_size", "save_image"]
