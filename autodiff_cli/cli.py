@@ -453,7 +453,10 @@ Examples:
   autodiff plot "sin(x)/x" x=-10:10 --save sinc.svg
 
 Exit status: 0 when there is a plot, 1 if the program fails at every point,
-2 for bad usage (also --save without matplotlib: pip install 'autodiff-cli[plot]').
+2 for bad usage. --save needs matplotlib (else exit status 2), the plot extra:
+
+\b
+  pip install 'autodiff-cli[plot]'
 """
 
 
@@ -471,7 +474,7 @@ Exit status: 0 when there is a plot, 1 if the program fails at every point,
 @click.option("--width", type=click.IntRange(30, 1000), help="Columns of the picture (default: COLUMNS, or the terminal's).")
 @click.option("--height", type=click.IntRange(10, 1000), help="Lines of the picture (default: LINES, or to fit the terminal).")
 @click.option("--ascii", "ascii_only", is_flag=True, help="Draw with ASCII marks, no braille.")
-@click.option("--ylim", metavar="LOW:HIGH", help="The range of the vertical axis (default: every number plotted).")
+@click.option("--ylim", metavar="LOW:HIGH", help="The range of the vertical axis (default: the numbers, but a pole's few).")
 @click.option("--save", type=click.Path(dir_okay=False), metavar="FILE", help="Write an image instead: FILE.svg or FILE.png.")
 @click.option("--size", default="960x600", show_default=True, metavar="WxH", help="Pixels of the --save image.")
 @click.pass_context
