@@ -239,3 +239,35 @@ def test_png_has_the_requested_size(tmp_path: Path) -> None:
     from matplotlib.image import imread
 
     assert imread(path).shape[:2] == (400, 640)
+
+
+def canvas_columns(text: str, mark: str) -> list[list[int]]:
+    """For each column of an ASCII canvas, the rows holding ``mark``."""
+    lines = text.split("\n")
+    end = next(i for i, line in enumerate(lines) if line.lstrip().startswith("++"))
+    rows = lines[1:end]
+    left = lines[end].index("+") + 1
+    width = max(map(len, rows)) - left
+    return [[r for r, line in enumerate(rows) if left + c < len(line) and line[left + c] == mark] for c in range(width)]
+
+
+def test_the_slope_of_relu_is_not_joined_across_its_kink() -> None:
+    # A line from slope 0 to slope 1 at x = 0 would be a wall of marks in one column.
+    out = plot(["relu(x)", "x=-2:2", "--width", "80", "--height", "30", "--ascii"], PLAIN)
+    assert max(len(rows) for rows in canvas_columns(out, "+")) <= 2
+
+
+def test_a_pole_is_not_drawn_as_a_spike() -> None:
+    out = plot(["1/x", "x=-1.005:1", "--width", "80", "--height", "30", "--ascii", "--ylim", "-20:20"], PLAIN)
+    columns = canvas_columns(out, "*")
+    height = len(out.split("\n")) - 5
+    assert all(max(rows) - min(rows) < height / 2 for rows in columns if rows)
+    assert "points lie outside the y range -20 to 20" in out
+
+
+def test_a_terminal_that_cannot_take_braille_gets_ascii() -> None:
+    from autodiff_cli.render.display import Terminal
+    from autodiff_cli.render.plot import plot_options
+
+    assert plot_options(Terminal(80, False, False, "ascii"), 24, False, None).ascii
+    assert not plot_options(Terminal(80, True, False, "utf-8"), 24, False, "-1:1").ascii
