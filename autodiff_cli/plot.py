@@ -140,6 +140,8 @@ def plot_data(
 
 def _swept(program: Program, names: list[str], constants: dict[str, float], axes: Sequence[Axis], x: str | None) -> str:
     if axes:
+        if x is not None and x != axes[0].name:
+            raise AutodiffError(INPUT, f"--x {x} but the range sweeps {axes[0].name}")
         x = axes[0].name
     elif x is None:
         x = next((n for n in names if n not in constants), None)

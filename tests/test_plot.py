@@ -264,3 +264,33 @@ def test_eval_does_not_import_the_plot_modules() -> None:
     assert "autodiff_cli.render.display" in modules  # the report is real
     assert not {"autodiff_cli.plot", "autodiff_cli.render.plot", "autodiff_cli.render.plot_image"} & modules
     assert not any(m.split(".")[0] == "matplotlib" for m in modules)
+
+
+@pytest.mark.parametrize(
+    ("value", "step", "text"),
+    [
+        (0.0, 0.5, "0"),
+        (0.25, 0.25, "0.25"),
+        (-1.5, 0.5, "-1.5"),
+        (1500.0, 500.0, "1500"),
+        (2e8, 1e8, "2e+8"),
+        (3e-5, 1e-5, "3e-5"),
+    ],
+)
+def test_tick_labels_have_the_digits_the_step_needs(value: float, step: float, text: str) -> None:
+    from autodiff_cli.render.plot import tick_text
+
+    assert tick_text(value, step) == text
+
+
+def test_nice_ticks_are_round_and_cover_the_range() -> None:
+    from autodiff_cli.render.plot import nice_ticks
+
+    assert nice_ticks(-3.0, 3.0, 6) == ([-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0], 1.0)
+    ticks, step = nice_ticks(0.0, 0.7, 4)
+    assert step == 0.2 and ticks == pytest.approx([0.0, 0.2, 0.4, 0.6])
+
+
+def test_x_must_match_the_range() -> None:
+    status, _, err = run(["x^2", "x=0:1", "--x", "y"])
+    assert status == 2 and "--x y but the range sweeps x" in err

@@ -114,9 +114,11 @@ def tick_text(value: float, step: float) -> str:
     magnitude = max(abs(value), step)
     if 1e-4 <= magnitude < 1e6:
         decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+        while decimals < 12 and abs(round(step, decimals) - step) > step * 1e-9:
+            decimals += 1  # a step of 0.25
         return f"{value:.{decimals}f}"
-    digits = max(1, math.floor(math.log10(magnitude)) - math.floor(math.log10(step) + 1e-9) + 1)
-    return f"{value:.{digits - 1}e}".replace("e+0", "e+").replace("e-0", "e-")
+    digits = max(1, math.floor(math.log10(abs(value))) - math.floor(math.log10(step) + 1e-9) + 1)
+    return f"{value:.{digits}g}".replace("e+0", "e+").replace("e-0", "e-")
 
 
 def _y_axis(data: PlotData, rows: int, ylim: tuple[float, float] | None) -> tuple[float, float, list[float], float]:
@@ -314,7 +316,8 @@ def _wrap(note: str, width: int) -> list[str]:
 
 def _title(data: PlotData, width: int) -> str:
     source = " ".join(data.source.split())
-    tail = f" for {data.x} from {data.xs[0]:g} to {data.xs[-1]:g} ({len(data.xs):,} points)"
+    points = f"{len(data.xs):,} point" + ("s" if len(data.xs) != 1 else "")
+    tail = f" for {data.x} from {data.xs[0]:g} to {data.xs[-1]:g} ({points})"
     room = width - len(tail)
     if len(source) > room:
         source = source[: max(1, room - 3)] + "..."
