@@ -26,7 +26,7 @@ from autodiff_cli.cli import main
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 PLAIN = {"NO_COLOR": "1", "FORCE_COLOR": None, "COLUMNS": None, "LINES": None, "TTY_COMPATIBLE": None}
-COLOUR = {**PLAIN, "NO_COLOR": None, "FORCE_COLOR": "1"}
+COLOUR = {**PLAIN, "NO_COLOR": None, "FORCE_COLOR": "1", "TERM": "xterm-256color", "COLORTERM": None}  # TERM=dumb: no colour
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 KINK_MARK = {False: "◆", True: "#"}
 
