@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from .batch import Report, json_bindings, load_json
-from .bindings import check_name, parse_bindings, parse_number
+from .bindings import CheckedBindings, check_name, parse_bindings, parse_number
 from .columns import ColumnProgram
 from .errors import INPUT, NAME, AutodiffError
 from .ops import CONSTANTS
@@ -367,7 +367,7 @@ class Sweep:
                 self.report.failed += 1
                 pieces.append(out.failure(row, echo, bindings))
                 continue
-            bindings = {**self.constants, **bindings}
+            bindings = CheckedBindings({**self.constants, **bindings})  # every row source checked its cells
             echo = {**self.constants, **echo}
             try:
                 result = self.program.run(bindings, strict=self.strict)
