@@ -199,14 +199,21 @@ def check_bindings(
     """
     if type(bindings) is CheckedBindings:
         return bindings
-    if not isinstance(bindings, Mapping):
+    if type(bindings) is not dict and not isinstance(bindings, Mapping):
         raise TypeError(
             f"bindings must be a mapping of names to numbers, such as {{'x': 1.5}}, not {type(bindings).__name__}"
         )
     out = CheckedBindings()
     for key, value in bindings.items():
-        name = check_name(key, where)
-        _add(out, name, as_number(value, f"the value for {name}", spell))
+        # Program.run checks plain dicts on every call: the common case (a str
+        # name seen before, a finite float) is inlined.
+        name, problem = _name_or_problem(key) if type(key) is str else (check_name(key, where), None)
+        if problem is not None:
+            raise AutodiffError(INPUT, f"{where}: {problem}")
+        x = value if type(value) is float and value - value == 0.0 else as_number(value, f"the value for {name}", spell)
+        if name in out:
+            _add(out, name, x)
+        out[name] = x
     return out
 
 

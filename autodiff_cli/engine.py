@@ -38,7 +38,7 @@ class Value:
     def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "") -> None:
         # A number from outside obeys the one rule for values (bindings.as_number):
         # a finite int or float, never a bool, a string or inf.
-        self.data = data if type(data) is float and data - data == 0.0 else as_number(data, "a Value")
+        self.data = data if type(data) is float and data - data == 0.0 else as_number(data, "a number given to Value")
         self.grad = 0.0
         self._prev: tuple[Value, ...] = _children if type(_children) is tuple else tuple(_children)
         self._op = _op
@@ -80,7 +80,7 @@ def _as_value(x: object) -> Value | None:
     if isinstance(x, Value):
         return x
     if isinstance(x, (int, float)):
-        return Value(as_number(x, "a number in Value arithmetic"))
+        return Value(x)
     return None
 
 
