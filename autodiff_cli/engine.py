@@ -294,16 +294,17 @@ def forward(nodes: Sequence[Value], strict: bool = True) -> None:
 def local_derivatives(v: Value) -> tuple[float, ...]:
     """d(v)/d(child) for each child of ``v``, as numbers (inf or nan where undefined).
 
-    Where the operation itself is undefined (its value is nan from arguments
-    that are not: log(-1), 0/0 under --allow-nonfinite) so is its slope,
-    whatever number its formula would give there.
+    Where a node's value is nan (log(-1), 0/0, inf - inf under
+    --allow-nonfinite, or anything computed from such a value) the function
+    is undefined there, and so is every slope through it, whatever number its
+    formula would give: log's 1/x says -1 at x = -1, and 0*log(x) says 0.
     """
     op = OPS.get(v._op)
     if op is None or not v._prev:
         return ()
     args = [c.data for c in v._prev]
     out = v.data
-    if out != out and all(a == a for a in args):
+    if out != out:
         return tuple(math.nan for _ in args)
     try:
         d = op.derivative(*args, out)
