@@ -294,25 +294,28 @@ def forward(nodes: Sequence[Value], strict: bool = True) -> None:
 def local_derivatives(v: Value) -> tuple[float, ...]:
     """d(v)/d(child) for each child of ``v``, as numbers (inf or nan where undefined).
 
-    Where a node's value is nan (log(-1), 0/0, inf - inf under
-    --allow-nonfinite, or anything computed from such a value) the function
-    is undefined there, and so is every slope through it, whatever number its
-    formula would give: log's 1/x says -1 at x = -1, and 0*log(x) says 0.
+    A nan value (under --allow-nonfinite) is undefined, and so are slopes
+    through it, whatever number the formula gives: where the operation is
+    undefined at defined arguments (log(-1), 0/0, inf - inf) every slope is
+    nan (log's 1/x would say -1); otherwise the slope into each undefined
+    argument is (0*log(-1) would pass 0 on to log, and hide it).
     """
     op = OPS.get(v._op)
     if op is None or not v._prev:
         return ()
     args = [c.data for c in v._prev]
     out = v.data
-    if out != out:
-        return tuple(math.nan for _ in args)
     try:
         d = op.derivative(*args, out)
     except OverflowError:
         return tuple(math.inf for _ in args)
     except (ValueError, ZeroDivisionError):
         return tuple(math.nan for _ in args)
-    return d if isinstance(d, tuple) else (d,)
+    d = d if isinstance(d, tuple) else (d,)
+    if out != out:
+        defined = all(a == a for a in args)
+        d = tuple(math.nan if defined or a != a else slope for a, slope in zip(args, d, strict=True))
+    return d
 
 
 def backpropagate(order: Sequence[Value], root: Value | None = None, careful: bool = False) -> None:

@@ -176,8 +176,9 @@ NONFINITE = [
     ("acosh(x)", {"x": 0.5}, NAN, {"x": NAN}),
     ("x^0.5", {"x": -1}, NAN, {"x": NAN}),
     ("exp(x) - exp(x)", {"x": 1000}, NAN, {"x": NAN}),  # inf - inf
-    # log(-1)*0 is nan: the function is undefined at this point, so every partial is, not 0 (the slope of *0)
-    ("log(x) * 0 + y", {"x": -1, "y": 2}, NAN, {"x": NAN, "y": NAN}),
+    # log(-1)*0 is nan, and the slope into log is too, not 0 (the formula of *0); y's own path is defined
+    ("log(x) * 0 + y", {"x": -1, "y": 2}, NAN, {"x": NAN, "y": 1.0}),
+    ("log(a) + exp(b)", {"a": -1, "b": 1000}, NAN, {"a": NAN, "b": INF}),
 ]
 
 
