@@ -19,13 +19,16 @@ from typing import BinaryIO
 from .errors import LIMIT, AutodiffError
 from .parser import MAX_PROGRAM_CHARS
 
-__all__ = ["MAX_LINE_BYTES", "LineReader", "Overlong"]
+__all__ = ["MAX_LINE_BYTES", "OVERLONG", "LineReader", "Overlong", "overlong_row", "text_blocks"]
 
 MAX_LINE_BYTES = 4 * MAX_PROGRAM_CHARS
 """Room for a program at its character limit written in any UTF-8, with its bindings."""
 
 READ_BYTES = 1 << 16
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+
+OVERLONG = "\ud800"
+"""Starts a line of text that stands for one too long to keep: text decoded with surrogateescape never holds it."""
 
 
 @dataclass(frozen=True)
@@ -111,3 +114,56 @@ class LineReader:
         line = b"".join(self._partial) + piece if self._partial else piece
         self._partial, self._held = [], 0
         return line
+
+
+# --- text for sweeps -------------------------------------------------------------------
+
+
+def text_blocks(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str]:
+    """The input as it arrives, cut after a line end; bytes that are not UTF-8 survive as surrogates.
+
+    A line longer than ``limit`` is never held: its bytes are counted as they
+    pass, and it comes out as a line of its own, ``OVERLONG`` and its size.
+    """
+    read = getattr(stream, "read1", None) or stream.read
+    pieces: list[bytes] = []
+    held = 0
+    skipped: int | None = None
+    first = True
+    while data := read(READ_BYTES):
+        if skipped is not None:
+            end = _first_end(data)
+            if end < 0:
+                skipped += len(data)
+                continue
+            yield f"{OVERLONG}{skipped + end}\n"
+            skipped, data = None, data[end + 1 :]
+        cut = (data.rfind(b"\n") + 1) or (data.rfind(b"\r") + 1)
+        if not cut:
+            pieces.append(data)
+            held += len(data)
+            if held > limit:
+                skipped, pieces, held = held, [], 0
+            continue
+        pieces.append(data[:cut])
+        text = b"".join(pieces).decode("utf-8", "surrogateescape")
+        pieces, held = [data[cut:]], len(data) - cut
+        if first:
+            text, first = text.removeprefix("\ufeff"), False
+        yield text
+    if skipped is not None:
+        yield f"{OVERLONG}{skipped}\n"
+    tail = b"".join(pieces)
+    if tail:
+        text = tail.decode("utf-8", "surrogateescape") + "\n"
+        yield text.removeprefix("\ufeff") if first else text
+
+
+def _first_end(data: bytes) -> int:
+    """Where the first line end of ``data`` is, or -1."""
+    return min((i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0), default=-1)
+
+
+def overlong_row(cell: str) -> AutodiffError | None:
+    """The error of a row that stands for a line too long to keep, or None for any other row."""
+    return Overlong(int(cell[1:])).error() if cell.startswith(OVERLONG) else None
