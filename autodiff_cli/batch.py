@@ -118,7 +118,7 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise AutodiffError(INPUT, f"not valid JSON here: the member {json.dumps(key)[:40]} appears twice in one object")
+                raise AutodiffError(INPUT, f"the member {json.dumps(key)[:40]} appears twice in one object: which one is meant?")
             seen.add(key)
     return obj
 
@@ -270,11 +270,14 @@ def _skippable(raw: bytes | Overlong) -> bool:
     return not stripped or stripped.startswith(b"#")
 
 
-def numbered_lines(lines: Iterable[Line], on_read: Callable[[int], None] | None = None) -> Iterator[Line]:
-    """Each line of a LineReader, its bytes counted for a progress bar."""
+def numbered_lines(lines: Iterable[Line], on_read: Callable[[int], None] | None = None) -> Iterable[Line]:
+    """Each line of a LineReader, its bytes counted for a progress bar if there is one."""
+    return lines if on_read is None else _counted(lines, on_read)
+
+
+def _counted(lines: Iterable[Line], on_read: Callable[[int], None]) -> Iterator[Line]:
     for number, raw in lines:
-        if on_read is not None:
-            on_read(len(raw) + 1 if isinstance(raw, bytes) else raw.size)
+        on_read(len(raw) + 1 if isinstance(raw, bytes) else raw.size)
         yield number, raw
 
 
@@ -334,7 +337,7 @@ def _dry(reader: LineReader, stream: BinaryIO) -> bool:
     return not reader.buffered() and _idle(stream)
 
 
-def _chunks(dry: Callable[[], bool], lines: Iterator[Line]) -> Iterator[tuple[list[Line], bool]]:
+def _chunks(dry: Callable[[], bool], lines: Iterable[Line]) -> Iterator[tuple[list[Line], bool]]:
     """Lines grouped for the workers, and whether the input then ran dry for now."""
     chunk: list[Line] = []
     size = 0
@@ -352,7 +355,7 @@ def _chunks(dry: Callable[[], bool], lines: Iterator[Line]) -> Iterator[tuple[li
         yield chunk, False
 
 
-def _run_parallel(pool: WorkerPool, dry: Callable[[], bool], lines: Iterator[Line]) -> Iterator[dict[str, Any]]:
+def _run_parallel(pool: WorkerPool, dry: Callable[[], bool], lines: Iterable[Line]) -> Iterator[dict[str, Any]]:
     # At most a few units per worker are in flight, so a huge input is never
     # queued whole ahead of the workers.
     window = 3 * pool.size
