@@ -502,7 +502,12 @@ def _sweep(
     help="Output format: text, a table for people (the default); jsonl (or json) or csv for scripts.",
 )
 @click.option(
-    "-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True, help="Worker processes; 0: one per core."
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Worker processes (0: one per core; at most 4 per core), started as jobs arrive.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No summary and no progress bar on standard error.")
 @click.option(

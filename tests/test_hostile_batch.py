@@ -356,7 +356,7 @@ def test_the_shell_splitter_agrees_with_shlex(text: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_a_4_mb_shell_quoted_line_takes_linear_time() -> None:
     # shlex.split grows one string a character at a time: the square of the
     # length (3 s for 400 kB in one word, minutes for 4 MB).
