@@ -9,27 +9,37 @@ becomes an error record; it never stops the jobs after it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import json
-import multiprocessing
+import math
 import os
 import select
-import shlex
-import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from . import shellwords
 from .bindings import as_number, check_bindings, parse_bindings
 from .errors import INPUT, LIMIT, AutodiffError
+from .lines import LineReader, Overlong
 from .program import compile_program
 from .render.machine import error_record, result_record
+from .workers import Unit, WorkerPool
 
-__all__ = ["Job", "Report", "json_bindings", "parse_job", "run_batch", "run_job"]
+__all__ = ["MAX_ID_DEPTH", "WORKERS_PER_CORE", "Job", "Report", "json_bindings", "parse_job", "run_batch", "run_job"]
 
 # Jobs a worker gets at once with --jobs: enough to hide the cost of a round
 # trip between processes, few enough that a slow pipe still streams.
 CHUNK = 64
+CHUNK_BYTES = 1 << 20
+
+WORKERS_PER_CORE = 4
+"""--jobs past this many per core only adds start-up time and memory: jobs are CPU-bound."""
+
+MAX_ID_DEPTH = 64
+"""An id is a label: one nested deeper than this is refused rather than carried between processes."""
 
 _ABSENT: Any = object()
 
@@ -90,14 +100,27 @@ def json_bindings(members: object, what: str) -> dict[str, float]:
     return check_bindings(members, f"{what} has a bad member", _json_text)
 
 
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused if a member is named twice (json.loads would keep the last silently)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise AutodiffError(INPUT, f"the member {json.dumps(key)[:40]} appears twice in one object: which one is meant?")
+            seen.add(key)
+    return obj
+
+
 def load_json(text: str) -> Any:
     """Parse one line of RFC 8259 JSON, or raise AutodiffError(kind='input')."""
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_members)
     except json.JSONDecodeError as err:
         raise AutodiffError(INPUT, f"not valid JSON at column {err.colno}: {err.msg}") from None
     except ValueError as err:  # NaN, Infinity, or an integer too long to read
-        raise AutodiffError(INPUT, f"not valid JSON: {err}") from None
+        why = "a number has too many digits" if "digits" in str(err) else str(err)
+        raise AutodiffError(INPUT, f"not valid JSON: {why}") from None
     except RecursionError:
         raise AutodiffError(INPUT, "not valid JSON: nested too deeply") from None
     if "\\u" in text:
@@ -118,6 +141,9 @@ def _json_job(line: int, text: str) -> Job:
         return Job(line, error=AutodiffError(INPUT, 'a JSON job must be an object: {"expr": "...", "vars": {...}}'))
     job_id = obj.get("id", _ABSENT)
     expr = obj.get("expr")
+    why_not = None if job_id is _ABSENT else _unechoable(job_id)
+    if why_not:
+        return Job(line, expr if isinstance(expr, str) else None, error=AutodiffError(INPUT, f'the "id" {why_not}'))
     if not isinstance(expr, str):
         why = 'no "expr" member' if expr is None else '"expr" must be a string'
         return Job(line, id=job_id, error=AutodiffError(INPUT, f"{why} (the program to run)"))
@@ -128,9 +154,23 @@ def _json_job(line: int, text: str) -> Job:
     return Job(line, expr, bindings, job_id)
 
 
+def _unechoable(value: Any) -> str | None:
+    """Why ``value`` cannot be echoed back as it was read, or None if it can."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return "is a number too large for a float64 (it would read back as infinity)"
+        if isinstance(item, (list, dict)):
+            if depth > MAX_ID_DEPTH:
+                return f"is nested more than {MAX_ID_DEPTH} deep"
+            stack.extend((x, depth + 1) for x in (item.values() if isinstance(item, dict) else item))
+    return None
+
+
 def _shell_job(line: int, text: str) -> Job:
     try:
-        args = shlex.split(text, comments=True)
+        args = shellwords.split(text)
     except ValueError as err:  # "No closing quotation", "No escaped character"
         return Job(line, error=AutodiffError(INPUT, f"cannot split the line as a shell would: {err}"))
     if not args:
@@ -142,8 +182,10 @@ def _shell_job(line: int, text: str) -> Job:
         return Job(line, expr, error=err)
 
 
-def parse_job(line: int, raw: bytes) -> Job | None:
+def parse_job(line: int, raw: bytes | Overlong) -> Job | None:
     """The job on one line of input, or None for a blank or comment line."""
+    if isinstance(raw, Overlong):
+        return Job(line, error=raw.error())
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -186,7 +228,10 @@ def run_job(job: Job, strict: bool = True) -> dict[str, Any]:
     return record
 
 
-def run_lines(lines: Iterable[tuple[int, bytes]], strict: bool = True) -> list[dict[str, Any]]:
+Line = tuple[int, "bytes | Overlong"]
+
+
+def run_lines(lines: Iterable[Line], strict: bool = True) -> list[dict[str, Any]]:
     """Answers to numbered raw lines (the unit of work a --jobs worker gets)."""
     out = []
     for number, raw in lines:
@@ -196,17 +241,39 @@ def run_lines(lines: Iterable[tuple[int, bytes]], strict: bool = True) -> list[d
     return out
 
 
-def _skippable(raw: bytes) -> bool:
+def lost_lines(lines: Iterable[Line], why: str) -> list[dict[str, Any]]:
+    """Error records for jobs that killed the worker running them, twice."""
+    out = []
+    for number, raw in lines:
+        job = parse_job(number, raw)
+        if job is not None:
+            died = AutodiffError(LIMIT, f"the worker running this job died twice ({why}); it was not run again")
+            out.append(run_job(dataclasses.replace(job, error=job.error or died)))
+    return out
+
+
+def _skippable(raw: bytes | Overlong) -> bool:
+    if isinstance(raw, Overlong):
+        return False
     stripped = raw.strip()
     return not stripped or stripped.startswith(b"#")
 
 
-def numbered_lines(stream: BinaryIO, on_read: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes]]:
-    """Each line of ``stream`` with its 1-based number, read as it arrives (never all at once)."""
-    for number, raw in enumerate(stream, 1):
-        if on_read is not None:
-            on_read(len(raw))
+def numbered_lines(lines: Iterable[Line], on_read: Callable[[int], None] | None = None) -> Iterable[Line]:
+    """Each line of a LineReader, its bytes counted for a progress bar if there is one."""
+    return lines if on_read is None else _counted(lines, on_read)
+
+
+def _counted(lines: Iterable[Line], on_read: Callable[[int], None]) -> Iterator[Line]:
+    for number, raw in lines:
+        on_read(len(raw) + 1 if isinstance(raw, bytes) else raw.size)
         yield number, raw
+
+
+def worker_count(jobs: int) -> int:
+    """The workers --jobs ``jobs`` gets: 0 is one per core, and never more than WORKERS_PER_CORE per core."""
+    cores = cpu_count()
+    return min(jobs or cores, WORKERS_PER_CORE * cores)
 
 
 def run_batch(
@@ -219,18 +286,23 @@ def run_batch(
     """One record per job of every input, in input order, each as soon as it is known.
 
     ``inputs`` are (name, binary stream) pairs; with ``name_files`` each record
-    also says which input it came from. ``jobs`` > 1 runs jobs in that many
-    worker processes, still answering in input order.
+    also says which input it came from. ``jobs`` > 1 runs jobs in up to that
+    many worker processes (started as work arrives), still answering in input order.
     """
-    with _pool(jobs) if jobs > 1 else contextlib.nullcontext() as pool:
+    work = functools.partial(run_lines, strict=strict)
+    with WorkerPool(jobs, work, lost_lines) if jobs > 1 else contextlib.nullcontext() as pool:
         for name, stream in inputs:
-            lines = numbered_lines(stream, on_read)
-            records = _run_parallel(pool, stream, lines, jobs, strict) if pool else _run_serial(lines, strict)
+            reader = LineReader(stream)
+            lines = numbered_lines(reader, on_read)
+            if pool:
+                records = _run_parallel(pool, functools.partial(_dry, reader, stream), lines)
+            else:
+                records = _run_serial(lines, strict)
             for record in records:
                 yield {"file": name, **record} if name_files else record
 
 
-def _run_serial(lines: Iterable[tuple[int, bytes]], strict: bool) -> Iterator[dict[str, Any]]:
+def _run_serial(lines: Iterable[Line], strict: bool) -> Iterator[dict[str, Any]]:
     for number, raw in lines:
         job = parse_job(number, raw)
         if job is not None:
@@ -238,12 +310,6 @@ def _run_serial(lines: Iterable[tuple[int, bytes]], strict: bool) -> Iterator[di
 
 
 # --- --jobs N ------------------------------------------------------------------------
-
-
-def _worker_init() -> None:
-    # Ctrl-C reaches the whole process group; the parent alone decides what it means.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _idle(stream: BinaryIO) -> bool:
@@ -255,41 +321,46 @@ def _idle(stream: BinaryIO) -> bool:
     return not ready
 
 
-def _chunks(stream: BinaryIO, lines: Iterator[tuple[int, bytes]]) -> Iterator[tuple[list[tuple[int, bytes]], bool]]:
+def _dry(reader: LineReader, stream: BinaryIO) -> bool:
+    """True if the next line needs a read that would wait."""
+    return not reader.buffered() and _idle(stream)
+
+
+def _chunks(dry: Callable[[], bool], lines: Iterable[Line]) -> Iterator[tuple[list[Line], bool]]:
     """Lines grouped for the workers, and whether the input then ran dry for now."""
-    chunk: list[tuple[int, bytes]] = []
+    chunk: list[Line] = []
+    size = 0
     for item in lines:
-        if _skippable(item[1]):
+        raw = item[1]
+        if _skippable(raw):
             continue
         chunk.append(item)
-        idle = _idle(stream)
-        if len(chunk) >= CHUNK or idle:
+        size += len(raw) if isinstance(raw, bytes) else 0
+        idle = dry()
+        if len(chunk) >= CHUNK or size >= CHUNK_BYTES or idle:
             yield chunk, idle
-            chunk = []
+            chunk, size = [], 0
     if chunk:
         yield chunk, False
 
 
-def _pool(jobs: int) -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return context.Pool(jobs, initializer=_worker_init)
-
-
-def _run_parallel(
-    pool: Any, stream: BinaryIO, lines: Iterator[tuple[int, bytes]], jobs: int, strict: bool
-) -> Iterator[dict[str, Any]]:
-    # At most a few chunks per worker are in flight, so a huge input is never
-    # queued whole (Pool.imap would read all of it ahead of the workers).
-    window = 3 * jobs
-    pending: deque[Any] = deque()
-    for chunk, idle in _chunks(stream, lines):
-        pending.append(pool.apply_async(run_lines, (chunk, strict)))
+def _run_parallel(pool: WorkerPool, dry: Callable[[], bool], lines: Iterable[Line]) -> Iterator[dict[str, Any]]:
+    # At most a few units per worker are in flight, so a huge input is never
+    # queued whole ahead of the workers.
+    window = 3 * pool.size
+    pending: deque[Unit] = deque()
+    for chunk, idle in _chunks(dry, lines):
+        unit = Unit(chunk)
+        pool.submit(unit)
+        pending.append(unit)
+        pool.poll()
         # When the input runs dry, answer what is in hand before waiting for more.
-        while pending and (idle or len(pending) >= window or pending[0].ready()):
-            yield from pending.popleft().get()
+        while pending and (idle or len(pending) >= window or pending[0].done()):
+            pool.wait(pending[0])
+            yield from pending.popleft().results()
     while pending:
-        yield from pending.popleft().get()
+        pool.wait(pending[0])
+        yield from pending.popleft().results()
 
 
 def cpu_count() -> int:

@@ -115,7 +115,8 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 return command(*args, **kwargs)
             finally:
-                sys.stdout.flush()  # a full disk must be reported now, not lost at exit
+                if sys.stdout is not None:
+                    sys.stdout.flush()  # a full disk must be reported now, not lost at exit
         except AutodiffError as err:
             fail(err)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
@@ -127,10 +128,7 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except MemoryError:
             fail(AutodiffError(LIMIT, "out of memory"))
         except OSError as err:
-            where = f" ({printable(str(err.filename))})" if err.filename else ""
-            _stderr(f"autodiff: input/output error: {err.strerror or err}{where}")
-            _discard_stdout()
-            sys.exit(EXIT_FAILED)
+            _input_output_failed(err)
         except Exception as err:
             if ctx.find_root().params.get("debug"):
                 raise
@@ -138,6 +136,36 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_FAILED)
 
     return wrapper
+
+
+def _input_output_failed(err: OSError) -> NoReturn:
+    where = f" ({printable(str(err.filename))})" if err.filename else ""
+    _stderr(f"autodiff: input/output error: {err.strerror or err}{where}")
+    _discard_stdout()
+    sys.exit(EXIT_FAILED)
+
+
+class GuardedGroup(click.Group):
+    """The ``autodiff`` group, guarded whole: click writes --help and --version before any command's guard."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if sys.stdout is None:
+            _stderr("autodiff: input/output error: standard output is closed: there is nowhere to write")
+            sys.exit(EXIT_FAILED)
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # a full disk must be reported now, not lost at exit
+        except OSError as err:
+            _input_output_failed(err)
+        except MemoryError:
+            fail(AutodiffError(LIMIT, "out of memory"))
+        except Exception as err:
+            if "--debug" in (kwargs.get("args") or (args[0] if args else None) or sys.argv[1:]):
+                raise
+            _stderr(f"autodiff: internal error: {type(err).__name__}: {printable(str(err))} (run with --debug for details)")
+            sys.exit(EXIT_FAILED)
 
 
 def _discard_stdout() -> None:
@@ -159,7 +187,14 @@ def read_program(ctx: click.Context, program: str) -> str:
     """PROGRAM itself, or standard input when it is ``-``."""
     if program != "-":
         return program
-    data = sys.stdin.buffer.read()
+    from .parser import MAX_PROGRAM_CHARS
+    from .streaming import standard_input
+
+    limit = 4 * MAX_PROGRAM_CHARS  # bytes: room for the character limit in any UTF-8
+    data = standard_input().read(limit + 1)  # never more, however long the input goes on
+    if len(data) > limit:
+        message = f"standard input has more than {limit:,} bytes; a program has at most {MAX_PROGRAM_CHARS:,} characters"
+        raise AutodiffError(LIMIT, message)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -211,7 +246,7 @@ class ProgramCommand(click.Command):
         return super().parse_args(ctx, [*options, "--", *positional])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="autodiff")
 @click.option("--debug", is_flag=True, hidden=True, help="Show a traceback for internal errors.")
 def main(debug: bool) -> None:
@@ -511,7 +546,9 @@ def plot_command(ctx: click.Context, program: str, bindings: tuple[str, ...], **
         _usage(ctx, "PROGRAM and --rows cannot both come from standard input")
     compiled = compile_program(read_program(ctx, program))
     with contextlib.ExitStack() as stack:
-        stream = None if rows is None else sys.stdin.buffer if rows == "-" else stack.enter_context(open(rows, "rb"))
+        from .streaming import standard_input
+
+        stream = None if rows is None else standard_input() if rows == "-" else stack.enter_context(open(rows, "rb"))
         data = plot_data(compiled, constants, axes, stream, options["x_name"], options["wrt"], options["second"])
     require_points(data)
     if save:
@@ -554,7 +591,12 @@ def _sweep(
     help="Output format: text, a table for people (the default); jsonl (or json) or csv for scripts.",
 )
 @click.option(
-    "-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True, help="Worker processes; 0: one per core."
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Worker processes (0: one per core; at most 4 per core), started as jobs arrive.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No summary and no progress bar on standard error.")
 @click.option(

@@ -9,6 +9,7 @@ the output is flushed and the status is 128 + the signal (130, 143).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import stat
@@ -19,11 +20,12 @@ from typing import Any, BinaryIO
 
 import click
 
-from .batch import Report, cpu_count, run_batch
+from .batch import WORKERS_PER_CORE, Report, run_batch, worker_count
+from .errors import INPUT, AutodiffError
 from .program import Program
 from .sweep import Axis, Sweep
 
-__all__ = ["Interrupted", "LineWriter", "write_batch", "write_sweep"]
+__all__ = ["Interrupted", "LineWriter", "standard_input", "write_batch", "write_sweep"]
 
 
 class Interrupted(BaseException):
@@ -60,14 +62,21 @@ class LineWriter:
         self._closing = False
         self._previous: dict[int, Any] = {}
 
-    def write(self, text: str) -> None:
-        """Write ``text`` (whole lines); a signal that arrives meanwhile is acted on after."""
+    def write(self, text: str, written: Callable[[], None] | None = None) -> None:
+        """Write ``text`` (whole lines), then call ``written``; a signal that arrives meanwhile is acted on after.
+
+        ``written`` is where what was written gets counted: a signal cannot
+        fall between the write and the count, so a summary counts exactly the
+        lines that were written.
+        """
         self._writing = True
         try:
             out = sys.stdout  # looked up each time: a progress bar may be routing it
             out.write(text)
             if self.flush_each:
                 out.flush()
+            if written is not None:
+                written()
         finally:
             self._writing = False
         if self.status is not None and not self._closing:
@@ -94,7 +103,10 @@ class LineWriter:
             self._previous.clear()
 
 
-def _stdin() -> BinaryIO:
+def standard_input() -> BinaryIO:
+    """Standard input as bytes; an input error if the shell closed it (``<&-``)."""
+    if sys.stdin is None:
+        raise AutodiffError(INPUT, "standard input is closed: there is nothing to read")
     return sys.stdin.buffer
 
 
@@ -109,7 +121,7 @@ def _open_inputs(paths: Sequence[str]) -> Iterator[tuple[str, BinaryIO]]:
     """Each input as it is reached, so that only one file is open at a time."""
     for path in paths:
         if path == "-":
-            yield "-", _stdin()
+            yield "-", standard_input()
         else:
             with open(path, "rb") as stream:
                 yield path, stream
@@ -121,12 +133,12 @@ def _known_size(paths: Sequence[str]) -> int | None:
     for path in paths:
         try:
             if path == "-":
-                stdin = _stdin()
+                stdin = standard_input()
                 info = os.fstat(stdin.fileno())
                 size = info.st_size - stdin.tell() if stat.S_ISREG(info.st_mode) else -1
             else:
                 size = os.path.getsize(path)
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError, AttributeError, AutodiffError):
             return None
         if size < 0:
             return None
@@ -170,6 +182,9 @@ def _formatter(fmt: str, name_files: bool) -> tuple[str, Callable[[dict[str, Any
 def write_batch(paths: Sequence[str], fmt: str, jobs: int, quiet: bool, strict: bool = True) -> int:
     """Run a batch and write its answers; return the exit status."""
     report = Report()
+    workers = worker_count(jobs)
+    if jobs > workers and not quiet:
+        _say(f"autodiff: --jobs {jobs} is more than {WORKERS_PER_CORE} per core: running at most {workers} workers")
     name_files = len(paths) > 1
     header, line_of = _formatter(fmt, name_files)
     progress = _progress(paths, quiet)
@@ -177,11 +192,10 @@ def write_batch(paths: Sequence[str], fmt: str, jobs: int, quiet: bool, strict: 
         with contextlib.suppress(Interrupted), progress or contextlib.nullcontext():
             out.write(header)
             on_read = progress.read if progress else None
-            records = run_batch(_open_inputs(paths), jobs or cpu_count(), on_read, name_files, strict)
+            records = run_batch(_open_inputs(paths), workers, on_read, name_files, strict)
             with contextlib.closing(records):
                 for record in records:
-                    report.add(record)
-                    out.write(line_of(record))
+                    out.write(line_of(record), functools.partial(report.add, record))
                     if progress:
                         progress.answered()
     if not quiet:
@@ -201,11 +215,11 @@ def write_sweep(
         with contextlib.suppress(Interrupted), contextlib.ExitStack() as stack:
             stream = None
             if rows == "-":
-                stream = _stdin()
+                stream = standard_input()
             elif rows is not None:
                 stream = stack.enter_context(open(rows, "rb"))
             for text in sweep.run(stream):
-                out.write(text)
+                out.write(text, sweep.written)
     report = sweep.report
     if report.failed or out.status:
         _say(f"autodiff: {report.ok} rows ok, {report.failed} failed" + (" (interrupted)" if out.status else ""))

@@ -24,7 +24,8 @@ from typing import Any, BinaryIO
 from .batch import Report, json_bindings, load_json
 from .bindings import CheckedBindings, check_name, parse_bindings, parse_number
 from .columns import ColumnProgram
-from .errors import INPUT, NAME, AutodiffError
+from .errors import INPUT, LIMIT, NAME, AutodiffError
+from .lines import OVERLONG, overlong_row, text_blocks
 from .ops import CONSTANTS
 from .program import Program
 from .render.records import SweepFormat, sweep_format
@@ -34,8 +35,8 @@ __all__ = ["MAX_ROWS", "Axis", "Block", "Row", "Sweep", "parse_axis", "split_arg
 MAX_ROWS = 10_000_000
 """A sweep of ranges past this many rows is a typo (a step of 1e-9), not a plan."""
 
-READ_BYTES = 1 << 16
 MAX_BLOCK = 4096
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -115,31 +116,6 @@ class Block:
     columns: dict[str, list[float]] | None = None
     texts: dict[str, list[str]] | None = None  # the cells as written, for CSV output
     rows: list[Row] | None = None
-
-
-def _text_blocks(stream: BinaryIO) -> Iterator[str]:
-    """The input as it arrives, cut after a newline; bytes that are not UTF-8 survive as surrogates."""
-    read = getattr(stream, "read1", None) or stream.read
-    pieces: list[bytes] = []
-    first = True
-    while True:
-        data = read(READ_BYTES)
-        if not data:
-            break
-        cut = data.rfind(b"\n") + 1
-        if not cut:
-            pieces.append(data)
-            continue
-        pieces.append(data[:cut])
-        text = b"".join(pieces).decode("utf-8", "surrogateescape")
-        pieces = [data[cut:]]
-        if first:
-            text, first = text.removeprefix("\ufeff"), False
-        yield text
-    tail = b"".join(pieces)
-    if tail:
-        text = tail.decode("utf-8", "surrogateescape") + "\n"
-        yield text.removeprefix("\ufeff") if first else text
 
 
 def _is_utf8(text: str) -> bool:
@@ -250,6 +226,13 @@ class Sweep:
         self.axes = list(axes)
         self.fmt = fmt
         self.report = Report()
+        self._answered = Report()  # rows of the text being handed out, counted once it is written
+
+    def written(self) -> None:
+        """Count the rows of the text last yielded as written: the summary counts no row that was not."""
+        self.report.ok += self._answered.ok
+        self.report.failed += self._answered.failed
+        self._answered = Report()
 
     def run(self, rows: BinaryIO | None = None) -> Iterator[str]:
         """Output text: a header (CSV), then the answers, a block of rows at a time."""
@@ -263,13 +246,17 @@ class Sweep:
         if rows is None:
             names = self._names(set(self.constants) | {a.name for a in self.axes}, complete=True)
             return names, self._axis_blocks(names)
-        blocks = _text_blocks(rows)
+        blocks = text_blocks(rows)
         text = next((t for t in blocks if t.strip()), "").lstrip()
         if not text:
             raise AutodiffError(INPUT, "the rows are empty: give a CSV header line, or JSON lines")
+        if text.startswith(OVERLONG):
+            raise AutodiffError(LIMIT, f"the first line of the rows: {overlong_row(text.split()[0])}")
         if text.startswith("{"):
             return self._names(set(self.constants), complete=False), self._json_blocks(text, blocks)
-        header_line, _, rest = text.partition("\n")
+        end = _LINE_END.search(text)
+        assert end is not None  # every block ends with a line end
+        header_line, rest = text[: end.start()], text[end.end() :]
         header = next(csv.reader([header_line]), [])
         index = self._header_index(header)
         names = self._names(set(index) | set(self.constants), complete=True)
@@ -308,6 +295,7 @@ class Sweep:
         columns = ColumnProgram(self.program, names)
         for block in blocks:
             yield self._answer(block, names, columns, out)
+            self.written()
 
     # --- sources --------------------------------------------------------------------
 
@@ -333,13 +321,17 @@ class Sweep:
     def _json_blocks(self, text: str, blocks: Iterator[str]) -> Iterator[Block]:
         first = 1
         while text is not None:
-            lines = [line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+            split = _LINE_END.split(text) if "\r" in text else text.split("\n")
+            lines = [line for line in split if line.strip() and not line.lstrip().startswith("#")]
             if lines:
                 yield Block(first, len(lines), rows=[self._json_row(line) for line in lines])
                 first += len(lines)
             text = next(blocks, None)
 
     def _json_row(self, line: str) -> Row:
+        too_long = overlong_row(line)
+        if too_long:
+            return {}, too_long
         if not _is_utf8(line):
             return {}, AutodiffError(INPUT, "the line is not valid UTF-8")
         try:
@@ -360,7 +352,7 @@ class Sweep:
             given = [block.columns[m] if m in block.columns else [self.constants[m]] * n for m in names]
             done = columns.run(given, n)
             if done is not None:
-                self.report.ok += n
+                self._answered.ok += n
                 texts = block.texts or {}
                 return out.block(block.first, given, [texts.get(m) for m in names], *done)
             block.rows = _rows_of(block)
@@ -368,7 +360,7 @@ class Sweep:
         pieces = []
         for row, (echo, bindings) in enumerate(block.rows, block.first):
             if isinstance(bindings, AutodiffError):
-                self.report.failed += 1
+                self._answered.failed += 1
                 pieces.append(out.failure(row, echo, bindings))
                 continue
             bindings = CheckedBindings({**self.constants, **bindings})  # every row source checked its cells
@@ -376,10 +368,10 @@ class Sweep:
             try:
                 result = self.program.run(bindings, strict=self.strict)
             except AutodiffError as err:
-                self.report.failed += 1
+                self._answered.failed += 1
                 pieces.append(out.failure(row, echo, err))
             else:
-                self.report.ok += 1
+                self._answered.ok += 1
                 pieces.append(out.success(row, echo, bindings, result))
         return "".join(pieces)
 
@@ -430,6 +422,9 @@ def _rows_of(block: Block) -> list[Row]:
 def _csv_row(cells: list[str], wanted: dict[str, int], ncols: int) -> Row:
     if len(cells) == 1 and cells[0].startswith("\0"):
         return {}, AutodiffError(INPUT, f"the row is not valid CSV: {cells[0][1:]}")
+    too_long = overlong_row(cells[0]) if len(cells) == 1 else None
+    if too_long:
+        return {}, too_long
     echo = {name: _shown(cells[i]) if i < len(cells) else "" for name, i in wanted.items()}
     if not all(map(_is_utf8, cells)):
         return echo, AutodiffError(INPUT, "the row is not valid UTF-8")
