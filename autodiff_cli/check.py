@@ -57,6 +57,7 @@ RESOLUTION_SAFETY = 10.0  # error estimates are estimates: trust them this much 
 KINK_TOLERANCE = 1e-4  # settled one-sided slopes further apart than this (relative) mean a kink
 UNSETTLED = 1e-4  # an estimate less sure than this (relative) cannot judge a gradient
 EPS = 2.0**-52
+STEP_SLACK = 0.01  # a step the floats take this much (relative) off the one asked for is refused
 
 # What became of one input's check.
 OK = "ok"
@@ -164,8 +165,11 @@ def _rounding_noise(program: Program) -> float:
     A wrong derivative cannot hide itself this way: it inflates the noise only
     about as much as the gradient it spoils, some 1e-14 of it.
     """
-    terms = (abs(v.data * v.grad) for v in program.nodes)
-    return EPS * math.fsum(t for t in terms if math.isfinite(t))
+    # Scaled by EPS before the sum: terms near the float limit (cosh(710)) would overflow it.
+    terms = [EPS * abs(v.data) * abs(v.grad) for v in program.nodes]
+    if any(math.isinf(t) for t in terms):
+        return math.inf  # noise beyond the float range: no difference can resolve anything
+    return math.fsum(t for t in terms if math.isfinite(t))  # NaN is 0 * inf, a node that does not matter
 
 
 def _values_along(program: Program, point: dict[str, float], name: str) -> Callable[[float], float | None]:
@@ -178,6 +182,8 @@ def _values_along(program: Program, point: dict[str, float], name: str) -> Calla
         key = (x, math.copysign(1.0, x))
         if key in seen:
             return seen[key]
+        if not math.isfinite(x):
+            return None
         moved[name] = x
         try:
             y: float | None = program.run(moved, gradients=False).value
@@ -193,20 +199,29 @@ def _quotients(f: Callable[[float], float | None], x: float, noise: float) -> di
     """Difference quotients at step h, each with the rounding noise it carries.
 
     The steps are the ones the floats actually took (``(x + h) - x``, not h).
+    A step the floats cannot take within STEP_SLACK is no step: near the
+    float limit or next to a domain edge one ulp away (acos at 1 - 2^-53),
+    every h rounds to the same step, identical quotients look converged, and
+    the chord would pass for the derivative.
     """
-    fx = f(x)
 
-    def quotient(low: float, high: float, f_low: float | None, f_high: float | None) -> tuple[float, float] | None:
+    def quotient(low: float, high: float, nominal: float) -> tuple[float, float] | None:
+        step = high - low
+        if not abs(step - nominal) <= STEP_SLACK * nominal or math.isinf(step):
+            return None
+        f_low, f_high = f(low), f(high)
         if f_low is None or f_high is None:
             return None
-        q = (f_high - f_low) / (high - low)
-        spread = (2.0 * noise + EPS * (abs(f_high) + abs(f_low))) / (high - low)
+        q = (f_high - f_low) / step
+        if math.isinf(q):  # the difference overflowed, not necessarily the quotient
+            q = (f_high / 2.0 - f_low / 2.0) / step * 2.0
+        spread = (2.0 * noise + EPS * abs(f_high) + EPS * abs(f_low)) / step
         return (q, spread) if math.isfinite(q) and math.isfinite(spread) else None
 
     return {
-        "central": lambda h: quotient(x - h, x + h, f(x - h), f(x + h)),
-        "forward": lambda h: quotient(x, x + h, fx, f(x + h)),
-        "backward": lambda h: quotient(x - h, x, f(x - h), fx),
+        "central": lambda h: quotient(x - h, x + h, 2.0 * h),
+        "forward": lambda h: quotient(x, x + h, h),
+        "backward": lambda h: quotient(x - h, x, h),
     }
 
 
@@ -242,7 +257,7 @@ def _extrapolate(quotient: Quotient, step: float, power: int, method: str) -> Es
             row.append((row[j - 1] * factor - previous[j - 1]) / (factor - 1.0))
             factor *= ratio
             here = max(abs(row[j] - row[j - 1]), abs(row[j] - previous[j - 1])) + noise
-            if here <= error:
+            if here <= error and math.isfinite(row[j]):
                 best, error = row[j], here
         # Higher orders got worse than the best so far: rounding has taken over.
         if abs(row[i] - previous[i - 1]) >= 2.0 * error:
@@ -317,8 +332,7 @@ def _check_input(
         note = f"finite differences do not settle here (±{resolution:.2g}): nothing to compare with"
         return InputCheck(name, gradient, best.value, None, UNSETTLED_STATUS, best.method, resolution, note=note, **sides)
     difference = abs(gradient - best.value)
-    denominator = max(abs(gradient), abs(best.value), resolution / tolerance)
-    rel_error = difference / denominator if denominator > 0.0 else 0.0
+    rel_error = _relative_error(difference, max(abs(gradient), abs(best.value)), resolution, tolerance)
     status = OK if rel_error <= tolerance else MISMATCH
     notes = []
     if best.method != "central":
@@ -331,6 +345,15 @@ def _check_input(
         notes.append(f"finite differences resolve this derivative only to ±{resolution:.2g}")
     note = "; ".join(notes)
     return InputCheck(name, gradient, best.value, rel_error, status, best.method, resolution, note=note, **sides)
+
+
+def _relative_error(difference: float, size: float, resolution: float, tolerance: float) -> float:
+    """``difference / max(size, resolution / tolerance)``, without overflowing near the float limit."""
+    if difference == 0.0:
+        return 0.0
+    by_size = difference / size if size > 0.0 else math.inf
+    by_resolution = difference / resolution * tolerance if resolution > 0.0 else math.inf
+    return min(by_size, by_resolution)
 
 
 def _disagree(left: Estimate, right: Estimate) -> bool:
