@@ -57,6 +57,7 @@ RESOLUTION_SAFETY = 10.0  # error estimates are estimates: trust them this much 
 KINK_TOLERANCE = 1e-4  # settled one-sided slopes further apart than this (relative) mean a kink
 UNSETTLED = 1e-4  # an estimate less sure than this (relative) cannot judge a gradient
 EPS = 2.0**-52
+SMALLEST_SCALE = 1e-290  # steps scaled to less than this would be subnormal, too coarse to take
 STEP_SLACK = 0.01  # a step the floats take this much (relative) off the one asked for is refused
 
 # What became of one input's check.
@@ -166,10 +167,15 @@ def _rounding_noise(program: Program) -> float:
     about as much as the gradient it spoils, some 1e-14 of it.
     """
     # Scaled by EPS before the sum: terms near the float limit (cosh(710)) would overflow it.
-    terms = [EPS * abs(v.data) * abs(v.grad) for v in program.nodes]
+    terms = [_ulp(v.data) * abs(v.grad) for v in program.nodes]
     if any(math.isinf(t) for t in terms):
         return math.inf  # noise beyond the float range: no difference can resolve anything
     return math.fsum(t for t in terms if math.isfinite(t))  # NaN is 0 * inf, a node that does not matter
+
+
+def _ulp(y: float) -> float:
+    """How far rounding may move ``y``: EPS relative, but never less than the smallest subnormal."""
+    return max(EPS * abs(y), math.ulp(0.0))
 
 
 def _values_along(program: Program, point: dict[str, float], name: str) -> Callable[[float], float | None]:
@@ -207,7 +213,7 @@ def _quotients(f: Callable[[float], float | None], x: float, noise: float) -> di
 
     def quotient(low: float, high: float, nominal: float) -> tuple[float, float] | None:
         step = high - low
-        if not abs(step - nominal) <= STEP_SLACK * nominal or math.isinf(step):
+        if not (nominal > 0.0 and abs(step - nominal) <= STEP_SLACK * nominal) or math.isinf(step):
             return None
         f_low, f_high = f(low), f(high)
         if f_low is None or f_high is None:
@@ -215,7 +221,7 @@ def _quotients(f: Callable[[float], float | None], x: float, noise: float) -> di
         q = (f_high - f_low) / step
         if math.isinf(q):  # the difference overflowed, not necessarily the quotient
             q = (f_high / 2.0 - f_low / 2.0) / step * 2.0
-        spread = (2.0 * noise + EPS * abs(f_high) + EPS * abs(f_low)) / step
+        spread = (2.0 * noise + _ulp(f_high) + _ulp(f_low)) / step
         return (q, spread) if math.isfinite(q) and math.isfinite(spread) else None
 
     return {
@@ -307,10 +313,46 @@ def _settled(e: Estimate | None, typical: float) -> bool:
 def _check_input(
     program: Program, point: dict[str, float], name: str, gradient: float, noise: float, size: float, tolerance: float
 ) -> InputCheck:
+    """Judge one input; a mismatch must hold with steps scaled two ways before it fails the check.
+
+    Steps scaled to max(1, |x|) straddle a pole at 0 when x is tiny (3/c at
+    c = 6e-144) and alias a function that oscillates faster than the float
+    grid near a huge x (tan(b) at b = 3e16): the tableau then settles on a
+    confident wrong value. Steps scaled to |x| (tiny x) or to 1 (huge x) see
+    what the first ones cannot; where they do not settle, nothing is known.
+    """
     x = point[name]
     values = _values_along(program, point, name)
     quotient = _quotients(values, x, noise)
-    scale = max(1.0, abs(x))
+    first_scale = max(1.0, abs(x))
+    first = _judge(name, gradient, values, quotient, x, first_scale, size, tolerance)
+    second_scale = max(abs(x), SMALLEST_SCALE) if abs(x) < 1.0 else 1.0
+    if first.status != MISMATCH or second_scale == first_scale:
+        return first
+    second = _judge(name, gradient, values, quotient, x, second_scale, size, tolerance)
+    if second.status == MISMATCH:
+        return first
+    resolved = second.resolution <= tolerance * max(abs(gradient), abs(second.finite_difference or 0.0))
+    if second.status == KINK or (second.status == OK and resolved):
+        return replace(second, note="; ".join(filter(None, [second.note, f"steps scaled to {second_scale:.3g}"])))
+    note = (
+        f"finite differences at steps scaled to {first_scale:.3g} disagree ({first.finite_difference!r}), "
+        f"but steps scaled to {second_scale:.3g} do not resolve it: nothing to compare with"
+    )
+    return replace(first, rel_error=None, status=UNSETTLED_STATUS, note=note)
+
+
+def _judge(
+    name: str,
+    gradient: float,
+    values: Callable[[float], float | None],
+    quotient: dict[str, Quotient],
+    x: float,
+    scale: float,
+    size: float,
+    tolerance: float,
+) -> InputCheck:
+    """Finite differences with first steps ``s * scale``, compared with autodiff's ``gradient``."""
     # A derivative this small is "near 0" for this program: the size of its numbers
     # over a unit step, or of its values one first step away (for a^2 at 0).
     nearby = (values(x + d) for d in (-INITIAL_STEPS[0] * scale, INITIAL_STEPS[0] * scale))
