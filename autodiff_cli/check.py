@@ -326,7 +326,7 @@ def _check_input(
     quotient = _quotients(values, x, noise)
     first_scale = max(1.0, abs(x))
     first = _judge(name, gradient, values, quotient, x, first_scale, size, tolerance)
-    second_scale = max(abs(x), SMALLEST_SCALE) if abs(x) < 1.0 else 1.0
+    second_scale = max(abs(x), SMALLEST_SCALE) if 0.0 < abs(x) < 1.0 else 1.0  # at 0, nothing is closer
     if first.status != MISMATCH or second_scale == first_scale:
         return first
     second = _judge(name, gradient, values, quotient, x, second_scale, size, tolerance)
