@@ -30,6 +30,18 @@ against ``resolution / TOLERANCE`` when that is larger, so that ``ok`` is
 exactly ``max_rel_error <= TOLERANCE``. An input whose estimate never settles
 (a pole closer than the smallest step) is reported as ``unsettled`` and not
 compared.
+
+Where finite differences cannot see, the check says so instead of judging:
+* A step the floats cannot take (x = 1e308 with h = 1e-21 x, or one that
+  rounds more than 1% off) is no step, and values past the float range are
+  not values; with no step left an input is ``unavailable``.
+* A mismatch must hold with first steps scaled two ways: to max(1, |x|), and
+  to |x| for a tiny x (a pole at 0 under x = 6e-144) or to 1 for a huge x
+  (tan aliasing near 3e16). An estimate settled only next to the program's
+  typical size while autodiff claims a steeper slope is a singularity the
+  steps straddle (1/(x - 1) at 1 + 2^-52). Both are ``unsettled``.
+* Rounding noise never counts for less than one subnormal unit.
+Finite differences never raise: only ``program.run`` at the point itself does.
 """
 
 from __future__ import annotations
@@ -41,61 +53,35 @@ from dataclasses import dataclass, replace
 from .errors import AutodiffError
 from .parser import normalize_name
 from .program import Program, exclusive
+from .ridders import (
+    EPS,
+    GOOD_ENOUGH,
+    GOOD_ENOUGH_FOR_KINKS,
+    INITIAL_STEPS,
+    RESOLUTION_SAFETY,
+    UNSETTLED,
+    Estimate,
+    Quotient,
+    best_extrapolation,
+    most_precise,
+    quotients,
+    settled,
+    ulp,
+)
 
 __all__ = ["TOLERANCE", "CheckReport", "InputCheck", "check_gradients"]
 
 TOLERANCE = 1e-6
 """Largest relative error between autodiff and finite differences that passes."""
 
-INITIAL_STEPS = tuple(10.0**-k for k in range(1, 14))  # times max(1, |x|), largest first
-GOOD_ENOUGH = 1e-8  # a confirmed estimate this precise (relative) ends the search
-GOOD_ENOUGH_FOR_KINKS = 1e-6  # one-sided slopes only looking for a kink need less
-SHRINK = 1.4  # step ratio between columns of the tableau (Ridders' choice)
-COLUMNS = 12  # at most this many steps per estimate
-DOMAIN_RETRIES = 8  # how often a first step may shrink tenfold to stay in the domain
-RESOLUTION_SAFETY = 10.0  # error estimates are estimates: trust them this much less
 KINK_TOLERANCE = 1e-4  # settled one-sided slopes further apart than this (relative) mean a kink
-UNSETTLED = 1e-4  # an estimate less sure than this (relative) cannot judge a gradient
-EPS = 2.0**-52
 SMALLEST_SCALE = 1e-290  # steps scaled to less than this would be subnormal, too coarse to take
-STEP_SLACK = 0.01  # a step the floats take this much (relative) off the one asked for is refused
-
 # What became of one input's check.
 OK = "ok"
 MISMATCH = "mismatch"
 KINK = "kink"
 UNSETTLED_STATUS = "unsettled"
 UNAVAILABLE = "unavailable"
-
-Quotient = Callable[[float], tuple[float, float] | None]
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A derivative extrapolated from difference quotients, with its error estimate."""
-
-    value: float
-    error: float
-    method: str  # central, forward or backward
-    confirmed: bool = False  # another first step led to the same value
-
-    def relative_error(self, typical: float = 0.0) -> float:
-        """The error estimate relative to the estimate, or to ``typical`` for a derivative near 0."""
-        size = max(abs(self.value), typical)
-        if size > 0.0:
-            return self.error / size
-        return 0.0 if self.error == 0.0 else math.inf
-
-    def rank(self, typical: float) -> tuple[int, float]:
-        """Sort key, best first: confirmed and precise in itself, then confirmed, then the rest.
-
-        Precision relative to ``typical`` alone would let a wild estimate near a
-        pole (-119 ± 79 where the truth is 4e22) pass for a flat slope.
-        """
-        if self.confirmed and RESOLUTION_SAFETY * self.relative_error() <= UNSETTLED:
-            return 0, self.relative_error()
-        return (1 if self.confirmed else 2), self.relative_error(typical)
-
 
 @dataclass(frozen=True)
 class InputCheck:
@@ -167,15 +153,10 @@ def _rounding_noise(program: Program) -> float:
     about as much as the gradient it spoils, some 1e-14 of it.
     """
     # Scaled by EPS before the sum: terms near the float limit (cosh(710)) would overflow it.
-    terms = [_ulp(v.data) * abs(v.grad) for v in program.nodes]
+    terms = [ulp(v.data) * abs(v.grad) for v in program.nodes]
     if any(math.isinf(t) for t in terms):
         return math.inf  # noise beyond the float range: no difference can resolve anything
     return math.fsum(t for t in terms if math.isfinite(t))  # NaN is 0 * inf, a node that does not matter
-
-
-def _ulp(y: float) -> float:
-    """How far rounding may move ``y``: EPS relative, but never less than the smallest subnormal."""
-    return max(EPS * abs(y), math.ulp(0.0))
 
 
 def _values_along(program: Program, point: dict[str, float], name: str) -> Callable[[float], float | None]:
@@ -201,115 +182,6 @@ def _values_along(program: Program, point: dict[str, float], name: str) -> Calla
     return f
 
 
-def _quotients(f: Callable[[float], float | None], x: float, noise: float) -> dict[str, Quotient]:
-    """Difference quotients at step h, each with the rounding noise it carries.
-
-    The steps are the ones the floats actually took (``(x + h) - x``, not h).
-    A step the floats cannot take within STEP_SLACK is no step: near the
-    float limit or next to a domain edge one ulp away (acos at 1 - 2^-53),
-    every h rounds to the same step, identical quotients look converged, and
-    the chord would pass for the derivative.
-    """
-
-    def quotient(low: float, high: float, nominal: float) -> tuple[float, float] | None:
-        step = high - low
-        if not (nominal > 0.0 and abs(step - nominal) <= STEP_SLACK * nominal) or math.isinf(step):
-            return None
-        f_low, f_high = f(low), f(high)
-        if f_low is None or f_high is None:
-            return None
-        q = (f_high - f_low) / step
-        if math.isinf(q):  # the difference overflowed, not necessarily the quotient
-            q = (f_high / 2.0 - f_low / 2.0) / step * 2.0
-        spread = (2.0 * noise + _ulp(f_high) + _ulp(f_low)) / step
-        return (q, spread) if math.isfinite(q) and math.isfinite(spread) else None
-
-    return {
-        "central": lambda h: quotient(x - h, x + h, 2.0 * h),
-        "forward": lambda h: quotient(x, x + h, h),
-        "backward": lambda h: quotient(x - h, x, h),
-    }
-
-
-def _extrapolate(quotient: Quotient, step: float, power: int, method: str) -> Estimate | None:
-    """Ridders' method: Richardson extrapolation of ``quotient(h)`` to h = 0.
-
-    ``power`` is 2 for central differences (their error has even powers of h)
-    and 1 for one-sided ones. An entry's error is the tableau's own estimate
-    plus the rounding noise of its smallest step, so that quantized values
-    that happen to agree do not pass for precision. The first step shrinks
-    tenfold until it stays inside the domain; None if it never does.
-    """
-    first = None
-    for _ in range(DOMAIN_RETRIES + 1):
-        first = quotient(step)
-        if first is not None:
-            break
-        step /= 10.0
-    if first is None:
-        return None
-    ratio = SHRINK**power
-    previous = [first[0]]
-    best, error = first[0], math.inf
-    for i in range(1, COLUMNS):
-        step /= SHRINK
-        found = quotient(step)
-        if found is None:
-            break
-        q, noise = found
-        row = [q]
-        factor = ratio
-        for j in range(1, i + 1):
-            row.append((row[j - 1] * factor - previous[j - 1]) / (factor - 1.0))
-            factor *= ratio
-            here = max(abs(row[j] - row[j - 1]), abs(row[j] - previous[j - 1])) + noise
-            if here <= error and math.isfinite(row[j]):
-                best, error = row[j], here
-        # Higher orders got worse than the best so far: rounding has taken over.
-        if abs(row[i] - previous[i - 1]) >= 2.0 * error:
-            break
-        previous = row
-    return Estimate(best, error, method)
-
-
-def _agree(a: Estimate, b: Estimate) -> bool:
-    return abs(a.value - b.value) <= RESOLUTION_SAFETY * (a.error + b.error)
-
-
-def _best_extrapolation(
-    quotient: Quotient, scale: float, typical: float, power: int, method: str, good_enough: float = GOOD_ENOUGH
-) -> Estimate | None:
-    """Extrapolate from each first step in turn; keep the most precise estimate another one confirms.
-
-    Near a pole, extrapolations from big steps are confidently wrong; they do
-    not agree with each other, which is how they are caught.
-    """
-    found: list[Estimate] = []
-    for start in INITIAL_STEPS:
-        estimate = _extrapolate(quotient, start * scale, power, method)
-        if estimate is None:
-            continue
-        found.append(estimate)
-        best = _confirmed_best(found, typical)
-        if best.confirmed and best.relative_error() <= good_enough:
-            return best
-    return _confirmed_best(found, typical) if found else None
-
-
-def _confirmed_best(found: list[Estimate], typical: float) -> Estimate:
-    marked = [replace(e, confirmed=any(_agree(e, o) for o in found if o is not e)) for e in found]
-    return min(marked, key=lambda e: e.rank(typical))
-
-
-def _most_precise(typical: float, *estimates: Estimate | None) -> Estimate | None:
-    found = [e for e in estimates if e is not None]
-    return min(found, key=lambda e: e.rank(typical)) if found else None
-
-
-def _settled(e: Estimate | None, typical: float) -> bool:
-    return e is not None and e.confirmed and RESOLUTION_SAFETY * e.relative_error(typical) <= UNSETTLED
-
-
 def _check_input(
     program: Program, point: dict[str, float], name: str, gradient: float, noise: float, size: float, tolerance: float
 ) -> InputCheck:
@@ -323,7 +195,7 @@ def _check_input(
     """
     x = point[name]
     values = _values_along(program, point, name)
-    quotient = _quotients(values, x, noise)
+    quotient = quotients(values, x, noise)
     first_scale = max(1.0, abs(x))
     first = _judge(name, gradient, values, quotient, x, first_scale, size, tolerance)
     second_scale = max(abs(x), SMALLEST_SCALE) if 0.0 < abs(x) < 1.0 else 1.0  # at 0, nothing is closer
@@ -360,20 +232,20 @@ def _judge(
     # over a unit step, or of its values one first step away (for a^2 at 0).
     nearby = (values(x + d) for d in (-INITIAL_STEPS[0] * scale, INITIAL_STEPS[0] * scale))
     typical = max([size / scale] + [abs(y) / (INITIAL_STEPS[0] * scale) for y in nearby if y is not None])
-    central = _best_extrapolation(quotient["central"], scale, typical, 2, "central")
+    central = best_extrapolation(quotient["central"], scale, typical, 2, "central")
     # With central differences settled, one-sided ones only have to be good enough to see a kink.
-    goal = GOOD_ENOUGH_FOR_KINKS if _settled(central, typical) else GOOD_ENOUGH
-    right = _best_extrapolation(quotient["forward"], scale, typical, 1, "forward", goal)
-    left = _best_extrapolation(quotient["backward"], scale, typical, 1, "backward", goal)
+    goal = GOOD_ENOUGH_FOR_KINKS if settled(central, typical) else GOOD_ENOUGH
+    right = best_extrapolation(quotient["forward"], scale, typical, 1, "forward", goal)
+    left = best_extrapolation(quotient["backward"], scale, typical, 1, "backward", goal)
     sides = {"left": left.value if left else None, "right": right.value if right else None}
-    if _settled(left, typical) and _settled(right, typical) and _disagree(left, right):  # type: ignore[arg-type]
+    if settled(left, typical) and settled(right, typical) and _disagree(left, right):  # type: ignore[arg-type]
         return _kink(name, gradient, central, left, right)  # type: ignore[arg-type]
-    best = _most_precise(typical, central, right, left)
+    best = most_precise(typical, central, right, left)
     if best is None:
         note = "no step around this point keeps the program evaluable"
         return InputCheck(name, gradient, None, None, UNAVAILABLE, "none", math.inf, note=note, **sides)
     resolution = RESOLUTION_SAFETY * best.error
-    if not _settled(best, typical):
+    if not settled(best, typical):
         note = f"finite differences do not settle here (±{resolution:.2g}): nothing to compare with"
         return InputCheck(name, gradient, best.value, None, UNSETTLED_STATUS, best.method, resolution, note=note, **sides)
     difference = abs(gradient - best.value)
