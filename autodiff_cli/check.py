@@ -38,8 +38,8 @@ Where finite differences cannot see, the check says so instead of judging:
 * A mismatch must hold with first steps scaled two ways: to max(1, |x|), and
   to |x| for a tiny x (a pole at 0 under x = 6e-144) or to 1 for a huge x
   (tan aliasing near 3e16). An estimate settled only next to the program's
-  typical size while autodiff claims a steeper slope is a singularity the
-  steps straddle (1/(x - 1) at 1 + 2^-52). Both are ``unsettled``.
+  typical size while autodiff claims a slope 1e6 times steeper is a singularity
+  the steps straddle (1/(x - 1) at 1 + 2^-52). Both are ``unsettled``.
 * Rounding noise never counts for less than one subnormal unit.
 Finite differences never raise: only ``program.run`` at the point itself does.
 """
@@ -75,7 +75,8 @@ TOLERANCE = 1e-6
 """Largest relative error between autodiff and finite differences that passes."""
 
 KINK_TOLERANCE = 1e-4  # settled one-sided slopes further apart than this (relative) mean a kink
-SMALLEST_SCALE = 1e-290  # steps scaled to less than this would be subnormal, too coarse to take
+STEEP = 1e6  # autodiff's slope this many times the program's typical one, with differences near 0: a pole
+SMALLEST_SCALE = 1e-305  # first steps (down to 1e-13 of it) stay 1e5 subnormal units or more
 # What became of one input's check.
 OK = "ok"
 MISMATCH = "mismatch"
@@ -204,7 +205,8 @@ def _check_input(
     second = _judge(name, gradient, values, quotient, x, second_scale, size, tolerance)
     second = replace(second, note="; ".join(filter(None, [second.note, f"steps scaled to {second_scale:.3g}"])))
     if first.status != MISMATCH:  # unsettled or unavailable: smaller steps may settle (sqrt at 1e-300)
-        return second if second.status in (OK, MISMATCH, KINK) else first
+        # ... but a mismatch needs both scales: steps scaled to 1 or to a tiny x alias alone.
+        return second if second.status in (OK, KINK) else first
     if second.status == MISMATCH:
         return first
     resolved = second.resolution <= tolerance * max(abs(gradient), abs(second.finite_difference or 0.0))
@@ -251,7 +253,7 @@ def _judge(
     difference = abs(gradient - best.value)
     rel_error = _relative_error(difference, max(abs(gradient), abs(best.value)), resolution, tolerance)
     status = OK if rel_error <= tolerance else MISMATCH
-    if status == MISMATCH and abs(gradient) > typical and RESOLUTION_SAFETY * best.relative_error() > UNSETTLED:
+    if status == MISMATCH and abs(gradient) > STEEP * typical and RESOLUTION_SAFETY * best.relative_error() > UNSETTLED:
         # Settled only next to ``typical``, while autodiff claims a steeper slope: the steps straddle
         # a singularity closer than the floats allow a step (1/(x - 1) at 1 + 2^-52).
         note = f"steps straddle a singularity? finite differences settle only near 0 (±{resolution:.2g}): nothing to compare with"

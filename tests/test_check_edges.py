@@ -246,3 +246,15 @@ def test_a_wrong_derivative_at_a_domain_edge_is_a_mismatch(
     (c,) = check_gradients(compile_program(expr), {"x": x}).inputs
     assert c.status == MISMATCH, c
     assert c.finite_difference == pytest.approx(right.autodiff, rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("wrong", [0.5, 100.0])
+@pytest.mark.parametrize("expr", ["x^2", "x^2 + 3"])
+def test_a_wrong_slope_at_a_stationary_point_is_a_mismatch(expr: str, wrong: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The differences there are 0 and not precise in themselves: that must not pass for a singularity.
+    real = ops.OPS["^"]
+    monkeypatch.setitem(
+        ops.OPS, "^", dataclasses.replace(real, derivative=lambda x, y, out: (wrong, real.derivative(x, y, out)[1]))
+    )
+    (c,) = check_gradients(compile_program(expr), {"x": 0.0}).inputs
+    assert c.status == MISMATCH and c.autodiff == wrong and abs(c.finite_difference) <= 1e-6, c
