@@ -30,6 +30,18 @@ against ``resolution / TOLERANCE`` when that is larger, so that ``ok`` is
 exactly ``max_rel_error <= TOLERANCE``. An input whose estimate never settles
 (a pole closer than the smallest step) is reported as ``unsettled`` and not
 compared.
+
+Where finite differences cannot see, the check says so instead of judging:
+* A step the floats cannot take (x = 1e308 with h = 1e-21 x, or one that
+  rounds more than 1% off) is no step, and values past the float range are
+  not values; with no step left an input is ``unavailable``.
+* A mismatch must hold with first steps scaled two ways: to max(1, |x|), and
+  to |x| for a tiny x (a pole at 0 under x = 6e-144) or to 1 for a huge x
+  (tan aliasing near 3e16). An estimate settled only next to the program's
+  typical size while autodiff claims a slope 1e6 times steeper is a singularity
+  the steps straddle (1/(x - 1) at 1 + 2^-52). Both are ``unsettled``.
+* Rounding noise never counts for less than one subnormal unit.
+Finite differences never raise: only ``program.run`` at the point itself does.
 """
 
 from __future__ import annotations
@@ -41,58 +53,36 @@ from dataclasses import dataclass, replace
 from .bindings import check_bindings
 from .errors import AutodiffError
 from .program import Program, exclusive
+from .ridders import (
+    EPS,
+    GOOD_ENOUGH,
+    GOOD_ENOUGH_FOR_KINKS,
+    INITIAL_STEPS,
+    RESOLUTION_SAFETY,
+    UNSETTLED,
+    Estimate,
+    Quotient,
+    best_extrapolation,
+    most_precise,
+    quotients,
+    settled,
+    ulp,
+)
 
 __all__ = ["TOLERANCE", "CheckReport", "InputCheck", "check_gradients"]
 
 TOLERANCE = 1e-6
 """Largest relative error between autodiff and finite differences that passes."""
 
-INITIAL_STEPS = tuple(10.0**-k for k in range(1, 14))  # times max(1, |x|), largest first
-GOOD_ENOUGH = 1e-8  # a confirmed estimate this precise (relative) ends the search
-GOOD_ENOUGH_FOR_KINKS = 1e-6  # one-sided slopes only looking for a kink need less
-SHRINK = 1.4  # step ratio between columns of the tableau (Ridders' choice)
-COLUMNS = 12  # at most this many steps per estimate
-DOMAIN_RETRIES = 8  # how often a first step may shrink tenfold to stay in the domain
-RESOLUTION_SAFETY = 10.0  # error estimates are estimates: trust them this much less
 KINK_TOLERANCE = 1e-4  # settled one-sided slopes further apart than this (relative) mean a kink
-UNSETTLED = 1e-4  # an estimate less sure than this (relative) cannot judge a gradient
-EPS = 2.0**-52
-
+STEEP = 1e6  # autodiff's slope this many times the program's typical one, with differences near 0: a pole
+SMALLEST_SCALE = 1e-305  # first steps (down to 1e-13 of it) stay 1e5 subnormal units or more
 # What became of one input's check.
 OK = "ok"
 MISMATCH = "mismatch"
 KINK = "kink"
 UNSETTLED_STATUS = "unsettled"
 UNAVAILABLE = "unavailable"
-
-Quotient = Callable[[float], tuple[float, float] | None]
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A derivative extrapolated from difference quotients, with its error estimate."""
-
-    value: float
-    error: float
-    method: str  # central, forward or backward
-    confirmed: bool = False  # another first step led to the same value
-
-    def relative_error(self, typical: float = 0.0) -> float:
-        """The error estimate relative to the estimate, or to ``typical`` for a derivative near 0."""
-        size = max(abs(self.value), typical)
-        if size > 0.0:
-            return self.error / size
-        return 0.0 if self.error == 0.0 else math.inf
-
-    def rank(self, typical: float) -> tuple[int, float]:
-        """Sort key, best first: confirmed and precise in itself, then confirmed, then the rest.
-
-        Precision relative to ``typical`` alone would let a wild estimate near a
-        pole (-119 ± 79 where the truth is 4e22) pass for a flat slope.
-        """
-        if self.confirmed and RESOLUTION_SAFETY * self.relative_error() <= UNSETTLED:
-            return 0, self.relative_error()
-        return (1 if self.confirmed else 2), self.relative_error(typical)
 
 
 @dataclass(frozen=True)
@@ -164,8 +154,11 @@ def _rounding_noise(program: Program) -> float:
     A wrong derivative cannot hide itself this way: it inflates the noise only
     about as much as the gradient it spoils, some 1e-14 of it.
     """
-    terms = (abs(v.data * v.grad) for v in program.nodes)
-    return EPS * math.fsum(t for t in terms if math.isfinite(t))
+    # Scaled by EPS before the sum: terms near the float limit (cosh(710)) would overflow it.
+    terms = [ulp(v.data) * abs(v.grad) for v in program.nodes]
+    if any(math.isinf(t) for t in terms):
+        return math.inf  # noise beyond the float range: no difference can resolve anything
+    return math.fsum(t for t in terms if math.isfinite(t))  # NaN is 0 * inf, a node that does not matter
 
 
 def _values_along(program: Program, point: dict[str, float], name: str) -> Callable[[float], float | None]:
@@ -178,6 +171,8 @@ def _values_along(program: Program, point: dict[str, float], name: str) -> Calla
         key = (x, math.copysign(1.0, x))
         if key in seen:
             return seen[key]
+        if not math.isfinite(x):
+            return None
         moved[name] = x
         try:
             y: float | None = program.run(moved, gradients=False).value
@@ -189,137 +184,100 @@ def _values_along(program: Program, point: dict[str, float], name: str) -> Calla
     return f
 
 
-def _quotients(f: Callable[[float], float | None], x: float, noise: float) -> dict[str, Quotient]:
-    """Difference quotients at step h, each with the rounding noise it carries.
-
-    The steps are the ones the floats actually took (``(x + h) - x``, not h).
-    """
-    fx = f(x)
-
-    def quotient(low: float, high: float, f_low: float | None, f_high: float | None) -> tuple[float, float] | None:
-        if f_low is None or f_high is None:
-            return None
-        q = (f_high - f_low) / (high - low)
-        spread = (2.0 * noise + EPS * (abs(f_high) + abs(f_low))) / (high - low)
-        return (q, spread) if math.isfinite(q) and math.isfinite(spread) else None
-
-    return {
-        "central": lambda h: quotient(x - h, x + h, f(x - h), f(x + h)),
-        "forward": lambda h: quotient(x, x + h, fx, f(x + h)),
-        "backward": lambda h: quotient(x - h, x, f(x - h), fx),
-    }
-
-
-def _extrapolate(quotient: Quotient, step: float, power: int, method: str) -> Estimate | None:
-    """Ridders' method: Richardson extrapolation of ``quotient(h)`` to h = 0.
-
-    ``power`` is 2 for central differences (their error has even powers of h)
-    and 1 for one-sided ones. An entry's error is the tableau's own estimate
-    plus the rounding noise of its smallest step, so that quantized values
-    that happen to agree do not pass for precision. The first step shrinks
-    tenfold until it stays inside the domain; None if it never does.
-    """
-    first = None
-    for _ in range(DOMAIN_RETRIES + 1):
-        first = quotient(step)
-        if first is not None:
-            break
-        step /= 10.0
-    if first is None:
-        return None
-    ratio = SHRINK**power
-    previous = [first[0]]
-    best, error = first[0], math.inf
-    for i in range(1, COLUMNS):
-        step /= SHRINK
-        found = quotient(step)
-        if found is None:
-            break
-        q, noise = found
-        row = [q]
-        factor = ratio
-        for j in range(1, i + 1):
-            row.append((row[j - 1] * factor - previous[j - 1]) / (factor - 1.0))
-            factor *= ratio
-            here = max(abs(row[j] - row[j - 1]), abs(row[j] - previous[j - 1])) + noise
-            if here <= error:
-                best, error = row[j], here
-        # Higher orders got worse than the best so far: rounding has taken over.
-        if abs(row[i] - previous[i - 1]) >= 2.0 * error:
-            break
-        previous = row
-    return Estimate(best, error, method)
-
-
-def _agree(a: Estimate, b: Estimate) -> bool:
-    return abs(a.value - b.value) <= RESOLUTION_SAFETY * (a.error + b.error)
-
-
-def _best_extrapolation(
-    quotient: Quotient, scale: float, typical: float, power: int, method: str, good_enough: float = GOOD_ENOUGH
-) -> Estimate | None:
-    """Extrapolate from each first step in turn; keep the most precise estimate another one confirms.
-
-    Near a pole, extrapolations from big steps are confidently wrong; they do
-    not agree with each other, which is how they are caught.
-    """
-    found: list[Estimate] = []
-    for start in INITIAL_STEPS:
-        estimate = _extrapolate(quotient, start * scale, power, method)
-        if estimate is None:
-            continue
-        found.append(estimate)
-        best = _confirmed_best(found, typical)
-        if best.confirmed and best.relative_error() <= good_enough:
-            return best
-    return _confirmed_best(found, typical) if found else None
-
-
-def _confirmed_best(found: list[Estimate], typical: float) -> Estimate:
-    marked = [replace(e, confirmed=any(_agree(e, o) for o in found if o is not e)) for e in found]
-    return min(marked, key=lambda e: e.rank(typical))
-
-
-def _most_precise(typical: float, *estimates: Estimate | None) -> Estimate | None:
-    found = [e for e in estimates if e is not None]
-    return min(found, key=lambda e: e.rank(typical)) if found else None
-
-
-def _settled(e: Estimate | None, typical: float) -> bool:
-    return e is not None and e.confirmed and RESOLUTION_SAFETY * e.relative_error(typical) <= UNSETTLED
-
-
 def _check_input(
     program: Program, point: dict[str, float], name: str, gradient: float, noise: float, size: float, tolerance: float
 ) -> InputCheck:
+    """Judge one input; a mismatch must hold with steps scaled two ways before it fails the check.
+
+    Steps scaled to max(1, |x|) straddle a pole at 0 when x is tiny (3/c at
+    c = 6e-144) and alias a function that oscillates faster than the float
+    grid near a huge x (tan(b) at b = 3e16): the tableau then settles on a
+    confident wrong value. Steps scaled to |x| (tiny x) or to 1 (huge x) see
+    what the first ones cannot; where they do not settle, nothing is known.
+    """
     x = point[name]
     values = _values_along(program, point, name)
-    quotient = _quotients(values, x, noise)
-    scale = max(1.0, abs(x))
+    quotient = quotients(values, x, noise)
+    first_scale = max(1.0, abs(x))
+    first = _judge(name, gradient, values, quotient, x, first_scale, size, tolerance)
+    second_scale = max(abs(x), SMALLEST_SCALE) if 0.0 < abs(x) < 1.0 else 1.0  # at 0, nothing is closer
+    if first.status in (OK, KINK):
+        return first
+    if second_scale != first_scale:
+        second = _judge(name, gradient, values, quotient, x, second_scale, size, tolerance)
+        second = replace(second, note="; ".join(filter(None, [second.note, f"steps scaled to {second_scale:.3g}"])))
+        if first.status != MISMATCH:  # unsettled or unavailable: smaller steps may settle (sqrt at 1e-300)
+            # ... but a mismatch needs both scales: steps scaled to 1 or to a tiny x alias alone.
+            return second if second.status in (OK, KINK) else first
+        if second.status != MISMATCH:
+            resolved = second.resolution <= tolerance * max(abs(gradient), abs(second.finite_difference or 0.0))
+            if second.status == KINK or (second.status == OK and resolved):
+                return second
+            note = (
+                f"finite differences at steps scaled to {first_scale:.3g} disagree ({first.finite_difference!r}), "
+                f"but steps scaled to {second_scale:.3g} do not resolve it: nothing to compare with"
+            )
+            return replace(first, rel_error=None, status=UNSETTLED_STATUS, note=note)
+    return _unless_noise(first, values, x, first_scale, noise)
+
+
+def _unless_noise(check: InputCheck, values: Callable[[float], float | None], x: float, scale: float, noise: float) -> InputCheck:
+    """A mismatch stands unless the program's values here are no bigger than their rounding noise.
+
+    One unit in the last place of an intermediate can move a periodic function
+    through whole periods (tan(sinh(x)) at x = -710, where sinh's is 2.5e292):
+    the values are then rounding noise, and a slope drawn through them means nothing.
+    """
+    if check.status != MISMATCH:
+        return check
+    step = INITIAL_STEPS[0] * scale
+    around = (values(x), values(x - step), values(x + step))
+    biggest = max((abs(y) for y in around if y is not None), default=0.0)
+    if noise <= biggest:
+        return check
+    note = f"the values here (up to {biggest:.2g}) are within their rounding noise (±{noise:.2g}): nothing to compare with"
+    return replace(check, rel_error=None, status=UNSETTLED_STATUS, note=note)
+
+
+def _judge(
+    name: str,
+    gradient: float,
+    values: Callable[[float], float | None],
+    quotient: dict[str, Quotient],
+    x: float,
+    scale: float,
+    size: float,
+    tolerance: float,
+) -> InputCheck:
+    """Finite differences with first steps ``s * scale``, compared with autodiff's ``gradient``."""
     # A derivative this small is "near 0" for this program: the size of its numbers
     # over a unit step, or of its values one first step away (for a^2 at 0).
     nearby = (values(x + d) for d in (-INITIAL_STEPS[0] * scale, INITIAL_STEPS[0] * scale))
     typical = max([size / scale] + [abs(y) / (INITIAL_STEPS[0] * scale) for y in nearby if y is not None])
-    central = _best_extrapolation(quotient["central"], scale, typical, 2, "central")
+    central = best_extrapolation(quotient["central"], scale, typical, 2, "central")
     # With central differences settled, one-sided ones only have to be good enough to see a kink.
-    goal = GOOD_ENOUGH_FOR_KINKS if _settled(central, typical) else GOOD_ENOUGH
-    right = _best_extrapolation(quotient["forward"], scale, typical, 1, "forward", goal)
-    left = _best_extrapolation(quotient["backward"], scale, typical, 1, "backward", goal)
+    goal = GOOD_ENOUGH_FOR_KINKS if settled(central, typical) else GOOD_ENOUGH
+    right = best_extrapolation(quotient["forward"], scale, typical, 1, "forward", goal)
+    left = best_extrapolation(quotient["backward"], scale, typical, 1, "backward", goal)
     sides = {"left": left.value if left else None, "right": right.value if right else None}
-    if _settled(left, typical) and _settled(right, typical) and _disagree(left, right):  # type: ignore[arg-type]
+    if settled(left, typical) and settled(right, typical) and _disagree(left, right):  # type: ignore[arg-type]
         return _kink(name, gradient, central, left, right)  # type: ignore[arg-type]
-    best = _most_precise(typical, central, right, left)
+    best = most_precise(typical, central, right, left)
     if best is None:
         note = "no step around this point keeps the program evaluable"
         return InputCheck(name, gradient, None, None, UNAVAILABLE, "none", math.inf, note=note, **sides)
     resolution = RESOLUTION_SAFETY * best.error
-    if not _settled(best, typical):
+    if not settled(best, typical):
         note = f"finite differences do not settle here (±{resolution:.2g}): nothing to compare with"
         return InputCheck(name, gradient, best.value, None, UNSETTLED_STATUS, best.method, resolution, note=note, **sides)
     difference = abs(gradient - best.value)
-    denominator = max(abs(gradient), abs(best.value), resolution / tolerance)
-    rel_error = difference / denominator if denominator > 0.0 else 0.0
+    rel_error = _relative_error(difference, max(abs(gradient), abs(best.value)), resolution, tolerance)
     status = OK if rel_error <= tolerance else MISMATCH
+    if status == MISMATCH and abs(gradient) > STEEP * typical and RESOLUTION_SAFETY * best.relative_error() > UNSETTLED:
+        # Settled only next to ``typical``, while autodiff claims a steeper slope: the steps straddle
+        # a singularity closer than the floats allow a step (1/(x - 1) at 1 + 2^-52).
+        note = f"steps straddle a singularity? finite differences settle only near 0 (±{resolution:.2g}): nothing to compare with"
+        return InputCheck(name, gradient, best.value, None, UNSETTLED_STATUS, best.method, resolution, note=note, **sides)
     notes = []
     if best.method != "central":
         if central is None:
@@ -331,6 +289,15 @@ def _check_input(
         notes.append(f"finite differences resolve this derivative only to ±{resolution:.2g}")
     note = "; ".join(notes)
     return InputCheck(name, gradient, best.value, rel_error, status, best.method, resolution, note=note, **sides)
+
+
+def _relative_error(difference: float, size: float, resolution: float, tolerance: float) -> float:
+    """``difference / max(size, resolution / tolerance)``, without overflowing near the float limit."""
+    if difference == 0.0:
+        return 0.0
+    by_size = difference / size if size > 0.0 else math.inf
+    by_resolution = difference / resolution * tolerance if resolution > 0.0 else math.inf
+    return min(by_size, by_resolution)
 
 
 def _disagree(left: Estimate, right: Estimate) -> bool:

@@ -133,7 +133,8 @@ def programs(max_leaves: int = 10) -> st.SearchStrategy[Case]:
         kinks = first.kinks + tuple(k.subs(u, first.expr) for k in second.kinks)
         return Case(f"u = {first.text}\n{second.text}", expr, kinks)
 
-    return st.one_of(one, st.builds(chain, inner, outer))
+    # SymPy refuses some substitutions too (max(u, 0) with u = 1/0 is "not comparable").
+    return st.one_of(one, st.builds(_safely, st.just(chain), inner, outer).filter(lambda c: c is not None))
 
 
 def points(names: tuple[str, ...] = VARIABLES) -> st.SearchStrategy[dict[str, float]]:
