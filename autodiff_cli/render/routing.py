@@ -268,41 +268,44 @@ def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int) -> D
 
 
 def misread(nodes: list[Box], drawing: Drawing) -> bool:
-    """Whether the drawing, read back, joins a node to something that is not its user.
+    """Whether the drawing, read back, joins a node to something that is not its user, or to a user twice.
 
     Reading follows a line from each label to the right, along every bus it
     joins (up and down, never back to the left), through crossings, and notes
-    the labels it arrives at: they must be the node's users, no more.
+    the labels it arrives at and the row where it came into their bus: they
+    must be the node's users, no more, each reached by one way in (two ways
+    in and the order of the operands cannot be read).
     """
     for n in nodes:
         if not n.users:
             continue
-        reached: set[int] = set()
-        todo = [(n.row, n.col + n.width + 1, "R")]
-        seen: set[tuple[int, int, str]] = set()
+        reached: dict[int, set[int]] = {}
+        todo = [(n.row, n.col + n.width + 1, "R", n.row)]
+        seen: set[tuple[int, int, str, int]] = set()
         while todo:
             state = todo.pop()
             if state in seen:
                 continue
             seen.add(state)
-            r, c, d = state
+            r, c, d, entry = state
             if (r, c) in drawing.owner:
-                reached.add(drawing.owner[(r, c)])
+                reached.setdefault(drawing.owner[(r, c)], set()).add(entry)
                 continue
             join = drawing.joins.get((r, c))
             if isinstance(join, tuple):
                 up, down, _, right = join
+                if d == "R":
+                    entry = r
                 if up and d != "D":
-                    todo.append((r - 1, c, "U"))
+                    todo.append((r - 1, c, "U", entry))
                 if down and d != "U":
-                    todo.append((r + 1, c, "D"))
+                    todo.append((r + 1, c, "D", entry))
                 if right:
-                    todo.append((r, c + 1, "R"))
+                    todo.append((r, c + 1, "R", entry))
             elif join in ("v", "x") and d != "R":
-                todo.append((r - 1 if d == "U" else r + 1, c, d))
+                todo.append((r - 1 if d == "U" else r + 1, c, d, entry))
             elif d == "R" and (c in drawing.line[r] or join == "x"):
-                todo.append((r, c + 1, "R"))
-        if reached != set(n.users):
+                todo.append((r, c + 1, "R", entry))
+        if set(reached) != set(n.users) or any(len(ways) > 1 for ways in reached.values()):
             return True
     return False
-

@@ -1,0 +1,341 @@
+"""An oracle for the DAG picture that trusts nothing but the drawn characters.
+
+The picture is read back the way a person reads it: labels are the text
+between the lines, each label's line is followed to the labels it reaches,
+and the operands of each operation are put in order by where their lines
+enter its bus (top first) or by the operand marks ``1``/``2`` where drawn.
+The graph read back this way must be the program's graph: the same
+operations on the same operands in the same order, with the same names,
+values and gradients. Nothing of the layout's own view (boxes, users, rows)
+is used, so a picture with two operands swapped fails here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from autodiff_cli.engine import Value, topological_order
+from autodiff_cli.errors import AutodiffError
+from autodiff_cli.ops import OPS
+from autodiff_cli.parser import parse
+from autodiff_cli.program import Program
+from autodiff_cli.render import dag
+from autodiff_cli.render.layout import UNICODE, cell_width
+
+# directions each glyph connects: up, down, left, right
+JOINS = {glyph: dirs for dirs, glyph in UNICODE.joins.items()}
+LINES = set(JOINS) | {"│", "─"}
+SYMMETRIC = {"+", "*", "min", "max"}
+NUMBER = r"-?(?:inf|nan|\d+(?:\.\d*)?(?:e-?\d+)?)"
+LABEL = re.compile(
+    rf"^(?:\[(?P<op>[^\]]+)\]→ ?)?(?:(?P<name>[^\s(]+)\((?P<named>{NUMBER})\)|(?P<value>{NUMBER})|(?P<more>⋯))?"
+    rf"(?: ?∂(?P<grad>{NUMBER}))?$"
+)
+
+
+class Misdrawn(AssertionError):
+    pass
+
+
+def grid_of(lines: list[str]) -> list[list[str]]:
+    """Terminal cells: a wide letter fills two (itself, then ''); a combining mark rides on its letter."""
+    grid = []
+    for line in lines:
+        cells: list[str] = []
+        for ch in line:
+            w = cell_width(ch)
+            if w == 0 and cells:
+                cells[-1] += ch
+                continue
+            cells.append(ch)
+            cells.extend([""] * (w - 1))
+        grid.append(cells)
+    return grid
+
+
+def _at(grid: list[list[str]], r: int, c: int) -> str:
+    return grid[r][c] if 0 <= r < len(grid) and 0 <= c < len(grid[r]) else " "
+
+
+def _is_mark(grid: list[list[str]], r: int, c: int) -> bool:
+    """An operand number: a 1 or 2 just left of a bus that takes a line from the left."""
+    right = JOINS.get(_at(grid, r, c + 1))
+    return _at(grid, r, c) in ("1", "2") and right is not None and right[2] and (right[0] or right[1])
+
+
+class Label:
+    def __init__(self, row: int, col: int, text: str, end: int) -> None:
+        self.row, self.col, self.text, self.end = row, col, text, end  # end: last cell
+        self.grad_text: str | None = None
+        self.operands: list[tuple[tuple[int, int], Label]] = []  # (entry row, mark order), operand
+
+
+def labels_of(grid: list[list[str]]) -> list[Label]:
+    """The labels: text between lines, split where two spaces meet; a row of only ∂grad belongs to the label above."""
+    found: list[Label] = []
+    for r, cells in enumerate(grid):
+        c = 0
+        while c < len(cells):
+            if cells[c] in LINES or cells[c] == " " or _is_mark(grid, r, c):
+                c += 1
+                continue
+            start = c
+            while c < len(cells) and cells[c] not in LINES and not _is_mark(grid, r, c):
+                if cells[c] == " " and _at(grid, r, c + 1) in (" ", *LINES):
+                    break
+                c += 1
+            found.append(Label(r, start, "".join(cells[start:c]), c - 1))
+    labels = []
+    for lab in found:
+        if lab.text.startswith("∂"):  # a gradient under its label (the compact form)
+            above = [x for x in found if x.row == lab.row - 1 and x.col <= lab.col <= x.end]
+            if len(above) != 1 or above[0].grad_text is not None:
+                raise Misdrawn(f"a gradient with no label above it at row {lab.row}, column {lab.col}")
+            above[0].grad_text = lab.text
+        else:
+            labels.append(lab)
+    return labels
+
+
+def read_back(lines: list[str]) -> list[Label]:
+    """Follow each label's line; give every label its operands, in the order the drawing gives them."""
+    grid = grid_of(lines)
+    labels = labels_of(grid)
+    owner = {(lab.row, c): lab for lab in labels for c in range(lab.col, lab.end + 1)}
+    walked: set[tuple[int, int]] = set()
+    for source in labels:
+        r, c = source.row, source.end + 2
+        if _at(grid, r, source.end + 1) != " " or _at(grid, r, c) not in ("─", *[g for g, d in JOINS.items() if d[2]]):
+            continue  # no line out: the result
+        todo: list[tuple[int, int, str, tuple[int, int] | None]] = [(r, c, "R", None)]
+        seen = set()
+        while todo:
+            r, c, d, entry = todo.pop()
+            if (r, c, d, entry) in seen:
+                continue
+            seen.add((r, c, d, entry))
+            if (r, c) in owner:
+                target = owner[(r, c)]
+                if d != "R" or c != target.col:
+                    raise Misdrawn(f"a line runs into the middle of a label at row {r}, column {c}")
+                target.operands.append((entry or (r, 0), source))
+                continue
+            ch = _at(grid, r, c)
+            walked.add((r, c))
+            step = {"R": (r, c + 1), "U": (r - 1, c), "D": (r + 1, c)}
+            if d == "R" and (ch in ("─", "│") or _is_mark(grid, r, c)):
+                todo.append((*step["R"], "R", entry))
+            elif d in "UD" and ch == "│":
+                todo.append((*step[d], d, entry))
+            elif ch in JOINS:
+                up, down, left, right = JOINS[ch]
+                if not {"R": left, "U": down, "D": up}[d]:
+                    raise Misdrawn(f"{ch!r} at row {r}, column {c} does not join a line arriving going {d}")
+                if d == "R":  # entering a bus from the left: where this operand comes in, and its mark
+                    mark = _at(grid, r, c - 1) if _is_mark(grid, r, c - 1) else "0"
+                    entry = (r, int(mark))
+                for ok, nd in ((up and d != "D", "U"), (down and d != "U", "D"), (right, "R")):
+                    if ok:
+                        todo.append((*step[nd], nd, entry))
+            else:
+                raise Misdrawn(f"the line breaks at row {r}, column {c} ({ch!r}, going {d})")
+    label_cells = set(owner) | {(lab.row + 1, c) for lab in labels if lab.grad_text for c in range(lab.col, lab.end + 1)}
+    strays = [
+        (r, c)
+        for r, cells in enumerate(grid)
+        for c, ch in enumerate(cells)
+        if ch.strip() and (r, c) not in label_cells and (r, c) not in walked
+    ]
+    if strays:
+        raise Misdrawn(f"strokes that belong to no edge: {strays[:5]}")
+    for lab in labels:
+        sources = [id(s) for _, s in lab.operands]
+        if len(set(sources)) != len(sources):  # two ways in: the order cannot be read
+            raise Misdrawn(f"{lab.text!r} is joined to one operand in two places")
+        marks = [m for (_, m), _ in lab.operands]
+        if any(marks):
+            lab.operands.sort(key=lambda e: e[0][1])
+        else:
+            lab.operands.sort(key=lambda e: e[0][0])
+    return labels
+
+
+# --- comparing with the graph ------------------------------------------------------------------
+
+
+def _close(text: str, x: float) -> bool:
+    shown = float(text)
+    if math.isnan(x) or math.isinf(x):
+        return text == dag.format_number(x)
+    return math.isclose(shown, x, rel_tol=6e-3, abs_tol=1e-300)
+
+
+def _names(graph) -> dict[Value, set[str]]:
+    out: dict[Value, set[str]] = {}
+    for name, v in [*graph.inputs.items(), *graph.names.items()]:
+        out.setdefault(v, set()).add(name)
+    return out
+
+
+def _fields(lab: Label) -> dict[str, str | None]:
+    text = lab.text + (" " + lab.grad_text if lab.grad_text else "")
+    m = LABEL.match(text)
+    if m is None:
+        raise Misdrawn(f"cannot read the label {text!r}")
+    return m.groupdict()
+
+
+def _op_ok(op: str | None, v: Value, names: dict[Value, set[str]]) -> bool:
+    if not v._prev:
+        return op is None
+    spec = OPS[v._op]
+    written = spec.symbol or spec.name
+    if op == written:
+        return True
+    if len(v._prev) == 2 and v._prev[0] is v._prev[1]:  # [c*c]: one operand drawn, named twice
+        return any(op in (f"{n}{written}{n}", f"{written}({n}, {n})") for n in names.get(v._prev[0], {"·"}))
+    return False
+
+
+def assert_drawn_as_graph(lines: list[str], graph) -> None:
+    """The picture, read back from its characters alone, is ``graph`` with operands in order."""
+    labels = read_back(lines)
+    nodes = topological_order(graph.result)
+    names = _names(graph)
+    roots = [lab for lab in labels if not any(lab is s for other in labels for _, s in other.operands)]
+    assert len(roots) == 1, f"{len(roots)} labels lead nowhere: {[r.text for r in roots]}"
+    assert len(labels) == len(nodes), f"{len(labels)} labels for {len(nodes)} nodes"
+    match: dict[int, Label] = {}
+
+    def pair(v: Value, lab: Label) -> None:
+        if id(v) in match:
+            if match[id(v)] is not lab:
+                raise Misdrawn(f"a node is drawn twice: {lab.text!r} and {match[id(v)].text!r}")
+            return
+        if any(lab is m for m in match.values()):
+            raise Misdrawn(f"the label {lab.text!r} stands for two nodes")
+        match[id(v)] = lab
+        f = _fields(lab)
+        assert _op_ok(f["op"], v, names), f"{lab.text!r}: operation should be {v._op}"
+        name = f["name"]
+        assert set(name.split("=")) == names[v] if name else v not in names, f"{lab.text!r}: names {names.get(v)}"
+        value = f["named"] or f["value"]
+        assert value is not None and _close(value, v.data), f"{lab.text!r}: value should be {v.data}"
+        if v._prev or v in names:
+            assert f["grad"] is not None and _close(f["grad"], v.grad), f"{lab.text!r}: gradient should be {v.grad}"
+        children = list(dict.fromkeys(v._prev))
+        drawn = [s for _, s in lab.operands]
+        assert len(drawn) == len(children), f"{lab.text!r} has {len(drawn)} operands drawn, {len(children)} in the graph"
+        if v._op in SYMMETRIC and len(children) == 2 and not _fits(children[0], drawn[0]):
+            drawn.reverse()  # order does not matter: pair by what the labels say
+        for c, s in zip(children, drawn, strict=True):
+            pair(c, s)
+
+    def _fits(v: Value, lab: Label) -> bool:
+        f = _fields(lab)
+        value = f["named"] or f["value"]
+        name = f["name"]
+        return (
+            _op_ok(f["op"], v, names)
+            and value is not None
+            and _close(value, v.data)
+            and (set(name.split("=")) == names.get(v) if name else v not in names)
+        )
+
+    pair(graph.result, roots[0])
+    assert len(match) == len(nodes)
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+
+def run(source: str, **bindings: float) -> Program:
+    program = Program(parse(source))
+    program.run(bindings)
+    return program
+
+
+EXAMPLES = [
+    ("c = a + b; d = c * 4", {"a": 2, "b": 3}),
+    ("tanh(a*b+c)", {"a": 2, "b": 3, "c": 1}),
+    ("x*sin(x) + exp(-x)", {"x": 1.5}),
+    ("c = a*b; c*c + c", {"a": 2, "b": 3}),
+    ("z = a*b + c; y = tanh(z); y*z + y", {"a": 0.5, "b": -1, "c": 2}),
+    ("θ = α*β; λ = sin(θ) + 变量; λ/θ", {"α": 0.5, "β": 2, "变量": 3}),
+    ("m = max(a, b); s = exp(a - m) + exp(b - m); log(s) + m", {"a": 1, "b": 2}),
+    ("b - a", {"a": 1, "b": 3}),
+    ("t = a - b; t / (b - t) ^ a", {"a": 1.5, "b": 3}),
+    ("atan2(x, y) - atan2(y, x)", {"x": 1, "y": 2}),
+]
+
+
+@pytest.mark.parametrize(("source", "bindings"), EXAMPLES)
+@pytest.mark.parametrize("width", [60, 80, 120, 200, 10_000])
+def test_the_picture_reads_back_as_the_graph(source: str, bindings: dict[str, float], width: int) -> None:
+    program = run(source, **bindings)
+    picture = dag.draw_dag(program.graph, width=width)
+    if picture.kind != "dag":
+        pytest.skip(f"not drawn as a DAG at {width} columns")
+    assert_drawn_as_graph(picture.lines, program.graph)
+
+
+def test_the_oracle_catches_swapped_operands() -> None:
+    """b - a drawn with the labels of its operands swapped must fail, though every edge is there."""
+    program = run("b - a", a=1, b=3)
+    lines = dag.draw_dag(program.graph, width=200).lines
+    assert_drawn_as_graph(lines, program.graph)
+    swapped = [line.replace("b(3) ∂1", "XXXXXXX").replace("a(1) ∂-1", "b(3) ∂1 ").replace("XXXXXXX", "a(1) ∂-1") for line in lines]
+    assert swapped != lines
+    with pytest.raises(AssertionError):
+        assert_drawn_as_graph(swapped, program.graph)
+
+
+def test_the_oracle_catches_a_broken_line() -> None:
+    program = run("tanh(a*b+c)", a=2, b=3, c=1)
+    lines = dag.draw_dag(program.graph, width=200).lines
+    broken = [line.replace("├", "│", 1) for line in lines]
+    with pytest.raises(AssertionError):
+        assert_drawn_as_graph(broken, program.graph)
+
+
+@st.composite
+def programs(draw: st.DrawFn) -> str:
+    """Programs full of operations whose operands' order matters, with shared names."""
+    names = ["a", "b", "c"]
+
+    def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        return st.one_of(
+            st.tuples(inner, st.sampled_from(["-", "/", "^", "+", "*"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(st.sampled_from(["sin", "tanh", "-"]), inner).map(lambda t: f"{t[0]}({t[1]})"),
+            st.tuples(st.sampled_from(["atan2", "max"]), inner, inner).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        )
+
+    statements = []
+    count = draw(st.integers(1, 4))
+    for k in range(count):
+        leaves = st.sampled_from([*names, "2", "0.5"])
+        expr = draw(st.recursive(leaves, extend, max_leaves=7))
+        if k < count - 1:
+            statements.append(f"t{k} = {expr}")
+            names.append(f"t{k}")
+        else:
+            statements.append(expr)
+    return "; ".join(statements)
+
+
+@pytest.mark.timeout(300)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), st.sampled_from([80, 120, 10_000]))
+def test_random_pictures_read_back_as_their_graphs(source: str, width: int) -> None:
+    try:
+        program = run(source, a=0.3, b=1.7, c=1.1)
+    except AutodiffError:
+        assume(False)
+    picture = dag.draw_dag(program.graph, width=width)
+    assume(picture.kind == "dag" and picture.complete)
+    assert_drawn_as_graph(picture.lines, program.graph)
