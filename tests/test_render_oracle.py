@@ -36,6 +36,7 @@ LABEL = re.compile(
     rf"^(?:\[(?P<op>[^\]]+)\]→ ?)?(?:(?P<name>[^\s(]+)\((?P<named>{NUMBER})\)|(?P<value>{NUMBER})|(?P<more>⋯))?"
     rf"(?: ?∂(?P<grad>{NUMBER}))?$"
 )
+HEAD = re.compile(r"^(?:\[(?P<op>[^\]]+)\]→)? ?(?P<name>[^\s(=∂]+)?$")
 
 
 class Misdrawn(AssertionError):
@@ -71,7 +72,7 @@ def _is_mark(grid: list[list[str]], r: int, c: int) -> bool:
 class Label:
     def __init__(self, row: int, col: int, text: str, end: int) -> None:
         self.row, self.col, self.text, self.end = row, col, text, end  # end: last cell
-        self.grad_text: str | None = None
+        self.extra: list[Label] = []  # further lines under it
         self.operands: list[tuple[tuple[int, int], Label]] = []  # (entry row, mark order), operand
 
 
@@ -91,14 +92,17 @@ def labels_of(grid: list[list[str]]) -> list[Label]:
                 c += 1
             found.append(Label(r, start, "".join(cells[start:c]), c - 1))
     labels = []
+    lines: dict[tuple[int, int], Label] = {}  # where each line of a label starts
     for lab in found:
-        if lab.text.startswith("∂"):  # a gradient under its label (the compact form)
-            above = [x for x in found if x.row == lab.row - 1 and x.col <= lab.col <= x.end]
-            if len(above) != 1 or above[0].grad_text is not None:
-                raise Misdrawn(f"a gradient with no label above it at row {lab.row}, column {lab.col}")
-            above[0].grad_text = lab.text
+        if lab.text[:1] in ("=", "∂"):  # a further line of the label right above (the compact form)
+            above = lines.get((lab.row - 1, lab.col))
+            if above is None:
+                raise Misdrawn(f"{lab.text!r} at row {lab.row}, column {lab.col} is under no label")
+            above.extra.append(lab)
+            lines[(lab.row, lab.col)] = above
         else:
             labels.append(lab)
+            lines[(lab.row, lab.col)] = lab
     return labels
 
 
@@ -144,7 +148,7 @@ def read_back(lines: list[str]) -> list[Label]:
                         todo.append((*step[nd], nd, entry))
             else:
                 raise Misdrawn(f"the line breaks at row {r}, column {c} ({ch!r}, going {d})")
-    label_cells = set(owner) | {(lab.row + 1, c) for lab in labels if lab.grad_text for c in range(lab.col, lab.end + 1)}
+    label_cells = set(owner) | {(x.row, c) for lab in labels for x in lab.extra for c in range(x.col, x.end + 1)}
     strays = [
         (r, c)
         for r, cells in enumerate(grid)
@@ -183,11 +187,21 @@ def _names(graph) -> dict[Value, set[str]]:
 
 
 def _fields(lab: Label) -> dict[str, str | None]:
-    text = lab.text + (" " + lab.grad_text if lab.grad_text else "")
-    m = LABEL.match(text)
-    if m is None:
-        raise Misdrawn(f"cannot read the label {text!r}")
-    return m.groupdict()
+    """Operation, name, value and gradient as the label writes them."""
+    if not lab.extra:
+        m = LABEL.match(lab.text)
+        if m is None:
+            raise Misdrawn(f"cannot read the label {lab.text!r}")
+        return m.groupdict()
+    # a compact label: "[op]→ name" (either may be missing), then "=value", then "∂grad"
+    m = HEAD.match(lab.text)
+    texts = [x.text for x in lab.extra]
+    if m is None or len(texts) != 2 or not texts[0].startswith("=") or not texts[1].startswith("∂"):
+        raise Misdrawn(f"cannot read the label {[lab.text, *texts]!r}")
+    value, grad = texts[0][1:], texts[1][1:]
+    if not re.fullmatch(NUMBER, value) or not re.fullmatch(NUMBER, grad):
+        raise Misdrawn(f"cannot read the numbers of {[lab.text, *texts]!r}")
+    return {"op": m["op"], "name": m["name"], "named": value if m["name"] else None, "value": value, "grad": grad}
 
 
 def _op_ok(op: str | None, v: Value, names: dict[Value, set[str]]) -> bool:

@@ -130,7 +130,24 @@ def _value_runs(v: Value, name: str | None, digits: int, g: Glyphs, constant: bo
 # --- what to draw ------------------------------------------------------------------------
 
 
-def _view(graph: Graph, depth: int | None, digits: int, g: Glyphs) -> tuple[list[Box], int, bool]:
+def _compact(v: Value, name: str | None, digits: int, g: Glyphs, op: str | None) -> tuple[list[Run], list[list[Run]]]:
+    """The label as a column: operation and name, then =value, then ∂gradient.
+
+    Each line starts with what it is (a value line with =, a gradient with
+    ∂), so that a label's lines are not read as a constant or another label.
+    """
+    if not v._prev and not name:
+        return [(format_number(v.data, digits), "const")], []
+    head: list[Run] = [(op, "op"), (g.arrow, "edge")] if op else []
+    if name:
+        head += [(" " if op else "", "edge"), (name, "name")]
+    value = [("=" + format_number(v.data, digits), "value")]
+    return head, [value, [(g.grad.strip() + format_number(v.grad, digits), "grad")]]
+
+
+def _view(
+    graph: Graph, depth: int | None, digits: int, g: Glyphs, compact: bool = False
+) -> tuple[list[Box], int, bool]:
     """The nodes within ``depth`` steps of the result (all if None), children first.
 
     Leaves next to a drawn node are always drawn; an operation beyond the
@@ -185,11 +202,16 @@ def _view(graph: Graph, depth: int | None, digits: int, g: Glyphs) -> tuple[list
             if i not in children:
                 children.append(i)
         name = names.get(v)
+        ordered = len(children) == 2 and v._op not in _SYMMETRIC
+        index[v] = len(nodes)
+        if compact:
+            head, extra = _compact(v, name, digits, g, _op_text(v, names) if children else None)
+            nodes.append(Box([r for r in head if r[0]], children, ordered, extra))
+            continue
         runs = _value_runs(v, name, digits, g, constant=not v._prev)
         if children:
             runs = [(_op_text(v, names), "op"), (f"{g.arrow} ", "edge"), *runs]
-        index[v] = len(nodes)
-        nodes.append(Box(runs, children, ordered=len(children) == 2 and v._op not in _SYMMETRIC))
+        nodes.append(Box(runs, children, ordered))
     return nodes, len(order), not stubs
 
 
@@ -282,6 +304,12 @@ def draw_dag(
         rows, needs = layout(nodes, len(nodes) - 1, g, width, max_rows)
         if rows is not None:
             return Picture(rows, shown, shown)
+        # Short of columns: labels as columns of their own, numbers a digit shorter.
+        nodes, shown, _ = _view(graph, None, min(digits, 3), g, compact=True)
+        rows, compact_needs = layout(nodes, len(nodes) - 1, g, width, max_rows, tight=True)
+        if rows is not None:
+            return Picture(rows, shown, shown)
+        needs = min(needs, compact_needs) if needs and compact_needs else needs or compact_needs
         rows, shown, complete = _tree(graph, digits, g, max_rows)
         if complete and all(sum(cell_width(t) for t, _ in row) <= width for row in rows):
             return Picture(rows, shown, shown, kind="tree", needs=needs)

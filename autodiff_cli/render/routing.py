@@ -189,7 +189,7 @@ def _order_gap(
 class Drawing:
     """Where everything goes, before any glyph is chosen: labels, lines, and the joins on each bus."""
 
-    __slots__ = ("joins", "line", "marks", "nrows", "owner", "passing", "width")
+    __slots__ = ("extras", "joins", "line", "marks", "nrows", "owner", "passing", "width")
 
     def __init__(self, nrows: int, width: int) -> None:
         self.nrows = nrows
@@ -200,10 +200,11 @@ class Drawing:
         self.marks: dict[tuple[int, int], str] = {}  # operand numbers
         self.owner: dict[tuple[int, int], int] = {}  # label cells: the box they belong to
         self.passing: set[tuple[int, int]] = set()  # (operand, operation): the line goes on past the bus
+        self.extras: dict[tuple[int, int], list[tuple[str, str]]] = {}  # label lines under the first: (row, col) -> runs
 
 
-def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int) -> Drawing:
-    """Columns, gaps, tracks and lines for rows already given."""
+def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int, lead: int = 2) -> Drawing:
+    """Columns, gaps, tracks and lines for rows already given; ``lead``: columns of line before a gap's first track."""
     depth = max(n.layer for n in nodes) + 1
     layer_width = [0] * depth
     for n in nodes:
@@ -221,7 +222,7 @@ def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int) -> D
         nets = _nets(nodes, gap, relays)
         tracks = _order_gap(nodes, nets, in_gap[gap], relays, gap)
         gaps.append(nets)
-        gap_width.append(2 * tracks + 2)
+        gap_width.append(2 * tracks + lead)
     x = [0] * depth
     for k in range(1, depth):
         x[k] = x[k - 1] + layer_width[k - 1] + gap_width[k - 1]
@@ -229,16 +230,16 @@ def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int) -> D
     track_x: dict[int, int] = {}
     for gap, nets in enumerate(gaps):
         for net in nets:
-            track_x[net.key] = x[gap] + layer_width[gap] + 2 + 2 * net.track
+            track_x[net.key] = x[gap] + layer_width[gap] + lead + 2 * net.track
     line = drawing.line
     for i, n in enumerate(nodes):
         n.col = x[n.layer] + (layer_width[n.layer] - 1 - n.width if n.right_aligned else 0)
-        for c in range(n.col, n.col + n.width):
+        for c in range(n.col, n.col + n.head):
             drawing.owner[(n.row, c)] = i
         if n.users:
             ends = [track_x.get(u, x[nodes[u].layer] - 1) for u in n.users if (i, u) not in relays]
             ends += [track_x[_split_key(i, nodes[t].layer - 1, nodes)] for (s, t) in relays if s == i]
-            line[n.row].update(range(n.col + n.width + 1, max(ends) + 1))
+            line[n.row].update(range(n.col + n.head + 1, max(ends) + 1))
         if i in track_x:
             line[n.row].update(range(track_x[i], x[n.layer]))
     for (s, t), row in relays.items():
@@ -280,7 +281,7 @@ def misread(nodes: list[Box], drawing: Drawing) -> bool:
         if not n.users:
             continue
         reached: dict[int, set[int]] = {}
-        todo = [(n.row, n.col + n.width + 1, "R", n.row)]
+        todo = [(n.row, n.col + n.head + 1, "R", n.row)]
         seen: set[tuple[int, int, str, int]] = set()
         while todo:
             state = todo.pop()
