@@ -303,7 +303,9 @@ def test_the_oracle_catches_swapped_operands() -> None:
     program = run("b - a", a=1, b=3)
     lines = dag.draw_dag(program.graph, width=200).lines
     assert_drawn_as_graph(lines, program.graph)
-    swapped = [line.replace("b(3) ∂1", "XXXXXXX").replace("a(1) ∂-1", "b(3) ∂1 ").replace("XXXXXXX", "a(1) ∂-1") for line in lines]
+    swapped = [
+        line.replace("b(3) ∂1", "XXXXXXX").replace("a(1) ∂-1", "b(3) ∂1 ").replace("XXXXXXX", "a(1) ∂-1") for line in lines
+    ]
     assert swapped != lines
     with pytest.raises(AssertionError):
         assert_drawn_as_graph(swapped, program.graph)

@@ -304,12 +304,13 @@ def draw_dag(
         rows, needs = layout(nodes, len(nodes) - 1, g, width, max_rows)
         if rows is not None:
             return Picture(rows, shown, shown)
-        # Short of columns: labels as columns of their own, numbers a digit shorter.
-        nodes, shown, _ = _view(graph, None, min(digits, 3), g, compact=True)
-        rows, compact_needs = layout(nodes, len(nodes) - 1, g, width, max_rows, tight=True)
-        if rows is not None:
-            return Picture(rows, shown, shown)
-        needs = min(needs, compact_needs) if needs and compact_needs else needs or compact_needs
+        # Short of columns: labels as columns of their own; at the default precision, a digit shorter.
+        for short in dict.fromkeys([digits, 3 if digits == 4 else digits]):
+            nodes, shown, _ = _view(graph, None, short, g, compact=True)
+            rows, compact_needs = layout(nodes, len(nodes) - 1, g, width, max_rows, tight=True)
+            if rows is not None:
+                return Picture(rows, shown, shown)
+            needs = min(needs, compact_needs) if needs and compact_needs else needs or compact_needs
         rows, shown, complete = _tree(graph, digits, g, max_rows)
         if complete and all(sum(cell_width(t) for t, _ in row) <= width for row in rows):
             return Picture(rows, shown, shown, kind="tree", needs=needs)
@@ -341,7 +342,10 @@ def summary(picture: Picture, width: int, ascii: bool = False) -> list[str]:
             notes.append(f"The graph is too big to draw in {width} columns; here is the start of it as a tree.")
         elif picture.needs:
             needs = picture.needs
-            notes.append(f"The graph needs {needs} columns to draw (--width {needs}); here it is as a tree.")
+            notes.append(
+                f"The graph needs {needs} columns to draw; here it is as a tree."
+                f" To see the drawing: --width {needs} | less -RS (a pager that does not wrap lines)."
+            )
         else:
             notes.append("The graph has too many rows to draw; here it is as a tree.")
         if g.shared in text:
