@@ -346,7 +346,7 @@ def programs(draw: st.DrawFn) -> str:
 
 @pytest.mark.timeout(300)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(programs(), st.sampled_from([80, 120, 10_000]))
+@given(programs(), st.sampled_from([50, 60, 80, 120, 10_000]))
 def test_random_pictures_read_back_as_their_graphs(source: str, width: int) -> None:
     try:
         program = run(source, a=0.3, b=1.7, c=1.1)

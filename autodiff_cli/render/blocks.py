@@ -19,14 +19,18 @@ __all__ = ["stack"]
 
 
 def _free(drawing: Drawing, taken: set[tuple[int, int]], row: int, start: int, end: int) -> bool:
-    """Whether columns ``start`` to ``end`` (inclusive) of ``row`` are blank."""
+    """Whether text may go in columns ``start`` to ``end`` of ``row``.
+
+    They must be blank, and so must the column either side; the next ones
+    out may hold a line but no text, so that two texts never read as one.
+    """
     if row >= drawing.nrows:
         return False
     line = drawing.line[row]
-    return not any(
-        (row, c) in drawing.owner or (row, c) in drawing.joins or (row, c) in drawing.marks or (row, c) in taken or c in line
-        for c in range(max(0, start), end + 1)
-    )
+    near = range(max(0, start - 1), end + 2)
+    if any((row, c) in drawing.joins or (row, c) in drawing.marks or c in line for c in near):
+        return False
+    return not any((row, c) in drawing.owner or (row, c) in taken for c in range(max(0, start - 2), end + 3))
 
 
 def _open_row(drawing: Drawing, nodes: list[Box], at: int) -> None:
@@ -67,7 +71,7 @@ def stack(drawing: Drawing, nodes: list[Box]) -> None:
                 for m in range(1, count + 1)
                 for c in range(nodes[j].col, nodes[j].col + nodes[j].width)
             }
-            if not _free(drawing, taken, row, n.col - 1, n.col + width):
+            if not _free(drawing, taken, row, n.col, n.col + width - 1):
                 _open_row(drawing, nodes, row)
                 # lines already placed below ``row`` belong to labels above it: they stay with their labels
             placed[i] = k

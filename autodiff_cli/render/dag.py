@@ -342,10 +342,8 @@ def summary(picture: Picture, width: int, ascii: bool = False) -> list[str]:
             notes.append(f"The graph is too big to draw in {width} columns; here is the start of it as a tree.")
         elif picture.needs:
             needs = picture.needs
-            notes.append(
-                f"The graph needs {needs} columns to draw; here it is as a tree."
-                f" To see the drawing: --width {needs} | less -RS (a pager that does not wrap lines)."
-            )
+            notes.append(f"The drawing needs {needs} columns; here it is as a tree.")
+            notes.append(f"To see the drawing: --width {needs} | less -RS (a pager that does not wrap lines)")
         else:
             notes.append("The graph has too many rows to draw; here it is as a tree.")
         if g.shared in text:

@@ -186,6 +186,14 @@ def _order_gap(
     return _assign_tracks(order)
 
 
+def _upside_down(nodes: list[Box], relays: dict[tuple[int, int], int], t: int) -> bool:
+    """Whether the first operand of ``t`` comes into its bus below the second, where order matters."""
+    if not nodes[t].ordered:
+        return False
+    first, second = (relays.get((c, t), nodes[c].row) for c in nodes[t].children[:2])
+    return first > second
+
+
 class Drawing:
     """Where everything goes, before any glyph is chosen: labels, lines, and the joins on each bus."""
 
@@ -218,11 +226,14 @@ def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int, lead
                 in_gap[gap][n.row] = i
     gaps: list[list[_Net]] = []
     gap_width = []
+    leads = []
     for gap in range(depth - 1):
         nets = _nets(nodes, gap, relays)
         tracks = _order_gap(nodes, nets, in_gap[gap], relays, gap)
         gaps.append(nets)
-        gap_width.append(2 * tracks + lead)
+        # an operand number takes a column of line: leave one more, so that it never touches a label
+        leads.append(max(lead, 2) if any(net.key >= 0 and _upside_down(nodes, relays, net.key) for net in nets) else lead)
+        gap_width.append(2 * tracks + leads[-1])
     x = [0] * depth
     for k in range(1, depth):
         x[k] = x[k - 1] + layer_width[k - 1] + gap_width[k - 1]
@@ -230,7 +241,7 @@ def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int, lead
     track_x: dict[int, int] = {}
     for gap, nets in enumerate(gaps):
         for net in nets:
-            track_x[net.key] = x[gap] + layer_width[gap] + lead + 2 * net.track
+            track_x[net.key] = x[gap] + layer_width[gap] + leads[gap] + 2 * net.track
     line = drawing.line
     for i, n in enumerate(nodes):
         n.col = x[n.layer] + (layer_width[n.layer] - 1 - n.width if n.right_aligned else 0)
@@ -260,11 +271,10 @@ def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int, lead
                 for c in target.children:
                     if (c, net.key) not in relays and (tx + 1) in line[nodes[c].row]:
                         drawing.passing.add((c, net.key))
-            if target is not None and target.ordered:
+            if target is not None and _upside_down(nodes, relays, net.key):  # number the operands
                 first, second = (relays.get((c, net.key), nodes[c].row) for c in target.children[:2])
-                if first > second:  # the first operand comes in below the second: number them
-                    drawing.marks[(first, tx - 1)] = "1"
-                    drawing.marks[(second, tx - 1)] = "2"
+                drawing.marks[(first, tx - 1)] = "1"
+                drawing.marks[(second, tx - 1)] = "2"
     return drawing
 
 
