@@ -45,7 +45,7 @@ def main() -> None:
         program.run(bindings)
         times = []
         for width in (80, 120):
-            times.append(best_of(3, lambda width=width: draw_dag(program.graph, width=width)))
+            times.append(best_of(3, lambda width=width, program=program: draw_dag(program.graph, width=width)))
         picture = draw_dag(program.graph, width=120)
         shape = f"{picture.kind}, {len(picture.rows)} rows, {picture.shown:,} of {picture.total:,} nodes"
         print(f"{label:<28} {picture.total:>6,} {times[0] * 1000:>8.1f}ms {times[1] * 1000:>8.1f}ms  {shape}")

@@ -77,7 +77,7 @@ class Label:
 
 
 def labels_of(grid: list[list[str]]) -> list[Label]:
-    """The labels: text between lines, split where two spaces meet; a row of only ∂grad belongs to the label above."""
+    """The labels: text between lines, split where two spaces meet; a line starting = or ∂ belongs to the label above."""
     found: list[Label] = []
     for r, cells in enumerate(grid):
         c = 0
@@ -104,6 +104,19 @@ def labels_of(grid: list[list[str]]) -> list[Label]:
             labels.append(lab)
             lines[(lab.row, lab.col)] = lab
     return labels
+
+
+def _no_strays(grid: list[list[str]], labels: list[Label], owner: dict, walked: set[tuple[int, int]]) -> None:
+    """Every stroke belongs to a label or to a line that was followed."""
+    label_cells = set(owner) | {(x.row, c) for lab in labels for x in lab.extra for c in range(x.col, x.end + 1)}
+    strays = [
+        (r, c)
+        for r, cells in enumerate(grid)
+        for c, ch in enumerate(cells)
+        if ch.strip() and (r, c) not in label_cells and (r, c) not in walked
+    ]
+    if strays:
+        raise Misdrawn(f"strokes that belong to no edge: {strays[:5]}")
 
 
 def read_back(lines: list[str]) -> list[Label]:
@@ -148,15 +161,7 @@ def read_back(lines: list[str]) -> list[Label]:
                         todo.append((*step[nd], nd, entry))
             else:
                 raise Misdrawn(f"the line breaks at row {r}, column {c} ({ch!r}, going {d})")
-    label_cells = set(owner) | {(x.row, c) for lab in labels for x in lab.extra for c in range(x.col, x.end + 1)}
-    strays = [
-        (r, c)
-        for r, cells in enumerate(grid)
-        for c, ch in enumerate(cells)
-        if ch.strip() and (r, c) not in label_cells and (r, c) not in walked
-    ]
-    if strays:
-        raise Misdrawn(f"strokes that belong to no edge: {strays[:5]}")
+    _no_strays(grid, labels, owner, walked)
     for lab in labels:
         sources = [id(s) for _, s in lab.operands]
         if len(set(sources)) != len(sources):  # two ways in: the order cannot be read

@@ -145,6 +145,19 @@ def _compact(v: Value, name: str | None, digits: int, g: Glyphs, op: str | None)
     return head, [value, [(g.grad.strip() + format_number(v.grad, digits), "grad")]]
 
 
+def _box(v: Value, children: list[int], names: dict[Value, str], digits: int, g: Glyphs, compact: bool) -> Box:
+    """The box of node ``v``: its label, in one line or (``compact``) as a column, and its operands."""
+    name = names.get(v)
+    ordered = len(children) == 2 and v._op not in _SYMMETRIC
+    if compact:
+        head, extra = _compact(v, name, digits, g, _op_text(v, names) if children else None)
+        return Box([r for r in head if r[0]], children, ordered, extra)
+    runs = _value_runs(v, name, digits, g, constant=not v._prev)
+    if children:
+        runs = [(_op_text(v, names), "op"), (f"{g.arrow} ", "edge"), *runs]
+    return Box(runs, children, ordered)
+
+
 def _view(
     graph: Graph, depth: int | None, digits: int, g: Glyphs, compact: bool = False
 ) -> tuple[list[Box], int, bool]:
@@ -201,17 +214,8 @@ def _view(
                 nodes.append(Box([(g.more, "more")], []))
             if i not in children:
                 children.append(i)
-        name = names.get(v)
-        ordered = len(children) == 2 and v._op not in _SYMMETRIC
         index[v] = len(nodes)
-        if compact:
-            head, extra = _compact(v, name, digits, g, _op_text(v, names) if children else None)
-            nodes.append(Box([r for r in head if r[0]], children, ordered, extra))
-            continue
-        runs = _value_runs(v, name, digits, g, constant=not v._prev)
-        if children:
-            runs = [(_op_text(v, names), "op"), (f"{g.arrow} ", "edge"), *runs]
-        nodes.append(Box(runs, children, ordered))
+        nodes.append(_box(v, children, names, digits, g, compact))
     return nodes, len(order), not stubs
 
 

@@ -211,19 +211,24 @@ class Drawing:
         self.extras: dict[tuple[int, int], list[tuple[str, str]]] = {}  # label lines under the first: (row, col) -> runs
 
 
-def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int, lead: int = 2) -> Drawing:
-    """Columns, gaps, tracks and lines for rows already given; ``lead``: columns of line before a gap's first track."""
-    depth = max(n.layer for n in nodes) + 1
-    layer_width = [0] * depth
-    for n in nodes:
-        layer_width[n.layer] = max(layer_width[n.layer], n.width + 1)
-    # Which node's line crosses each gap on each row (at most one, by construction of the rows).
+def _in_gaps(nodes: list[Box], depth: int) -> list[dict[int, int]]:
+    """Which node's line crosses each gap on each row (at most one, by construction of the rows)."""
     in_gap: list[dict[int, int]] = [{} for _ in range(depth)]
     for i, n in enumerate(nodes):
         start, end = span(n, nodes)
         for gap in range(max(0, (start - 1) // 2), depth - 1):
             if start <= 2 * gap + 2 <= end:
                 in_gap[gap][n.row] = i
+    return in_gap
+
+
+def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int, lead: int = 2) -> Drawing:
+    """Columns, gaps, tracks and lines for rows already given; ``lead``: columns of line before a gap's first track."""
+    depth = max(n.layer for n in nodes) + 1
+    layer_width = [0] * depth
+    for n in nodes:
+        layer_width[n.layer] = max(layer_width[n.layer], n.width + 1)
+    in_gap = _in_gaps(nodes, depth)
     gaps: list[list[_Net]] = []
     gap_width = []
     leads = []
@@ -231,8 +236,8 @@ def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int, lead
         nets = _nets(nodes, gap, relays)
         tracks = _order_gap(nodes, nets, in_gap[gap], relays, gap)
         gaps.append(nets)
-        # an operand number takes a column of line: leave one more, so that it never touches a label
-        leads.append(max(lead, 2) if any(net.key >= 0 and _upside_down(nodes, relays, net.key) for net in nets) else lead)
+        marked = any(net.key >= 0 and _upside_down(nodes, relays, net.key) for net in nets)
+        leads.append(max(lead, 2) if marked else lead)  # an operand number must not touch a label
         gap_width.append(2 * tracks + leads[-1])
     x = [0] * depth
     for k in range(1, depth):
