@@ -309,7 +309,7 @@ def draw_dag(
         if rows is not None:
             return Picture(rows, shown, shown)
         # Short of columns: labels as columns of their own; at the default precision, a digit shorter.
-        for short in dict.fromkeys([digits, 3 if digits == 4 else digits]):
+        for short in dict.fromkeys([digits, *((3, 2) if digits == 4 else ())]):
             nodes, shown, _ = _view(graph, None, short, g, compact=True)
             rows, compact_needs = layout(nodes, len(nodes) - 1, g, width, max_rows, tight=True)
             if rows is not None:
