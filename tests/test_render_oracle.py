@@ -28,17 +28,18 @@ from autodiff_cli.parser import parse
 from autodiff_cli.program import Program
 from autodiff_cli.render import dag
 from autodiff_cli.render.layout import UNICODE, cell_width
+from autodiff_cli.render.vertical import vertical
 
 # directions each glyph connects: up, down, left, right
 JOINS = {glyph: dirs for dirs, glyph in UNICODE.joins.items()}
-LINES = set(JOINS) | {"│", "─"}
+LINES = set(JOINS) | {"│", "─", "↓"}
 SYMMETRIC = {"+", "*", "min", "max"}
 NUMBER = r"-?(?:inf|nan|\d+(?:\.\d*)?(?:e-?\d+)?)"
 LABEL = re.compile(
     rf"^(?:\[(?P<op>[^\]]+)\]→ ?)?(?:(?P<name>[^\s(]+)\((?P<named>{NUMBER})\)|(?P<value>{NUMBER})|(?P<more>⋯))?"
     rf"(?: ?∂(?P<grad>{NUMBER}))?$"
 )
-HEAD = re.compile(r"^(?:\[(?P<op>[^\]]+)\]→)? ?(?P<name>[^\s(=∂][^\s(∂]*)?$")
+HEAD = re.compile(r"^(?:\[(?P<op>[^\]]+)\]→?)? ?(?P<name>[^\s(=∂][^\s(∂]*)?$")
 
 
 class Misdrawn(AssertionError):
@@ -66,9 +67,14 @@ def _at(grid: list[list[str]], r: int, c: int) -> str:
 
 
 def _is_mark(grid: list[list[str]], r: int, c: int) -> bool:
-    """An operand number: a 1 or 2 just left of a bus that takes a line from the left."""
+    """An operand number: a 1 or 2 just left of a bus that takes a line from the left, or on a line going down."""
+    if _at(grid, r, c) not in ("1", "2"):
+        return False
     right = JOINS.get(_at(grid, r, c + 1))
-    return _at(grid, r, c) in ("1", "2") and right is not None and right[2] and (right[0] or right[1])
+    if right is not None and right[2] and (right[0] or right[1]):
+        return True
+    above, below = _at(grid, r - 1, c), _at(grid, r + 1, c)
+    return (above == "│" or JOINS.get(above, (0, 0))[1]) and (below == "│" or JOINS.get(below, (1, 0))[0])
 
 
 class Label:
@@ -121,13 +127,56 @@ def _no_strays(grid: list[list[str]], labels: list[Label], owner: dict, walked: 
         raise Misdrawn(f"strokes that belong to no edge: {strays[:5]}")
 
 
+def _follow_down(grid: list[list[str]], labels: list[Label], owner: dict, walked: set[tuple[int, int]]) -> None:
+    """Top to bottom: a line leaves under a label's first letter, runs down, along buses, and down into labels."""
+    for source in labels:
+        bottom = max([source.row, *(x.row for x in source.extra)])
+        start = _at(grid, bottom + 1, source.col)
+        if start != "│" and not JOINS.get(start, (0,))[0]:
+            continue  # no line out: the result
+        todo: list[tuple[int, int, str, tuple[int, int] | None, int]] = [(bottom + 1, source.col, "D", None, 0)]
+        seen = set()
+        while todo:
+            state = todo.pop()
+            if state in seen:
+                continue
+            seen.add(state)
+            r, c, d, entry, mark = state
+            if (r, c) in owner:
+                target = owner[(r, c)]
+                if d != "D" or c != target.col or r != target.row:
+                    raise Misdrawn(f"a line runs into the middle of a label at row {r}, column {c}")
+                target.operands.append((entry or (c, 0), source))
+                continue
+            ch = _at(grid, r, c)
+            walked.add((r, c))
+            step = {"R": (r, c + 1), "L": (r, c - 1), "D": (r + 1, c)}
+            if d == "D" and _is_mark(grid, r, c):
+                todo.append((*step["D"], "D", entry, int(ch)))
+            elif (d == "D" and ch in ("│", "↓")) or (d in "LR" and ch in ("│", "─")):
+                todo.append((*step[d], d, entry, mark))
+            elif ch in JOINS:
+                up, down, left, right = JOINS[ch]
+                if not {"D": up, "R": left, "L": right}[d]:
+                    raise Misdrawn(f"{ch!r} at row {r}, column {c} does not join a line arriving going {d}")
+                if d == "D":  # coming down onto a bus: where this operand comes in
+                    entry, mark = (c, mark), 0
+                for ok, nd in ((down, "D"), (left and d != "R", "L"), (right and d != "L", "R")):
+                    if ok:
+                        todo.append((*step[nd], nd, entry, mark))
+            else:
+                raise Misdrawn(f"the line breaks at row {r}, column {c} ({ch!r}, going {d})")
+
+
 def read_back(lines: list[str]) -> list[Label]:
     """Follow each label's line; give every label its operands, in the order the drawing gives them."""
     grid = grid_of(lines)
     labels = labels_of(grid)
     owner = {(lab.row, c): lab for lab in labels for c in range(lab.col, lab.end + 1)}
     walked: set[tuple[int, int]] = set()
-    for source in labels:
+    if any("↓" in line for line in lines):
+        _follow_down(grid, labels, owner, walked)
+    for source in labels if not any("↓" in line for line in lines) else []:
         r, c = source.row, source.end + 2
         if _at(grid, r, source.end + 1) != " " or _at(grid, r, c) not in ("─", *[g for g, d in JOINS.items() if d[2]]):
             continue  # no line out: the result
@@ -433,3 +482,17 @@ def _depth(v: Value) -> int:
     for n in topological_order(v):
         depth[id(n)] = 1 + max((depth[id(c)] for c in n._prev), default=-1)
     return depth[id(v)]
+
+
+@pytest.mark.timeout(300)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_random_top_to_bottom_pictures_read_back_as_their_graphs(source: str) -> None:
+    try:
+        program = run(source, a=0.3, b=1.7, c=1.1)
+    except AutodiffError:
+        assume(False)
+    boxes, _, _ = dag._view(program.graph, None, 3, UNICODE, compact=True)
+    rows, _ = vertical(boxes, len(boxes) - 1, UNICODE, 10_000, 10_000)
+    assert rows is not None
+    assert_drawn_as_graph(["".join(text for text, _ in row) for row in rows], program.graph)
