@@ -160,6 +160,14 @@ def _rows(nodes: list[Box], order: list[int]) -> int:
     return len(end_of_row)
 
 
+def _least_width(nodes: list[Box]) -> int:
+    """Columns a drawing takes at least: each column as wide as its widest label, a column of line between."""
+    widest: dict[int, int] = {}
+    for n in nodes:
+        widest[n.layer] = max(widest.get(n.layer, 0), n.width + 1)
+    return sum(widest.values()) + len(widest) - 2
+
+
 def layout(
     nodes: list[Box], root: int, g: Glyphs, width: int, max_rows: int, tight: bool = False
 ) -> tuple[list[list[Run]] | None, int]:
@@ -177,6 +185,8 @@ def layout(
     for n in nodes:
         n.head = sum(cell_width(t) for t, _ in n.runs)
         n.width = max([n.head, *(sum(cell_width(t) for t, _ in line) for line in n.extra)])
+    if tight and _least_width(nodes) > width:
+        return None, 0  # hopeless: not worth routing (the width it would need is not known then)
     placed = [n.row for n in nodes]
     edges = candidates(nodes)
     chosen: list[tuple[int, int]] = []

@@ -202,6 +202,12 @@ def vertical(nodes: list[Box], root: int, g: Glyphs, width: int, max_rows: int) 
         n.runs = [run for run in n.runs if run[0] != g.arrow]  # the arrow into a node points down: ↓ above it
         n.head = sum(cell_width(t) for t, _ in n.runs)
         n.width = max([n.head, *(sum(cell_width(t) for t, _ in line) for line in n.extra)])
+    depth = 1 + max(n.layer for n in nodes)
+    bands = [1] * depth
+    for n in nodes:
+        bands[n.layer] = max(bands[n.layer], 1 + len(n.extra))
+    if sum(bands) + 2 * (depth - 1) > max_rows:  # each channel takes a split row and an arrow row at least
+        return None, 0
     plan = _Plan(nodes)
     layers = _order(plan, nodes, root)
     _place(plan, nodes, layers)
