@@ -47,7 +47,8 @@ def main() -> None:
         for width in (80, 120):
             times.append(best_of(3, lambda width=width, program=program: draw_dag(program.graph, width=width)))
         picture = draw_dag(program.graph, width=120)
-        shape = f"{picture.kind}, {len(picture.rows)} rows, {picture.shown:,} of {picture.total:,} nodes"
+        kind = "dag top to bottom" if picture.down else picture.kind
+        shape = f"{kind}, {len(picture.rows)} rows, {picture.shown:,} of {picture.total:,} nodes"
         print(f"{label:<28} {picture.total:>6,} {times[0] * 1000:>8.1f}ms {times[1] * 1000:>8.1f}ms  {shape}")
 
 
