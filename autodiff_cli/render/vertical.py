@@ -74,16 +74,21 @@ def _barycenter(i: int, near: list[list[int]], pos: dict[int, int]) -> float:
 def _place(plan: _Plan, nodes: list[Box], layers: list[list[int]]) -> None:
     """Columns: items packed left to right, two apart, each under its first operand's drop where there is room."""
     pos = {i: p for layer in layers for p, i in enumerate(layer)}
+    above: set[int] = set()  # drop columns of the layer above
     for layer in layers:
         cursor = 0
         for i in layer:
             want = [plan.drop[(p, i)] for p in plan.pred[i][:1]]
             plan.x[i] = max([cursor, *want])
+            if plan.x[i] not in want:  # a line down into it keeps a column from the drops above, if it can
+                while plan.x[i] - 1 in above or plan.x[i] + 1 in above:
+                    plan.x[i] += 1
             plan.succ[i].sort(key=lambda j: pos[j])
             for k, j in enumerate(plan.succ[i]):
                 plan.drop[(i, j)] = plan.x[i] + 2 * k
             width = nodes[i].width if i < len(nodes) else 1
             cursor = plan.x[i] + max(width, 2 * len(plan.succ[i]) - 1) + 2
+        above = {plan.drop[(i, j)] for i in layer for j in plan.succ[i]}
 
 
 class _Net:
