@@ -94,10 +94,10 @@ def test_ascii() -> None:
 
 def test_width_from_option_then_columns_then_80() -> None:
     program = ["eval", "θ = α*β; λ = sin(θ) + 变量; λ/θ", "α=0.5", "β=2", "变量=3"]
-    narrow = invoke(program).output  # a pipe: 80 columns, too few for this DAG
-    assert "here it is as a tree" in narrow
+    narrow = invoke(program).output  # a pipe: 80 columns, too few for the full labels
+    assert "λ(3.841)" not in narrow and "=3.84" in narrow  # compact labels: value under the name
     wide = invoke(program, COLUMNS="120").output
-    assert "[sin]→" in wide and "tree" not in wide
+    assert "[sin]→" in wide and "λ(3.841)" in wide and "tree" not in wide
     assert invoke([*program, "--width", "80"], COLUMNS="120").output == narrow
     for output, width in ((narrow, 80), (wide, 120)):
         assert all(cell_width(line) <= width for line in output.splitlines())

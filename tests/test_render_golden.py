@@ -39,6 +39,12 @@ def test_the_goldens_cover_what_the_issue_lists() -> None:
         "forty_nodes",
         "mission_ascii",
         "big_3000_terms",
+        "shared_80",
+        "logsumexp_80",
+        "forty_nodes_80",
+        "forty_nodes_120",
+        "softmax3_120",
+        "used_four_times_120",
     } <= names
     assert expected(next(c for c in CASES if c["name"] == "mission_ascii")).isascii()
     assert len(expected(next(c for c in CASES if c["name"] == "big_3000_terms")).splitlines()) < 400

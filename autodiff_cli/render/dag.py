@@ -9,7 +9,10 @@ Each node is drawn once: its name, or its operation on the arrow into it,
 its value, and its gradient ∂result/∂node; a node used more than once has an
 edge to each user. The geometry is render/layout.py's.
 
-When the whole DAG does not fit the width, the graph is listed as a tree
+When the one-line labels make the DAG too wide, the labels become columns
+(operation and name, =value, ∂gradient: render/blocks.py); when that is too
+wide too, the DAG is drawn top to bottom (render/vertical.py). When no DAG
+fits, the graph is listed as a tree
 (shared operations marked, not repeated); when it is too big for that, the
 DAG is cut down to the part nearest the result, ``⋯`` standing for what feeds
 it; when not even that fits, the top of the tree is shown. Everything here is
@@ -25,11 +28,15 @@ from ..engine import Value
 from ..ops import OPS
 from ..parser import Graph
 from .layout import ASCII, UNICODE, Box, Glyphs, Run, cell_width, layout
+from .vertical import vertical
 
-__all__ = ["MAX_ROWS", "Picture", "draw_dag", "format_number", "node_names", "op_label", "summary"]
+__all__ = ["MAX_ROWS", "TALL", "Picture", "draw_dag", "format_number", "node_names", "op_label", "summary"]
 
 MAX_ROWS = 60
 """Rows a picture may take: a 3,000-term program must not flood the terminal."""
+
+TALL = 2
+"""A top-to-bottom picture may take this many times MAX_ROWS: it is the last way to draw a deep graph whole."""
 
 _SYMMETRIC = frozenset({"+", "*", "min", "max"})
 
@@ -37,10 +44,13 @@ _SYMMETRIC = frozenset({"+", "*", "min", "max"})
 class Picture:
     """A drawing: rows of styled runs, and how much of the graph it shows."""
 
-    __slots__ = ("kind", "needs", "rows", "shown", "total")
+    __slots__ = ("down", "kind", "needs", "rows", "shown", "total")
 
-    def __init__(self, rows: list[list[Run]], shown: int, total: int, kind: str = "dag", needs: int = 0) -> None:
+    def __init__(
+        self, rows: list[list[Run]], shown: int, total: int, kind: str = "dag", needs: int = 0, down: bool = False
+    ) -> None:
         self.rows = rows
+        self.down = down  # a DAG drawn top to bottom (it may take TALL times the rows)
         self.shown = shown  # nodes of the graph drawn
         self.total = total  # nodes below the result
         self.kind = kind  # "dag", or "tree" when the graph is listed instead
@@ -130,7 +140,37 @@ def _value_runs(v: Value, name: str | None, digits: int, g: Glyphs, constant: bo
 # --- what to draw ------------------------------------------------------------------------
 
 
-def _view(graph: Graph, depth: int | None, digits: int, g: Glyphs) -> tuple[list[Box], int, bool]:
+def _compact(v: Value, name: str | None, digits: int, g: Glyphs, op: str | None) -> tuple[list[Run], list[list[Run]]]:
+    """The label as a column: operation and name, then =value, then ∂gradient.
+
+    Each line starts with what it is (a value line with =, a gradient with
+    ∂), so that a label's lines are not read as a constant or another label.
+    """
+    if not v._prev and not name:
+        return [(format_number(v.data, digits), "const")], []
+    head: list[Run] = [(op, "op"), (g.arrow, "edge")] if op else []
+    if name:
+        head += [(" " if op else "", "edge"), (name, "name")]
+    value = [("=" + format_number(v.data, digits), "value")]
+    return head, [value, [(g.grad.strip() + format_number(v.grad, digits), "grad")]]
+
+
+def _box(v: Value, children: list[int], names: dict[Value, str], digits: int, g: Glyphs, compact: bool) -> Box:
+    """The box of node ``v``: its label, in one line or (``compact``) as a column, and its operands."""
+    name = names.get(v)
+    ordered = len(children) == 2 and v._op not in _SYMMETRIC
+    if compact:
+        head, extra = _compact(v, name, digits, g, _op_text(v, names) if children else None)
+        return Box([r for r in head if r[0]], children, ordered, extra)
+    runs = _value_runs(v, name, digits, g, constant=not v._prev)
+    if children:
+        runs = [(_op_text(v, names), "op"), (f"{g.arrow} ", "edge"), *runs]
+    return Box(runs, children, ordered)
+
+
+def _view(
+    graph: Graph, depth: int | None, digits: int, g: Glyphs, compact: bool = False
+) -> tuple[list[Box], int, bool]:
     """The nodes within ``depth`` steps of the result (all if None), children first.
 
     Leaves next to a drawn node are always drawn; an operation beyond the
@@ -184,12 +224,8 @@ def _view(graph: Graph, depth: int | None, digits: int, g: Glyphs) -> tuple[list
                 nodes.append(Box([(g.more, "more")], []))
             if i not in children:
                 children.append(i)
-        name = names.get(v)
-        runs = _value_runs(v, name, digits, g, constant=not v._prev)
-        if children:
-            runs = [(_op_text(v, names), "op"), (f"{g.arrow} ", "edge"), *runs]
         index[v] = len(nodes)
-        nodes.append(Box(runs, children, ordered=len(children) == 2 and v._op not in _SYMMETRIC))
+        nodes.append(_box(v, children, names, digits, g, compact))
     return nodes, len(order), not stubs
 
 
@@ -261,6 +297,31 @@ def _count_below(root: Value, limit: int | None = None) -> int:
     return len(seen)
 
 
+def _whole(graph: Graph, width: int, digits: int, g: Glyphs, max_rows: int) -> tuple[Picture | None, int]:
+    """The whole graph as a DAG in the first form that fits, and the columns it would need left to right.
+
+    Left to right with labels on one line; with compact labels (at the
+    default precision, then a digit or two shorter); top to bottom, with
+    compact labels, in up to TALL times the rows.
+    """
+    nodes, shown, _ = _view(graph, None, digits, g)
+    rows, needs = layout(nodes, len(nodes) - 1, g, width, max_rows)
+    if rows is not None:
+        return Picture(rows, shown, shown), 0
+    shorter = list(dict.fromkeys([digits, *((3, 2) if digits == 4 else ())]))
+    for down in (False, True):
+        for short in shorter:
+            nodes, shown, _ = _view(graph, None, short, g, compact=True)
+            if down:
+                rows, _ = vertical(nodes, len(nodes) - 1, g, width, TALL * max_rows)
+            else:
+                rows, more = layout(nodes, len(nodes) - 1, g, width, max_rows, tight=True)
+                needs = min(needs, more) if needs and more else needs or more
+            if rows is not None:
+                return Picture(rows, shown, shown, down=down), needs
+    return None, needs
+
+
 def draw_dag(
     graph: Graph,
     width: int = 80,
@@ -270,18 +331,18 @@ def draw_dag(
 ) -> Picture:
     """The program's graph, drawn to fit ``width`` columns and ``max_rows`` rows.
 
-    In order of preference: the whole graph as a DAG; the whole graph as a
-    tree (when the DAG is too wide); the part of the DAG nearest the result
+    In order of preference: the whole graph as a DAG (left to right, then
+    with compact labels, then top to bottom: see ``_whole``); the whole graph
+    as a tree (when no DAG fits); the part of the DAG nearest the result
     (when the graph is too big); the top of the tree. The nodes must hold a
     run's values and gradients (``Program.run``).
     """
     g = ASCII if ascii else UNICODE
     small = 4 * max_rows
     if _count_below(graph.result, small) <= small:
-        nodes, shown, _ = _view(graph, None, digits, g)
-        rows, needs = layout(nodes, len(nodes) - 1, g, width, max_rows)
-        if rows is not None:
-            return Picture(rows, shown, shown)
+        picture, needs = _whole(graph, width, digits, g, max_rows)
+        if picture is not None:
+            return picture
         rows, shown, complete = _tree(graph, digits, g, max_rows)
         if complete and all(sum(cell_width(t) for t, _ in row) <= width for row in rows):
             return Picture(rows, shown, shown, kind="tree", needs=needs)
@@ -313,13 +374,14 @@ def summary(picture: Picture, width: int, ascii: bool = False) -> list[str]:
             notes.append(f"The graph is too big to draw in {width} columns; here is the start of it as a tree.")
         elif picture.needs:
             needs = picture.needs
-            notes.append(f"The graph needs {needs} columns to draw (--width {needs}); here it is as a tree.")
+            notes.append(f"The drawing needs {needs} columns; here it is as a tree.")
+            notes.append(f"To see the drawing: --width {needs} | less -RS (a pager that does not wrap lines)")
         else:
             notes.append("The graph has too many rows to draw; here it is as a tree.")
         if g.shared in text:
             notes.append(f"{g.shared}: shown above")
     if any(run == ("1", "op") for row in picture.rows for run in row):
-        notes.append("1, 2: first and second operand, where they are drawn bottom to top")
+        notes.append("1, 2: first and second operand, where they are drawn the other way round")
     if g.more in text or not picture.complete:
         left, shown, total = picture.total - picture.shown, picture.shown, picture.total
         nodes = "nodes" if left != 1 else "node"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import unicodedata
 from typing import NamedTuple
 
+from .blocks import stack
 from .routing import Drawing, candidates, misread, relays, route, span
 
 __all__ = ["ASCII", "UNICODE", "Box", "Glyphs", "Run", "cell_width", "layout"]
@@ -80,14 +81,16 @@ def cell_width(text: str) -> int:
 class Box:
     """A label with children (indices of earlier boxes); layout() fills in where it goes."""
 
-    __slots__ = ("children", "col", "layer", "ordered", "right_aligned", "row", "runs", "users", "width")
+    __slots__ = ("children", "col", "extra", "head", "layer", "ordered", "right_aligned", "row", "runs", "users", "width")
 
-    def __init__(self, runs: list[Run], children: list[int], ordered: bool = False) -> None:
+    def __init__(self, runs: list[Run], children: list[int], ordered: bool = False, extra: list[list[Run]] | None = None) -> None:
         self.runs = runs
+        self.extra = extra or []  # lines of the label under the first (the compact form), left-aligned with it
         self.children = children
         self.ordered = ordered  # an operation whose operands' order matters (a - b, not a + b)
         self.users: list[int] = []
-        self.width = 0
+        self.width = 0  # of the whole label
+        self.head = 0  # of its first line, where the edges leave
         self.layer = 0
         self.row = 0
         self.col = 0  # first column of the label
@@ -157,8 +160,20 @@ def _rows(nodes: list[Box], order: list[int]) -> int:
     return len(end_of_row)
 
 
-def layout(nodes: list[Box], root: int, g: Glyphs, width: int, max_rows: int) -> tuple[list[list[Run]] | None, int]:
+def _least_width(nodes: list[Box]) -> int:
+    """Columns a drawing takes at least: each column as wide as its widest label, a column of line between."""
+    widest: dict[int, int] = {}
+    for n in nodes:
+        widest[n.layer] = max(widest.get(n.layer, 0), n.width + 1)
+    return sum(widest.values()) + len(widest) - 2
+
+
+def layout(
+    nodes: list[Box], root: int, g: Glyphs, width: int, max_rows: int, tight: bool = False
+) -> tuple[list[list[Run]] | None, int]:
     """Place and draw: the rows, or None when wider or taller than allowed; and the width needed (0: too tall).
+
+    ``tight`` spends one column less on the line into each gap (``─┐``, not ``──┐``).
 
     A drawing must read back as the graph it draws. Where one does not (a line
     going on through a bus that gathers two operands joins them to whatever
@@ -168,7 +183,10 @@ def layout(nodes: list[Box], root: int, g: Glyphs, width: int, max_rows: int) ->
     _layers(nodes)
     base_rows = _rows(nodes, _sequence(nodes, root))
     for n in nodes:
-        n.width = sum(cell_width(t) for t, _ in n.runs)
+        n.head = sum(cell_width(t) for t, _ in n.runs)
+        n.width = max([n.head, *(sum(cell_width(t) for t, _ in line) for line in n.extra)])
+    if tight and _least_width(nodes) > width:
+        return None, 0  # hopeless: not worth routing (the width it would need is not known then)
     placed = [n.row for n in nodes]
     edges = candidates(nodes)
     chosen: list[tuple[int, int]] = []
@@ -178,7 +196,7 @@ def layout(nodes: list[Box], root: int, g: Glyphs, width: int, max_rows: int) ->
         relay_rows, nrows = relays(nodes, base_rows, chosen)
         if nrows > max_rows:
             return None, 0
-        drawing = route(nodes, relay_rows, nrows)
+        drawing = route(nodes, relay_rows, nrows, 1 if tight else 2)
         if len(chosen) == len(edges) or not misread(nodes, drawing):
             break
         # Relay the edges whose operand's line goes on past the bus; if none is left, all of them.
@@ -186,6 +204,9 @@ def layout(nodes: list[Box], root: int, g: Glyphs, width: int, max_rows: int) ->
         chosen += more or [e for e in edges if e not in chosen]
     if drawing.width > width:
         return None, drawing.width
+    stack(drawing, nodes)
+    if drawing.nrows > max_rows:
+        return None, 0
     return _runs(drawing, nodes, g), drawing.width
 
 
@@ -206,6 +227,11 @@ def _runs(drawing: Drawing, nodes: list[Box], g: Glyphs) -> list[list[Run]]:
                 for k in range(1, w):
                     cells[n.row][col + k] = ("", kind)
                 col += w
+    for (r, col), runs in drawing.extras.items():
+        for text, kind in runs:
+            for ch in text:  # numbers and ∂: one column each
+                cells[r][col] = (ch, kind)
+                col += 1
     for (r, c), join in drawing.joins.items():
         glyph = g.cross if join == "x" else g.v if join == "v" else g.joins[join]  # type: ignore[index]
         cells[r][c] = (glyph, "edge")

@@ -186,10 +186,18 @@ def _order_gap(
     return _assign_tracks(order)
 
 
+def _upside_down(nodes: list[Box], relays: dict[tuple[int, int], int], t: int) -> bool:
+    """Whether the first operand of ``t`` comes into its bus below the second, where order matters."""
+    if not nodes[t].ordered:
+        return False
+    first, second = (relays.get((c, t), nodes[c].row) for c in nodes[t].children[:2])
+    return first > second
+
+
 class Drawing:
     """Where everything goes, before any glyph is chosen: labels, lines, and the joins on each bus."""
 
-    __slots__ = ("joins", "line", "marks", "nrows", "owner", "passing", "width")
+    __slots__ = ("extras", "joins", "line", "marks", "nrows", "owner", "passing", "width")
 
     def __init__(self, nrows: int, width: int) -> None:
         self.nrows = nrows
@@ -200,28 +208,37 @@ class Drawing:
         self.marks: dict[tuple[int, int], str] = {}  # operand numbers
         self.owner: dict[tuple[int, int], int] = {}  # label cells: the box they belong to
         self.passing: set[tuple[int, int]] = set()  # (operand, operation): the line goes on past the bus
+        self.extras: dict[tuple[int, int], list[tuple[str, str]]] = {}  # label lines under the first: (row, col) -> runs
 
 
-def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int) -> Drawing:
-    """Columns, gaps, tracks and lines for rows already given."""
-    depth = max(n.layer for n in nodes) + 1
-    layer_width = [0] * depth
-    for n in nodes:
-        layer_width[n.layer] = max(layer_width[n.layer], n.width + 1)
-    # Which node's line crosses each gap on each row (at most one, by construction of the rows).
+def _in_gaps(nodes: list[Box], depth: int) -> list[dict[int, int]]:
+    """Which node's line crosses each gap on each row (at most one, by construction of the rows)."""
     in_gap: list[dict[int, int]] = [{} for _ in range(depth)]
     for i, n in enumerate(nodes):
         start, end = span(n, nodes)
         for gap in range(max(0, (start - 1) // 2), depth - 1):
             if start <= 2 * gap + 2 <= end:
                 in_gap[gap][n.row] = i
+    return in_gap
+
+
+def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int, lead: int = 2) -> Drawing:
+    """Columns, gaps, tracks and lines for rows already given; ``lead``: columns of line before a gap's first track."""
+    depth = max(n.layer for n in nodes) + 1
+    layer_width = [0] * depth
+    for n in nodes:
+        layer_width[n.layer] = max(layer_width[n.layer], n.width + 1)
+    in_gap = _in_gaps(nodes, depth)
     gaps: list[list[_Net]] = []
     gap_width = []
+    leads = []
     for gap in range(depth - 1):
         nets = _nets(nodes, gap, relays)
         tracks = _order_gap(nodes, nets, in_gap[gap], relays, gap)
         gaps.append(nets)
-        gap_width.append(2 * tracks + 2)
+        marked = any(net.key >= 0 and _upside_down(nodes, relays, net.key) for net in nets)
+        leads.append(max(lead, 2) if marked else lead)  # an operand number must not touch a label
+        gap_width.append(2 * tracks + leads[-1])
     x = [0] * depth
     for k in range(1, depth):
         x[k] = x[k - 1] + layer_width[k - 1] + gap_width[k - 1]
@@ -229,16 +246,16 @@ def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int) -> D
     track_x: dict[int, int] = {}
     for gap, nets in enumerate(gaps):
         for net in nets:
-            track_x[net.key] = x[gap] + layer_width[gap] + 2 + 2 * net.track
+            track_x[net.key] = x[gap] + layer_width[gap] + leads[gap] + 2 * net.track
     line = drawing.line
     for i, n in enumerate(nodes):
         n.col = x[n.layer] + (layer_width[n.layer] - 1 - n.width if n.right_aligned else 0)
-        for c in range(n.col, n.col + n.width):
+        for c in range(n.col, n.col + n.head):
             drawing.owner[(n.row, c)] = i
         if n.users:
             ends = [track_x.get(u, x[nodes[u].layer] - 1) for u in n.users if (i, u) not in relays]
             ends += [track_x[_split_key(i, nodes[t].layer - 1, nodes)] for (s, t) in relays if s == i]
-            line[n.row].update(range(n.col + n.width + 1, max(ends) + 1))
+            line[n.row].update(range(n.col + n.head + 1, max(ends) + 1))
         if i in track_x:
             line[n.row].update(range(track_x[i], x[n.layer]))
     for (s, t), row in relays.items():
@@ -259,50 +276,52 @@ def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int) -> D
                 for c in target.children:
                     if (c, net.key) not in relays and (tx + 1) in line[nodes[c].row]:
                         drawing.passing.add((c, net.key))
-            if target is not None and target.ordered:
+            if target is not None and _upside_down(nodes, relays, net.key):  # number the operands
                 first, second = (relays.get((c, net.key), nodes[c].row) for c in target.children[:2])
-                if first > second:  # the first operand comes in below the second: number them
-                    drawing.marks[(first, tx - 1)] = "1"
-                    drawing.marks[(second, tx - 1)] = "2"
+                drawing.marks[(first, tx - 1)] = "1"
+                drawing.marks[(second, tx - 1)] = "2"
     return drawing
 
 
 def misread(nodes: list[Box], drawing: Drawing) -> bool:
-    """Whether the drawing, read back, joins a node to something that is not its user.
+    """Whether the drawing, read back, joins a node to something that is not its user, or to a user twice.
 
     Reading follows a line from each label to the right, along every bus it
     joins (up and down, never back to the left), through crossings, and notes
-    the labels it arrives at: they must be the node's users, no more.
+    the labels it arrives at and the row where it came into their bus: they
+    must be the node's users, no more, each reached by one way in (two ways
+    in and the order of the operands cannot be read).
     """
     for n in nodes:
         if not n.users:
             continue
-        reached: set[int] = set()
-        todo = [(n.row, n.col + n.width + 1, "R")]
-        seen: set[tuple[int, int, str]] = set()
+        reached: dict[int, set[int]] = {}
+        todo = [(n.row, n.col + n.head + 1, "R", n.row)]
+        seen: set[tuple[int, int, str, int]] = set()
         while todo:
             state = todo.pop()
             if state in seen:
                 continue
             seen.add(state)
-            r, c, d = state
+            r, c, d, entry = state
             if (r, c) in drawing.owner:
-                reached.add(drawing.owner[(r, c)])
+                reached.setdefault(drawing.owner[(r, c)], set()).add(entry)
                 continue
             join = drawing.joins.get((r, c))
             if isinstance(join, tuple):
                 up, down, _, right = join
+                if d == "R":
+                    entry = r
                 if up and d != "D":
-                    todo.append((r - 1, c, "U"))
+                    todo.append((r - 1, c, "U", entry))
                 if down and d != "U":
-                    todo.append((r + 1, c, "D"))
+                    todo.append((r + 1, c, "D", entry))
                 if right:
-                    todo.append((r, c + 1, "R"))
+                    todo.append((r, c + 1, "R", entry))
             elif join in ("v", "x") and d != "R":
-                todo.append((r - 1 if d == "U" else r + 1, c, d))
+                todo.append((r - 1 if d == "U" else r + 1, c, d, entry))
             elif d == "R" and (c in drawing.line[r] or join == "x"):
-                todo.append((r, c + 1, "R"))
-        if reached != set(n.users):
+                todo.append((r, c + 1, "R", entry))
+        if set(reached) != set(n.users) or any(len(ways) > 1 for ways in reached.values()):
             return True
     return False
-

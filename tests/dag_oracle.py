@@ -1,0 +1,313 @@
+"""An oracle for the DAG picture that trusts nothing but the drawn characters (used by test_render_oracle.py).
+
+The picture is read back the way a person reads it: labels are the text
+between the lines, each label's line is followed to the labels it reaches,
+and the operands of each operation are put in order by where their lines
+enter its bus (top first) or by the operand marks ``1``/``2`` where drawn.
+The graph read back this way must be the program's graph: the same
+operations on the same operands in the same order, with the same names,
+values and gradients. Nothing of the layout's own view (boxes, users, rows)
+is used, so a picture with two operands swapped fails here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from autodiff_cli.engine import Value, topological_order
+from autodiff_cli.ops import OPS
+from autodiff_cli.render import dag
+from autodiff_cli.render.layout import UNICODE, cell_width
+
+# directions each glyph connects: up, down, left, right
+JOINS = {glyph: dirs for dirs, glyph in UNICODE.joins.items()}
+LINES = set(JOINS) | {"│", "─", "↓"}
+SYMMETRIC = {"+", "*", "min", "max"}
+NUMBER = r"-?(?:inf|nan|\d+(?:\.\d*)?(?:e-?\d+)?)"
+LABEL = re.compile(
+    rf"^(?:\[(?P<op>[^\]]+)\]→ ?)?(?:(?P<name>[^\s(]+)\((?P<named>{NUMBER})\)|(?P<value>{NUMBER})|(?P<more>⋯))?"
+    rf"(?: ?∂(?P<grad>{NUMBER}))?$"
+)
+HEAD = re.compile(r"^(?:\[(?P<op>[^\]]+)\]→?)? ?(?P<name>[^\s(=∂][^\s(∂]*)?$")
+
+
+class Misdrawn(AssertionError):
+    pass
+
+
+def grid_of(lines: list[str]) -> list[list[str]]:
+    """Terminal cells: a wide letter fills two (itself, then ''); a combining mark rides on its letter."""
+    grid = []
+    for line in lines:
+        cells: list[str] = []
+        for ch in line:
+            w = cell_width(ch)
+            if w == 0 and cells:
+                cells[-1] += ch
+                continue
+            cells.append(ch)
+            cells.extend([""] * (w - 1))
+        grid.append(cells)
+    return grid
+
+
+def _at(grid: list[list[str]], r: int, c: int) -> str:
+    return grid[r][c] if 0 <= r < len(grid) and 0 <= c < len(grid[r]) else " "
+
+
+def _is_mark(grid: list[list[str]], r: int, c: int) -> bool:
+    """An operand number: a 1 or 2 just left of a bus that takes a line from the left, or on a line going down."""
+    if _at(grid, r, c) not in ("1", "2"):
+        return False
+    right = JOINS.get(_at(grid, r, c + 1))
+    if right is not None and right[2] and (right[0] or right[1]):
+        return True
+    above, below = _at(grid, r - 1, c), _at(grid, r + 1, c)
+    return (above == "│" or JOINS.get(above, (0, 0))[1]) and (below == "│" or JOINS.get(below, (1, 0))[0])
+
+
+class Label:
+    def __init__(self, row: int, col: int, text: str, end: int) -> None:
+        self.row, self.col, self.text, self.end = row, col, text, end  # end: last cell
+        self.extra: list[Label] = []  # further lines under it
+        self.operands: list[tuple[tuple[int, int], Label]] = []  # (entry row, mark order), operand
+
+
+def labels_of(grid: list[list[str]]) -> list[Label]:
+    """The labels: text between lines, split where two spaces meet; a line starting = or ∂ belongs to the label above."""
+    found: list[Label] = []
+    for r, cells in enumerate(grid):
+        c = 0
+        while c < len(cells):
+            if cells[c] in LINES or cells[c] == " " or _is_mark(grid, r, c):
+                c += 1
+                continue
+            start = c
+            while c < len(cells) and cells[c] not in LINES and not _is_mark(grid, r, c):
+                if cells[c] == " " and _at(grid, r, c + 1) in (" ", *LINES):
+                    break
+                c += 1
+            found.append(Label(r, start, "".join(cells[start:c]), c - 1))
+    labels = []
+    lines: dict[tuple[int, int], Label] = {}  # where each line of a label starts
+    for lab in found:
+        if lab.text[:1] in ("=", "∂"):  # a further line of the label right above (the compact form)
+            above = lines.get((lab.row - 1, lab.col))
+            if above is None:
+                raise Misdrawn(f"{lab.text!r} at row {lab.row}, column {lab.col} is under no label")
+            above.extra.append(lab)
+            lines[(lab.row, lab.col)] = above
+        else:
+            labels.append(lab)
+            lines[(lab.row, lab.col)] = lab
+    return labels
+
+
+def _no_strays(grid: list[list[str]], labels: list[Label], owner: dict, walked: set[tuple[int, int]]) -> None:
+    """Every stroke belongs to a label or to a line that was followed."""
+    label_cells = set(owner) | {(x.row, c) for lab in labels for x in lab.extra for c in range(x.col, x.end + 1)}
+    strays = [
+        (r, c)
+        for r, cells in enumerate(grid)
+        for c, ch in enumerate(cells)
+        if ch.strip() and (r, c) not in label_cells and (r, c) not in walked
+    ]
+    if strays:
+        raise Misdrawn(f"strokes that belong to no edge: {strays[:5]}")
+
+
+def _follow_down(grid: list[list[str]], labels: list[Label], owner: dict, walked: set[tuple[int, int]]) -> None:
+    """Top to bottom: a line leaves under a label's first letter, runs down, along buses, and down into labels."""
+    for source in labels:
+        bottom = max([source.row, *(x.row for x in source.extra)])
+        start = _at(grid, bottom + 1, source.col)
+        if start != "│" and not JOINS.get(start, (0,))[0]:
+            continue  # no line out: the result
+        todo: list[tuple[int, int, str, tuple[int, int] | None, int]] = [(bottom + 1, source.col, "D", None, 0)]
+        seen = set()
+        while todo:
+            state = todo.pop()
+            if state in seen:
+                continue
+            seen.add(state)
+            r, c, d, entry, mark = state
+            if (r, c) in owner:
+                target = owner[(r, c)]
+                if d != "D" or c != target.col or r != target.row:
+                    raise Misdrawn(f"a line runs into the middle of a label at row {r}, column {c}")
+                target.operands.append((entry or (c, 0), source))
+                continue
+            ch = _at(grid, r, c)
+            walked.add((r, c))
+            step = {"R": (r, c + 1), "L": (r, c - 1), "D": (r + 1, c)}
+            if d == "D" and _is_mark(grid, r, c):
+                todo.append((*step["D"], "D", entry, int(ch)))
+            elif (d == "D" and ch in ("│", "↓")) or (d in "LR" and ch in ("│", "─")):
+                todo.append((*step[d], d, entry, mark))
+            elif ch in JOINS:
+                up, down, left, right = JOINS[ch]
+                if not {"D": up, "R": left, "L": right}[d]:
+                    raise Misdrawn(f"{ch!r} at row {r}, column {c} does not join a line arriving going {d}")
+                if d == "D":  # coming down onto a bus: where this operand comes in
+                    entry, mark = (c, mark), 0
+                for ok, nd in ((down, "D"), (left and d != "R", "L"), (right and d != "L", "R")):
+                    if ok:
+                        todo.append((*step[nd], nd, entry, mark))
+            else:
+                raise Misdrawn(f"the line breaks at row {r}, column {c} ({ch!r}, going {d})")
+
+
+def read_back(lines: list[str]) -> list[Label]:
+    """Follow each label's line; give every label its operands, in the order the drawing gives them."""
+    grid = grid_of(lines)
+    labels = labels_of(grid)
+    owner = {(lab.row, c): lab for lab in labels for c in range(lab.col, lab.end + 1)}
+    walked: set[tuple[int, int]] = set()
+    if any("↓" in line for line in lines):
+        _follow_down(grid, labels, owner, walked)
+    for source in labels if not any("↓" in line for line in lines) else []:
+        r, c = source.row, source.end + 2
+        if _at(grid, r, source.end + 1) != " " or _at(grid, r, c) not in ("─", *[g for g, d in JOINS.items() if d[2]]):
+            continue  # no line out: the result
+        todo: list[tuple[int, int, str, tuple[int, int] | None]] = [(r, c, "R", None)]
+        seen = set()
+        while todo:
+            r, c, d, entry = todo.pop()
+            if (r, c, d, entry) in seen:
+                continue
+            seen.add((r, c, d, entry))
+            if (r, c) in owner:
+                target = owner[(r, c)]
+                if d != "R" or c != target.col:
+                    raise Misdrawn(f"a line runs into the middle of a label at row {r}, column {c}")
+                target.operands.append((entry or (r, 0), source))
+                continue
+            ch = _at(grid, r, c)
+            walked.add((r, c))
+            step = {"R": (r, c + 1), "U": (r - 1, c), "D": (r + 1, c)}
+            if d == "R" and (ch in ("─", "│") or _is_mark(grid, r, c)):
+                todo.append((*step["R"], "R", entry))
+            elif d in "UD" and ch == "│":
+                todo.append((*step[d], d, entry))
+            elif ch in JOINS:
+                up, down, left, right = JOINS[ch]
+                if not {"R": left, "U": down, "D": up}[d]:
+                    raise Misdrawn(f"{ch!r} at row {r}, column {c} does not join a line arriving going {d}")
+                if d == "R":  # entering a bus from the left: where this operand comes in, and its mark
+                    mark = _at(grid, r, c - 1) if _is_mark(grid, r, c - 1) else "0"
+                    entry = (r, int(mark))
+                for ok, nd in ((up and d != "D", "U"), (down and d != "U", "D"), (right, "R")):
+                    if ok:
+                        todo.append((*step[nd], nd, entry))
+            else:
+                raise Misdrawn(f"the line breaks at row {r}, column {c} ({ch!r}, going {d})")
+    _no_strays(grid, labels, owner, walked)
+    for lab in labels:
+        sources = [id(s) for _, s in lab.operands]
+        if len(set(sources)) != len(sources):  # two ways in: the order cannot be read
+            raise Misdrawn(f"{lab.text!r} is joined to one operand in two places")
+        marks = [m for (_, m), _ in lab.operands]
+        if any(marks):
+            lab.operands.sort(key=lambda e: e[0][1])
+        else:
+            lab.operands.sort(key=lambda e: e[0][0])
+    return labels
+
+
+# --- comparing with the graph ------------------------------------------------------------------
+
+
+def _close(text: str, x: float) -> bool:
+    """Whether ``text`` is ``x`` rounded to the significant digits it shows (1.2 for 1.18, 1.000 for 0.9999)."""
+    shown = float(text)
+    if math.isnan(x) or math.isinf(x):
+        return text == dag.format_number(x)
+    digits = len(text.partition("e")[0].lstrip("-").replace(".", "").lstrip("0")) or 1
+    return math.isclose(shown, x, rel_tol=0.51 * 10 ** (1 - digits), abs_tol=1e-300)
+
+
+def _names(graph) -> dict[Value, set[str]]:
+    out: dict[Value, set[str]] = {}
+    for name, v in [*graph.inputs.items(), *graph.names.items()]:
+        out.setdefault(v, set()).add(name)
+    return out
+
+
+def _fields(lab: Label) -> dict[str, str | None]:
+    """Operation, name, value and gradient as the label writes them."""
+    if not lab.extra:
+        m = LABEL.match(lab.text)
+        if m is None:
+            raise Misdrawn(f"cannot read the label {lab.text!r}")
+        return m.groupdict()
+    # a compact label: "[op]→ name" (either may be missing), then "=value", then "∂grad"
+    m = HEAD.match(lab.text)
+    texts = [x.text for x in lab.extra]
+    if m is None or len(texts) != 2 or not texts[0].startswith("=") or not texts[1].startswith("∂"):
+        raise Misdrawn(f"cannot read the label {[lab.text, *texts]!r}")
+    value, grad = texts[0][1:], texts[1][1:]
+    if not re.fullmatch(NUMBER, value) or not re.fullmatch(NUMBER, grad):
+        raise Misdrawn(f"cannot read the numbers of {[lab.text, *texts]!r}")
+    return {"op": m["op"], "name": m["name"], "named": value if m["name"] else None, "value": value, "grad": grad}
+
+
+def _op_ok(op: str | None, v: Value, names: dict[Value, set[str]]) -> bool:
+    if not v._prev:
+        return op is None
+    spec = OPS[v._op]
+    written = spec.symbol or spec.name
+    if op == written:
+        return True
+    if len(v._prev) == 2 and v._prev[0] is v._prev[1]:  # [c*c]: one operand drawn, named twice
+        return any(op in (f"{n}{written}{n}", f"{written}({n}, {n})") for n in names.get(v._prev[0], {"·"}))
+    return False
+
+
+def assert_drawn_as_graph(lines: list[str], graph) -> None:
+    """The picture, read back from its characters alone, is ``graph`` with operands in order."""
+    labels = read_back(lines)
+    nodes = topological_order(graph.result)
+    names = _names(graph)
+    roots = [lab for lab in labels if not any(lab is s for other in labels for _, s in other.operands)]
+    assert len(roots) == 1, f"{len(roots)} labels lead nowhere: {[r.text for r in roots]}"
+    assert len(labels) == len(nodes), f"{len(labels)} labels for {len(nodes)} nodes"
+    match: dict[int, Label] = {}
+
+    def pair(v: Value, lab: Label) -> None:
+        if id(v) in match:
+            if match[id(v)] is not lab:
+                raise Misdrawn(f"a node is drawn twice: {lab.text!r} and {match[id(v)].text!r}")
+            return
+        if any(lab is m for m in match.values()):
+            raise Misdrawn(f"the label {lab.text!r} stands for two nodes")
+        match[id(v)] = lab
+        f = _fields(lab)
+        assert _op_ok(f["op"], v, names), f"{lab.text!r}: operation should be {v._op}"
+        name = f["name"]
+        assert set(name.split("=")) == names[v] if name else v not in names, f"{lab.text!r}: names {names.get(v)}"
+        value = f["named"] or f["value"]
+        assert value is not None and _close(value, v.data), f"{lab.text!r}: value should be {v.data}"
+        if v._prev or v in names:
+            assert f["grad"] is not None and _close(f["grad"], v.grad), f"{lab.text!r}: gradient should be {v.grad}"
+        children = list(dict.fromkeys(v._prev))
+        drawn = [s for _, s in lab.operands]
+        assert len(drawn) == len(children), f"{lab.text!r} has {len(drawn)} operands drawn, {len(children)} in the graph"
+        if v._op in SYMMETRIC and len(children) == 2 and not _fits(children[0], drawn[0]):
+            drawn.reverse()  # order does not matter: pair by what the labels say
+        for c, s in zip(children, drawn, strict=True):
+            pair(c, s)
+
+    def _fits(v: Value, lab: Label) -> bool:
+        f = _fields(lab)
+        value = f["named"] or f["value"]
+        name = f["name"]
+        return (
+            _op_ok(f["op"], v, names)
+            and value is not None
+            and _close(value, v.data)
+            and (set(name.split("=")) == names.get(v) if name else v not in names)
+        )
+
+    pair(graph.result, roots[0])
+    assert len(match) == len(nodes)
