@@ -34,6 +34,9 @@ CHUNK = 64
 
 _ABSENT: Any = object()
 
+# Another way to run a stream of numbered lines: (stream, lines, strict) -> records in order.
+Engine = Callable[[BinaryIO, Iterator[tuple[int, bytes]], bool], Iterator[dict[str, Any]]]
+
 
 @dataclass(frozen=True)
 class Job:
@@ -213,9 +216,15 @@ def _skippable(raw: bytes) -> bool:
     return not stripped or stripped.startswith(b"#")
 
 
-def numbered_lines(stream: BinaryIO, on_read: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes]]:
-    """Each line of ``stream`` with its 1-based number, read as it arrives (never all at once)."""
-    for number, raw in enumerate(stream, 1):
+def numbered_lines(
+    stream: BinaryIO, on_read: Callable[[int], None] | None = None, first_line: int = 1
+) -> Iterator[tuple[int, bytes]]:
+    """Each line of ``stream`` with its number (from ``first_line``), read as it arrives (never all at once).
+
+    ``first_line`` > 1 is for a block cut from a larger input (GNU parallel
+    --pipe): its records keep the line numbers of the whole input.
+    """
+    for number, raw in enumerate(stream, first_line):
         if on_read is not None:
             on_read(len(raw))
         yield number, raw
@@ -227,17 +236,24 @@ def run_batch(
     on_read: Callable[[int], None] | None = None,
     name_files: bool = False,
     strict: bool = True,
+    first_line: int = 1,
+    engine: Engine | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One record per job of every input, in input order, each as soon as it is known.
 
     ``inputs`` are (name, binary stream) pairs; with ``name_files`` each record
     also says which input it came from. ``jobs`` > 1 runs jobs in that many
-    worker processes, still answering in input order.
+    worker processes, still answering in input order; an ``engine`` (a Dask
+    cluster, see distributed.py) runs them instead. Each input's lines are
+    numbered from ``first_line``.
     """
-    with _pool(jobs) if jobs > 1 else contextlib.nullcontext() as pool:
+    with _pool(jobs) if jobs > 1 and engine is None else contextlib.nullcontext() as pool:
         for name, stream in inputs:
-            lines = numbered_lines(stream, on_read)
-            records = _run_parallel(pool, stream, lines, jobs, strict) if pool else _run_serial(lines, strict)
+            lines = numbered_lines(stream, on_read, first_line)
+            if engine is not None:
+                records = engine(stream, lines, strict)
+            else:
+                records = _run_parallel(pool, stream, lines, jobs, strict) if pool else _run_serial(lines, strict)
             for record in records:
                 yield {"file": name, **record} if name_files else record
 
