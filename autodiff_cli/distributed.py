@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import logging
 import re
+import time
 from collections import deque
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -38,9 +39,13 @@ CHUNK_JOBS = 500
 CHUNK_BYTES = 1 << 20
 # Chunks in flight per worker thread: one running, one queued, one on the way back.
 IN_FLIGHT = 3
-# Times a task may be on a worker that dies before Dask gives up on it (a LocalCluster we start).
-ALLOWED_FAILURES = 2
+# Deaths of workers a task may witness before Dask gives up on it, in a LocalCluster we start
+# (on a remote scheduler, its own setting, 3 by default). Then each job of it gets the same chances alone.
+ALLOWED_FAILURES = 1
 WORKER_WAIT = 60.0  # seconds for a first worker to join the scheduler
+# Times a job alone must be given up on by Dask before it is declared the one that kills workers.
+VERDICTS = 2
+WATCH = 2.0  # seconds between looks at the workers while waiting for answers
 CONNECT_TIMEOUT = "10s"
 
 _LOCAL = re.compile(r"local(?::(\d+))?")
@@ -106,7 +111,9 @@ def connect(scheduler: str, worker_wait: float = WORKER_WAIT) -> Iterator[Any]:
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address=None,
-                    silence_logs=logging.ERROR,
+                    # No dashboard, but the scheduler's HTTP server still starts: on a free loopback port.
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                    silence_logs=logging.CRITICAL,  # stderr is for the summary: answers say what failed
                 )
             )
         else:
@@ -139,8 +146,13 @@ class DaskEngine:
     """Runs the numbered lines of a batch on a Dask cluster; an ``Engine`` for ``batch.run_batch``."""
 
     def __init__(self, client: Any, chunk_jobs: int = CHUNK_JOBS) -> None:
+        from distributed import LocalCluster
+
         self.client = client
         self.chunk_jobs = chunk_jobs
+        # Workers of a LocalCluster in this process (which may be started again), else None.
+        cluster = getattr(client, "cluster", None)
+        self.workers = len(cluster.worker_spec) if isinstance(cluster, LocalCluster) else None
         threads = sum(client.nthreads().values()) or 1
         self.window = IN_FLIGHT * threads
 
@@ -148,7 +160,7 @@ class DaskEngine:
         pending: deque[tuple[Lines, Any]] = deque()
         try:
             for chunk, idle in self._chunks(stream, lines):
-                pending.append((chunk, self.client.submit(run_lines, chunk, strict, pure=False)))
+                pending.append((chunk, self._submit(chunk, strict)))
                 # When the input runs dry, answer what is in hand before waiting for more.
                 while pending and (idle or len(pending) >= self.window or pending[0][1].done()):
                     yield from self._answers(*pending.popleft(), strict)
@@ -174,23 +186,59 @@ class DaskEngine:
         if chunk:
             yield chunk, False
 
-    def _answers(self, chunk: Lines, future: Any, strict: bool) -> list[dict[str, Any]]:
+    def _submit(self, chunk: Lines, strict: bool) -> Any:
+        return self.client.submit(run_lines, chunk, strict, pure=False)
+
+    def _answers(self, chunk: Lines, future: Any, strict: bool, tries: int = VERDICTS) -> list[dict[str, Any]]:
         from distributed import KilledWorker
 
         try:
-            return future.result()
+            return self._result(future)
         except KilledWorker:
-            return self._one_by_one(chunk, strict) if len(chunk) > 1 else [_killer(*chunk[0], strict)]
+            if len(chunk) > 1:
+                return self._one_by_one(chunk, strict)
+            if tries > 1:  # it may have shared a dying worker by bad luck: judge it again
+                return self._answers(chunk, self._submit(chunk, strict), strict, tries - 1)
+            return [_killer(*chunk[0], strict)]
         finally:
             future.release()
 
     def _one_by_one(self, chunk: Lines, strict: bool) -> list[dict[str, Any]]:
-        """A chunk that kept killing workers, one job per task: the culprit alone becomes an error."""
-        futures = [self.client.submit(run_lines, [item], strict, pure=False) for item in chunk]
+        """A chunk that kept killing workers, one job at a time: the culprit alone becomes an error.
+
+        One at a time, so that no innocent job shares a dying worker with the culprit again and
+        again (Dask counts every task on a worker that dies), at the price of a round trip per job.
+        """
         out: list[dict[str, Any]] = []
-        for item, future in zip(chunk, futures, strict=True):
-            out.extend(self._answers([item], future, strict))
+        for item in chunk:
+            out.extend(self._answers([item], self._submit([item], strict), strict))
         return out
+
+    def _result(self, future: Any) -> Any:
+        """``future.result()``, watching the workers meanwhile: a cluster left with none must not hang the batch.
+
+        A worker that dies while its nanny is still starting it is not restarted, so a job
+        that kills fresh workers can empty a cluster. A LocalCluster of ours is then started
+        again; on another cluster, WORKER_WAIT seconds without a worker end the batch.
+        """
+        alone_since: float | None = None
+        while True:
+            try:
+                return future.result(timeout=WATCH)
+            except TimeoutError:
+                pass
+            if self.client.nthreads():
+                alone_since = None
+                continue
+            now = time.monotonic()
+            alone_since = alone_since or now
+            if now - alone_since < (WATCH if self.workers else WORKER_WAIT):
+                continue
+            if not self.workers:
+                raise AutodiffError(LIMIT, f"the Dask cluster has had no worker for {WORKER_WAIT:g} s")
+            self.client.cluster.scale(0)
+            self.client.cluster.scale(self.workers)
+            alone_since = None
 
 
 def _killer(number: int, raw: bytes, strict: bool) -> dict[str, Any]:
