@@ -282,3 +282,25 @@ def test_the_gnu_parallel_recipe_gives_the_serial_output(tmp_path):
     want = autodiff("batch", "--json", "-q", input=data)
     assert result.stdout == want.stdout
     assert result.returncode != 0  # the corpus has failing jobs, and the recipe says so
+
+
+@pytest.mark.parametrize(("program", "kind"), [("a +* b", "syntax"), ("log(x)", "domain"), ("1 + q(x)", "name")])
+def test_errors_pickle_with_the_reducers_dask_installs(program, kind):
+    """Dask's tblib pickles an exception with its __context__: a syntax error must not carry lark's parser state."""
+    import pickle
+
+    import tblib.pickling_support
+
+    from autodiff_cli import AutodiffError, evaluate
+
+    with pytest.raises(AutodiffError) as raised:
+        evaluate(program, {"x": -1})
+    tblib.pickling_support.install(raised.value)
+    again = pickle.loads(pickle.dumps(raised.value))
+    assert again.kind == kind
+    assert (again.message, again.line, again.column, again.source) == (
+        raised.value.message,
+        raised.value.line,
+        raised.value.column,
+        raised.value.source,
+    )
