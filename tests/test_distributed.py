@@ -304,3 +304,23 @@ def test_errors_pickle_with_the_reducers_dask_installs(program, kind):
         raised.value.column,
         raised.value.source,
     )
+
+
+@pytest.mark.timeout(120)
+def test_the_dask_bag_recipe_answers_like_batch(client):
+    """README, "Many machines": the Python API over a dask.bag, bad jobs included."""
+    import dask.bag as db
+
+    from autodiff_cli import AutodiffError, Result, answer, read_record
+
+    jobs = [{"id": c["id"], "expr": c["expr"], "vars": c["vars"]} for c in CASES] + [{"expr": "log(x)", "vars": {"x": 0}}]
+    records = db.from_sequence(jobs, npartitions=6).map(answer)
+    got = records.compute(scheduler=ready(client).get)
+    assert got == [answer(job) for job in jobs]
+    results = records.map(read_record).compute(scheduler=client.get)
+    for case, result in zip(CASES, results, strict=False):
+        if "error" in case:
+            assert isinstance(result, AutodiffError) and result.kind == case["error"]
+        else:
+            assert isinstance(result, Result) and abs(result.value - case["value"]) <= 1e-9 * abs(case["value"]) + 1e-12
+    assert isinstance(results[-1], AutodiffError) and results[-1].kind == "domain"
