@@ -324,3 +324,51 @@ def test_the_dask_bag_recipe_answers_like_batch(client):
         else:
             assert isinstance(result, Result) and abs(result.value - case["value"]) <= 1e-9 * abs(case["value"]) + 1e-12
     assert isinstance(results[-1], AutodiffError) and results[-1].kind == "domain"
+
+
+@pytest.mark.timeout(120)
+def test_the_engine_reads_a_bounded_window_ahead_of_what_it_answers(client):
+    """Memory stays flat: at most IN_FLIGHT chunks per worker thread are read before the first answer."""
+    read = 0
+
+    def lines():
+        nonlocal read
+        for number in range(1, 1_000_001):
+            read += 1
+            yield number, b"x^2 x=3\n"
+
+    engine = DaskEngine(ready(client), chunk_jobs=20)
+    records = engine(io.BytesIO(), lines(), True)
+    first = next(records)
+    assert first == {"line": 1, "expr": "x^2", "value": 9.0, "gradients": {"x": 6.0}}
+    assert read <= (engine.window + 1) * 20
+    for _ in range(500):
+        record = next(records)
+    assert record["line"] == 501
+    assert read <= 501 + (engine.window + 1) * 20
+    records.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_answers_stream_from_a_pipe_before_the_input_ends():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autodiff_cli", "batch", "--json", "--scheduler", "local:1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        proc.stdin.write(b"x^2 x=3\n")
+        proc.stdin.flush()
+        first = proc.stdout.readline()  # the input is still open: this answer came by itself
+        assert json.loads(first) == {"line": 1, "expr": "x^2", "value": 9.0, "gradients": {"x": 6.0}}
+        proc.stdin.write(b"log(x) x=-1\n")
+        proc.stdin.close()
+        rest, err = proc.stdout.read(), proc.stderr.read()
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert json.loads(rest)["error"]["kind"] == "domain"
+    assert err == b"1 ok, 1 failed\n"
+    assert proc.returncode == 1
