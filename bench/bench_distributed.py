@@ -5,7 +5,9 @@ process, start-up included, output to a file whose bytes must be the same in
 every mode. Two job sizes:
 
 * light: 100,000 distinct short programs (bench_batch's kind, ~0.2 ms each);
-* heavy: distinct programs of a few tanh statements, ~1 ms each (calibrated).
+* heavy: distinct programs of tanh statements, about 5x a light job (~1 ms on
+  an idle machine), calibrated against the light jobs in the same run, so that
+  the load of a shared machine does not change what "heavy" means.
 
 The scheduler's cost per job is measured with one worker: (local:1 on N jobs
 minus local:1 on one job) minus (serial on N jobs minus serial on one job),
@@ -50,7 +52,7 @@ def per_job_ms(jobs: list[dict]) -> float:
     return (time.perf_counter() - start) / len(jobs) * 1e3
 
 
-def calibrate(target_ms: float = 1.0) -> int:
+def calibrate(target_ms: float) -> int:
     """Statements per heavy program so that one job takes about ``target_ms`` here, now."""
     rng = random.Random(1)
     steps = 2
@@ -110,9 +112,10 @@ def main(light_n: int = 100_000, heavy_n: int = 10_000) -> None:
         write(one, [light_job(0, rng)])
         light = folder / "light.jsonl"
         write(light, [light_job(i, rng) for i in range(light_n)])
-        print(f"light jobs: {per_job_ms([light_job(i, rng) for i in range(500)]):.2f} ms each in this process", flush=True)
+        light_ms = per_job_ms([light_job(i, rng) for i in range(500)])
+        print(f"light jobs: {light_ms:.2f} ms each in this process", flush=True)
         measure("light", light, light_n)
-        steps = calibrate()
+        steps = calibrate(5 * light_ms)
         heavy = folder / "heavy.jsonl"
         jobs = [heavy_job(i, rng, steps) for i in range(heavy_n)]
         write(heavy, jobs)
