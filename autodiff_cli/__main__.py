@@ -2,4 +2,6 @@
 
 from .cli import main
 
-main(prog_name="autodiff")
+# Guarded: process pools that spawn (Dask's workers) import this module again in every child.
+if __name__ == "__main__":
+    main(prog_name="autodiff")

@@ -43,6 +43,9 @@ MAX_ID_DEPTH = 64
 
 _ABSENT: Any = object()
 
+# Another way to run a stream of numbered lines: (stream, lines, strict) -> records in order.
+Engine = Callable[[Callable[[], bool], Iterable["Line"], bool], Iterator[dict[str, Any]]]
+
 
 @dataclass(frozen=True)
 class Job:
@@ -259,8 +262,14 @@ def _skippable(raw: bytes | Overlong) -> bool:
     return not stripped or stripped.startswith(b"#")
 
 
-def numbered_lines(lines: Iterable[Line], on_read: Callable[[int], None] | None = None) -> Iterable[Line]:
-    """Each line of a LineReader, its bytes counted for a progress bar if there is one."""
+def numbered_lines(lines: Iterable[Line], on_read: Callable[[int], None] | None = None, first_line: int = 1) -> Iterable[Line]:
+    """Each line of a LineReader, numbered from ``first_line``, its bytes counted for a progress bar if there is one.
+
+    ``first_line`` > 1 is for a block cut from a larger input (GNU parallel
+    --pipe): its records keep the line numbers of the whole input.
+    """
+    if first_line != 1:
+        lines = ((number + first_line - 1, raw) for number, raw in lines)
     return lines if on_read is None else _counted(lines, on_read)
 
 
@@ -282,20 +291,27 @@ def run_batch(
     on_read: Callable[[int], None] | None = None,
     name_files: bool = False,
     strict: bool = True,
+    first_line: int = 1,
+    engine: Engine | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One record per job of every input, in input order, each as soon as it is known.
 
     ``inputs`` are (name, binary stream) pairs; with ``name_files`` each record
     also says which input it came from. ``jobs`` > 1 runs jobs in up to that
-    many worker processes (started as work arrives), still answering in input order.
+    many worker processes (started as work arrives), still answering in input
+    order; an ``engine`` (a Dask cluster, see distributed.py) runs them instead.
+    Each input's lines are numbered from ``first_line``.
     """
     work = functools.partial(run_lines, strict=strict)
-    with WorkerPool(jobs, work, lost_lines) if jobs > 1 else contextlib.nullcontext() as pool:
+    with WorkerPool(jobs, work, lost_lines) if jobs > 1 and engine is None else contextlib.nullcontext() as pool:
         for name, stream in inputs:
             reader = LineReader(stream)
-            lines = numbered_lines(reader, on_read)
-            if pool:
-                records = _run_parallel(pool, functools.partial(_dry, reader, stream), lines)
+            lines = numbered_lines(reader, on_read, first_line)
+            dry = functools.partial(_dry, reader, stream)
+            if engine is not None:
+                records = engine(dry, lines, strict)
+            elif pool:
+                records = _run_parallel(pool, dry, lines)
             else:
                 records = _run_serial(lines, strict)
             for record in records:
@@ -326,8 +342,8 @@ def _dry(reader: LineReader, stream: BinaryIO) -> bool:
     return not reader.buffered() and _idle(stream)
 
 
-def _chunks(dry: Callable[[], bool], lines: Iterable[Line]) -> Iterator[tuple[list[Line], bool]]:
-    """Lines grouped for the workers, and whether the input then ran dry for now."""
+def chunks(dry: Callable[[], bool], lines: Iterable[Line], jobs: int = CHUNK) -> Iterator[tuple[list[Line], bool]]:
+    """Lines grouped for the workers (``jobs`` at most), and whether the input then ran dry for now."""
     chunk: list[Line] = []
     size = 0
     for item in lines:
@@ -337,7 +353,7 @@ def _chunks(dry: Callable[[], bool], lines: Iterable[Line]) -> Iterator[tuple[li
         chunk.append(item)
         size += len(raw) if isinstance(raw, bytes) else 0
         idle = dry()
-        if len(chunk) >= CHUNK or size >= CHUNK_BYTES or idle:
+        if len(chunk) >= jobs or size >= CHUNK_BYTES or idle:
             yield chunk, idle
             chunk, size = [], 0
     if chunk:
@@ -349,7 +365,7 @@ def _run_parallel(pool: WorkerPool, dry: Callable[[], bool], lines: Iterable[Lin
     # queued whole ahead of the workers.
     window = 3 * pool.size
     pending: deque[Unit] = deque()
-    for chunk, idle in _chunks(dry, lines):
+    for chunk, idle in chunks(dry, lines):
         unit = Unit(chunk)
         pool.submit(unit)
         pending.append(unit)

@@ -598,18 +598,56 @@ def _sweep(
     show_default=True,
     help="Worker processes (0: one per core; at most 4 per core), started as jobs arrive.",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run the jobs on a Dask cluster (tcp://HOST:8786), or on local[:N] worker processes it starts here.",
+)
+@click.option(
+    "--first-line",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Number of the first line, for a block cut from a larger input (GNU parallel --pipe).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No summary and no progress bar on standard error.")
 @click.option(
     "--allow-nonfinite",
     is_flag=True,
     help='Report inf and nan values and gradients instead of failing (JSON: "inf", "-inf", "nan").',
 )
+@click.pass_context
 @guarded
 def batch_command(
-    files: tuple[str, ...], as_json: bool, fmt: str | None, jobs: int, quiet: bool, allow_nonfinite: bool
+    ctx: click.Context,
+    files: tuple[str, ...],
+    as_json: bool,
+    fmt: str | None,
+    jobs: int,
+    scheduler: str | None,
+    first_line: int,
+    quiet: bool,
+    allow_nonfinite: bool,
 ) -> None:
     from .streaming import write_batch
 
     if as_json or fmt == "json":
         fmt = "jsonl"
-    sys.exit(write_batch(files or ("-",), fmt or "text", jobs, quiet, not allow_nonfinite))
+    if scheduler is not None:
+        _check_scheduler(ctx, scheduler, jobs)
+    code = write_batch(files or ("-",), fmt or "text", jobs, quiet, not allow_nonfinite, first_line, scheduler)
+    sys.exit(code)
+
+
+def _check_scheduler(ctx: click.Context, scheduler: str, jobs: int) -> None:
+    from .distributed import local_workers, missing
+
+    try:
+        local_workers(scheduler)
+    except ValueError as err:
+        _usage(ctx, str(err))
+    if jobs != 1:
+        _usage(ctx, "--jobs and --scheduler are two ways to run jobs in parallel: pick one")
+    why = missing()
+    if why:
+        _usage(ctx, why)

@@ -274,9 +274,12 @@ def parse(source: str) -> Graph:
         try:
             return _parser().parse(source)
         except UnexpectedInput as err:
-            raise _syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None))) from None
+            error = _syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None)))
         finally:
             _BUILDER.reset("")
+    # Raised out here, the error has no __context__: lark's exception holds parser state that
+    # does not pickle, and tblib (imported by Dask) pickles the context along with an error.
+    raise error
 
 
 def _describe_token(tok: Token) -> str:

@@ -179,7 +179,24 @@ def _formatter(fmt: str, name_files: bool) -> tuple[str, Callable[[dict[str, Any
     return render(table.header()), lambda r: render(table.row(r))
 
 
-def write_batch(paths: Sequence[str], fmt: str, jobs: int, quiet: bool, strict: bool = True) -> int:
+def _engine(stack: contextlib.ExitStack, scheduler: str | None) -> Any:
+    """The Dask engine for ``scheduler`` (connected before any job is read), or None to run here."""
+    if scheduler is None:
+        return None
+    from .distributed import DaskEngine, connect
+
+    return DaskEngine(stack.enter_context(connect(scheduler)))
+
+
+def write_batch(
+    paths: Sequence[str],
+    fmt: str,
+    jobs: int,
+    quiet: bool,
+    strict: bool = True,
+    first_line: int = 1,
+    scheduler: str | None = None,
+) -> int:
     """Run a batch and write its answers; return the exit status."""
     report = Report()
     workers = worker_count(jobs)
@@ -187,12 +204,14 @@ def write_batch(paths: Sequence[str], fmt: str, jobs: int, quiet: bool, strict: 
         _say(f"autodiff: --jobs {jobs} is more than {WORKERS_PER_CORE} per core: running at most {workers} workers")
     name_files = len(paths) > 1
     header, line_of = _formatter(fmt, name_files)
+    stack = contextlib.ExitStack()
+    engine = _engine(stack, scheduler)
     progress = _progress(paths, quiet)
-    with LineWriter() as out:
+    with stack, LineWriter() as out:
         with contextlib.suppress(Interrupted), progress or contextlib.nullcontext():
             out.write(header)
             on_read = progress.read if progress else None
-            records = run_batch(_open_inputs(paths), workers, on_read, name_files, strict)
+            records = run_batch(_open_inputs(paths), workers, on_read, name_files, strict, first_line, engine)
             with contextlib.closing(records):
                 for record in records:
                     out.write(line_of(record), functools.partial(report.add, record))
