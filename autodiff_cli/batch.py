@@ -342,8 +342,9 @@ def _dry(reader: LineReader, stream: BinaryIO) -> bool:
     return not reader.buffered() and _idle(stream)
 
 
-def chunks(dry: Callable[[], bool], lines: Iterable[Line], jobs: int = CHUNK) -> Iterator[tuple[list[Line], bool]]:
-    """Lines grouped for the workers (``jobs`` at most), and whether the input then ran dry for now."""
+def chunks(dry: Callable[[], bool], lines: Iterable[Line], jobs: int | None = None) -> Iterator[tuple[list[Line], bool]]:
+    """Lines grouped for the workers (``jobs``, default CHUNK, at most), and whether the input then ran dry for now."""
+    jobs = jobs or CHUNK
     chunk: list[Line] = []
     size = 0
     for item in lines:
