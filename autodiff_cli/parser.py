@@ -14,16 +14,17 @@ import math
 import threading
 import unicodedata
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from typing import TYPE_CHECKING, Any
 
 from .engine import Value
 from .errors import LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
-from .parser_tables import load_parser
+
+if TYPE_CHECKING:  # lark itself loads with the first parse: `import autodiff_cli` stays light
+    from lark import Lark, Token
+    from lark.exceptions import UnexpectedInput
 
 __all__ = ["Graph", "normalize_name", "parse"]
 
@@ -67,8 +68,7 @@ class Graph:
         return None
 
 
-@v_args(inline=True)
-class _Builder(Transformer):
+class _Builder:
     """lark callbacks that grow the graph; one parse at a time (see ``parse``)."""
 
     def reset(self, source: str) -> None:
@@ -207,7 +207,26 @@ class _Postlex:
         return self.before_last if tok is not None and tok is self.last else self.last
 
 
+class _Inline:
+    """The builder's callbacks as lark calls them, with one list of children, spread into arguments.
+
+    This is lark's ``v_args(inline=True)`` without importing lark: the builder
+    is a plain class, so parser.py (and ``import autodiff_cli``) loads lark
+    only when the first program is parsed.
+    """
+
+    def __init__(self, builder: _Builder) -> None:
+        for name, attr in vars(_Builder).items():
+            if callable(attr) and not name.startswith("_") and name != "reset":
+                setattr(self, name, self._spread(getattr(builder, name)))
+
+    @staticmethod
+    def _spread(method: Callable[..., Any]) -> Callable[[list[Any]], Any]:
+        return lambda children: method(*children)
+
+
 _BUILDER = _Builder()
+_CALLBACKS = _Inline(_BUILDER)  # what lark is given as its transformer
 _POSTLEX = _Postlex()
 _LOCK = threading.Lock()
 _PARSER: Lark | None = None
@@ -216,8 +235,10 @@ _PARSER: Lark | None = None
 def _parser() -> Lark:
     global _PARSER
     if _PARSER is None:
+        from .parser_tables import load_parser
+
         # From the tables shipped beside grammar.lark when current: building them costs ~25 ms.
-        _PARSER = load_parser(transformer=_BUILDER, postlex=_POSTLEX)
+        _PARSER = load_parser(transformer=_CALLBACKS, postlex=_POSTLEX)
     return _PARSER
 
 
@@ -247,10 +268,12 @@ def parse(source: str) -> Graph:
         raise AutodiffError(
             LIMIT, f"the program has {len(source):,} characters; the limit is {MAX_PROGRAM_CHARS:,} (parse time grows with size)"
         )
+    from lark.exceptions import UnexpectedInput
+
     with _LOCK, _collector_paused():
         _BUILDER.reset(source)
         try:
-            return _parser().parse(source)
+            return _parser().parse(source)  # type: ignore[no-any-return]
         except UnexpectedInput as err:
             raise _syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None))) from None
         finally:
@@ -271,6 +294,8 @@ def _end_position(source: str) -> tuple[int, int]:
 
 
 def _syntax_error(err: UnexpectedInput, source: str, previous: Token | None) -> AutodiffError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
     if isinstance(err, UnexpectedCharacters):
         ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
         shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" if ch else "end"
