@@ -185,7 +185,7 @@ class Value:
         grads = gradient_graph(order, self)
         for v in order:
             g = grads.get(v)
-            v.grad = Value(0.0) if g is None else g
+            v.grad = Value(0.0) if g is None else g  # type: ignore[assignment]  # float in the common case
 
 
 def _as_value(x: object) -> Value | None:
@@ -202,7 +202,7 @@ def apply(name: str, *args: Value | Number) -> Value:
     if None in children:
         raise TypeError(f"{name} needs numbers or Values, got {', '.join(type(a).__name__ for a in args)}")
     op = OPS[name]
-    return Value(compute(op, tuple(c.data for c in children)), children, name)  # type: ignore[union-attr]
+    return Value(compute(op, tuple(c.data for c in children)), children, name)  # type: ignore[union-attr, arg-type]
 
 
 def _unary_method(op: Op) -> Callable[[Value], Value]:
@@ -234,7 +234,7 @@ def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Value | 
             if other is None:
                 return NotImplemented
         left, right = (other, self) if reflected else (self, other)
-        x = left.data
+        x = left.data  # type: ignore[union-attr]
         y = right.data  # type: ignore[union-attr]
         if domain is None:
             try:
@@ -245,7 +245,7 @@ def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Value | 
                 out = compute(op, (x, y))
         else:
             out = compute(op, (x, y))
-        return Value(out, (left, right), name)
+        return Value(out, (left, right), name)  # type: ignore[arg-type]
 
     return method
 
@@ -446,12 +446,12 @@ def backpropagate(order: Sequence[Value], root: Value | None = None) -> None:
         try:
             if len(p) == 1:
                 c = p[0]
-                c.grad += g * op.derivative(c.data, v.data)
+                c.grad += g * op.derivative(c.data, v.data)  # type: ignore[operator]
             else:
                 a, b = p
-                da, db = op.derivative(a.data, b.data, v.data)
-                a.grad += g * da
-                b.grad += g * db
+                da, db = op.derivative(a.data, b.data, v.data)  # type: ignore[misc]
+                a.grad += g * da  # type: ignore[has-type]
+                b.grad += g * db  # type: ignore[has-type]
         except (OverflowError, ValueError, ZeroDivisionError):
             for c, d in zip(p, local_derivatives(v), strict=True):
                 c.grad += g * d

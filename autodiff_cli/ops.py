@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 INF = math.inf
 NAN = math.nan
@@ -246,7 +247,7 @@ def _atan2_domain(y: float, x: float) -> str | None:
 # --- derivatives as operations on nodes (see Op.graph) ------------------------------
 
 
-def _pow_graph(x, y, out):
+def _pow_graph(x: Any, y: Any, out: Any) -> tuple[Any, Any]:
     # y*x^(y-1) is also right at x = 0 for y >= 1; for a constant y = 0 the
     # graph builder turns 0*anything into 0, the convention for x^0.
     return y * x ** (y - 1), out * x.log()

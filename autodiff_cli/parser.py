@@ -53,7 +53,7 @@ class Graph:
 
     source: str
     nodes: list[Value]  # operations, children before parents
-    positions: array  # line, column of nodes[i] at 2*i, 2*i + 1
+    positions: array[int]  # line, column of nodes[i] at 2*i, 2*i + 1
     inputs: dict[str, Value]  # names read before assignment, in order of first use
     input_positions: dict[str, tuple[int, int]]
     constants: list[Value]  # number literals
@@ -86,8 +86,8 @@ class _Builder:
     def _node(self, op: str, children: tuple[Value, ...], tok: Token) -> Value:
         v = Value(0.0, children, op)
         self.nodes.append(v)
-        self.positions.append(tok.line)
-        self.positions.append(tok.column)
+        self.positions.append(tok.line)  # type: ignore[arg-type]
+        self.positions.append(tok.column)  # type: ignore[arg-type]
         return v
 
     def _lookup(self, tok: Token) -> Value:
@@ -102,7 +102,7 @@ class _Builder:
             raise self._error(NAME, f"{name} is a function; call it as {name}(...)", tok)
         v = Value(CONSTANTS.get(name, 0.0))
         self.inputs[name] = v
-        self.input_positions[name] = (tok.line, tok.column)
+        self.input_positions[name] = (tok.line, tok.column)  # type: ignore[assignment]
         return v
 
     # --- lark callbacks, named by the grammar's aliases ---------------------------
@@ -273,7 +273,7 @@ def parse(source: str) -> Graph:
     with _LOCK, _collector_paused():
         _BUILDER.reset(source)
         try:
-            return _parser().parse(source)  # type: ignore[no-any-return]
+            return _parser().parse(source)  # type: ignore[return-value]
         except UnexpectedInput as err:
             raise _syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None))) from None
         finally:
@@ -297,7 +297,7 @@ def _syntax_error(err: UnexpectedInput, source: str, previous: Token | None) -> 
     from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
     if isinstance(err, UnexpectedCharacters):
-        ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
+        ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""  # type: ignore[index, operator]
         shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" if ch else "end"
         return AutodiffError(SYNTAX, f"unexpected character {shown}", err.line, err.column, source)
     assert isinstance(err, UnexpectedToken)

@@ -178,7 +178,7 @@ def write_batch(paths: Sequence[str], fmt: str, jobs: int, quiet: bool, strict: 
             out.write(header)
             on_read = progress.read if progress else None
             records = run_batch(_open_inputs(paths), jobs or cpu_count(), on_read, name_files, strict)
-            with contextlib.closing(records):
+            with contextlib.closing(records):  # type: ignore[type-var]
                 for record in records:
                     report.add(record)
                     out.write(line_of(record))
