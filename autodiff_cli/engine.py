@@ -54,115 +54,157 @@ class Value:
     if TYPE_CHECKING:  # attached from ops.OPS at import time, below the class
 
         def __add__(self, other: Value | float) -> Value:
-            """``self + other`` as a new node; d/dx = 1, d/dy = 1 (x left or first, y right or second)."""
+            """``self + other`` as a new node.
+
+            For x + y: d/dx = 1; d/dy = 1.
+            """
 
         def __radd__(self, other: float) -> Value:
-            """``other + self`` as a new node; d/dx = 1, d/dy = 1 (x left or first, y right or second)."""
+            """``other + self`` as a new node.
+
+            For x + y: d/dx = 1; d/dy = 1.
+            """
 
         def __sub__(self, other: Value | float) -> Value:
-            """``self - other`` as a new node; d/dx = 1, d/dy = -1 (x left or first, y right or second)."""
+            """``self - other`` as a new node.
+
+            For x - y: d/dx = 1; d/dy = -1.
+            """
 
         def __rsub__(self, other: float) -> Value:
-            """``other - self`` as a new node; d/dx = 1, d/dy = -1 (x left or first, y right or second)."""
+            """``other - self`` as a new node.
+
+            For x - y: d/dx = 1; d/dy = -1.
+            """
 
         def __mul__(self, other: Value | float) -> Value:
-            """``self * other`` as a new node; d/dx = y, d/dy = x (x left or first, y right or second)."""
+            """``self * other`` as a new node.
+
+            For x * y: d/dx = y; d/dy = x.
+            """
 
         def __rmul__(self, other: float) -> Value:
-            """``other * self`` as a new node; d/dx = y, d/dy = x (x left or first, y right or second)."""
+            """``other * self`` as a new node.
+
+            For x * y: d/dx = y; d/dy = x.
+            """
 
         def __truediv__(self, other: Value | float) -> Value:
-            """``self / other`` as a new node; d/dx = 1/y, d/dy = -x/y^2 (x left or first, y right or second)."""
+            """``self / other`` as a new node.
+
+            For x / y: d/dx = 1/y; d/dy = -x/y^2.
+            """
 
         def __rtruediv__(self, other: float) -> Value:
-            """``other / self`` as a new node; d/dx = 1/y, d/dy = -x/y^2 (x left or first, y right or second)."""
+            """``other / self`` as a new node.
+
+            For x / y: d/dx = 1/y; d/dy = -x/y^2.
+            """
 
         def __pow__(self, other: Value | float) -> Value:
-            """``self ^ other`` as a new node; d/dx = y*x^(y-1), d/dy = x^y*log(x) (x left or first, y right or second)."""
+            """``self ^ other`` as a new node.
+
+            For x ^ y: d/dx = y*x^(y-1); d/dy = x^y*log(x).
+            """
 
         def __rpow__(self, other: float) -> Value:
-            """``other ^ self`` as a new node; d/dx = y*x^(y-1), d/dy = x^y*log(x) (x left or first, y right or second)."""
+            """``other ^ self`` as a new node.
+
+            For x ^ y: d/dx = y*x^(y-1); d/dy = x^y*log(x).
+            """
 
         def __neg__(self) -> Value:
-            """``-self`` as a new node; d/dx = -1."""
+            """``-self`` as a new node; d/dx = -1 for x = self."""
 
         def exp(self) -> Value:
-            """``exp(self)`` as a new node; d/dx = exp(x)."""
+            """``exp(self)`` as a new node; d/dx = exp(x) for x = self."""
 
         def log(self) -> Value:
-            """``log(self)`` as a new node; d/dx = 1/x."""
+            """``log(self)`` as a new node; d/dx = 1/x for x = self."""
 
         def log2(self) -> Value:
-            """``log2(self)`` as a new node; d/dx = 1/(x*log(2))."""
+            """``log2(self)`` as a new node; d/dx = 1/(x*log(2)) for x = self."""
 
         def log10(self) -> Value:
-            """``log10(self)`` as a new node; d/dx = 1/(x*log(10))."""
+            """``log10(self)`` as a new node; d/dx = 1/(x*log(10)) for x = self."""
 
         def sqrt(self) -> Value:
-            """``sqrt(self)`` as a new node; d/dx = 1/(2*sqrt(x))."""
+            """``sqrt(self)`` as a new node; d/dx = 1/(2*sqrt(x)) for x = self."""
 
         def sin(self) -> Value:
-            """``sin(self)`` as a new node; d/dx = cos(x)."""
+            """``sin(self)`` as a new node; d/dx = cos(x) for x = self."""
 
         def cos(self) -> Value:
-            """``cos(self)`` as a new node; d/dx = -sin(x)."""
+            """``cos(self)`` as a new node; d/dx = -sin(x) for x = self."""
 
         def tan(self) -> Value:
-            """``tan(self)`` as a new node; d/dx = 1 + tan(x)^2."""
+            """``tan(self)`` as a new node; d/dx = 1 + tan(x)^2 for x = self."""
 
         def atan(self) -> Value:
-            """``atan(self)`` as a new node; d/dx = 1/(1 + x^2)."""
+            """``atan(self)`` as a new node; d/dx = 1/(1 + x^2) for x = self."""
 
         def asin(self) -> Value:
-            """``asin(self)`` as a new node; d/dx = 1/sqrt(1 - x^2)."""
+            """``asin(self)`` as a new node; d/dx = 1/sqrt(1 - x^2) for x = self."""
 
         def acos(self) -> Value:
-            """``acos(self)`` as a new node; d/dx = -1/sqrt(1 - x^2)."""
+            """``acos(self)`` as a new node; d/dx = -1/sqrt(1 - x^2) for x = self."""
 
         def sinh(self) -> Value:
-            """``sinh(self)`` as a new node; d/dx = cosh(x)."""
+            """``sinh(self)`` as a new node; d/dx = cosh(x) for x = self."""
 
         def cosh(self) -> Value:
-            """``cosh(self)`` as a new node; d/dx = sinh(x)."""
+            """``cosh(self)`` as a new node; d/dx = sinh(x) for x = self."""
 
         def tanh(self) -> Value:
-            """``tanh(self)`` as a new node; d/dx = 1 - tanh(x)^2."""
+            """``tanh(self)`` as a new node; d/dx = 1 - tanh(x)^2 for x = self."""
 
         def asinh(self) -> Value:
-            """``asinh(self)`` as a new node; d/dx = 1/sqrt(x^2 + 1)."""
+            """``asinh(self)`` as a new node; d/dx = 1/sqrt(x^2 + 1) for x = self."""
 
         def acosh(self) -> Value:
-            """``acosh(self)`` as a new node; d/dx = 1/sqrt(x^2 - 1)."""
+            """``acosh(self)`` as a new node; d/dx = 1/sqrt(x^2 - 1) for x = self."""
 
         def atanh(self) -> Value:
-            """``atanh(self)`` as a new node; d/dx = 1/(1 - x^2)."""
+            """``atanh(self)`` as a new node; d/dx = 1/(1 - x^2) for x = self."""
 
         def sigmoid(self) -> Value:
-            """``sigmoid(self)`` as a new node; d/dx = sigmoid(x)*(1 - sigmoid(x))."""
+            """``sigmoid(self)`` as a new node; d/dx = sigmoid(x)*(1 - sigmoid(x)) for x = self."""
 
         def relu(self) -> Value:
-            """``relu(self)`` as a new node; d/dx = 1 if x > 0 else 0."""
+            """``relu(self)`` as a new node; d/dx = 1 if x > 0 else 0 for x = self."""
 
         def softplus(self) -> Value:
-            """``softplus(self)`` as a new node; d/dx = sigmoid(x)."""
+            """``softplus(self)`` as a new node; d/dx = sigmoid(x) for x = self."""
 
         def abs(self) -> Value:
-            """``abs(self)`` as a new node; d/dx = sign(x)."""
+            """``abs(self)`` as a new node; d/dx = sign(x) for x = self."""
 
         def erf(self) -> Value:
-            """``erf(self)`` as a new node; d/dx = 2/sqrt(pi)*exp(-x^2)."""
+            """``erf(self)`` as a new node; d/dx = 2/sqrt(pi)*exp(-x^2) for x = self."""
 
         def min(self, other: Value | float) -> Value:
-            """``min(self, other)`` as a new node; d/dx = 1 if x < y, 0.5 if x = y, else 0, d/dy = 1 if y < x, 0.5 if x = y, else 0 (x left or first, y right or second)."""
+            """``min(self, other)`` as a new node.
+
+            For min(x, y): d/dx = 1 if x < y, 0.5 if x = y, else 0; d/dy = 1 if y < x, 0.5 if x = y, else 0.
+            """
 
         def max(self, other: Value | float) -> Value:
-            """``max(self, other)`` as a new node; d/dx = 1 if x > y, 0.5 if x = y, else 0, d/dy = 1 if y > x, 0.5 if x = y, else 0 (x left or first, y right or second)."""
+            """``max(self, other)`` as a new node.
+
+            For max(x, y): d/dx = 1 if x > y, 0.5 if x = y, else 0; d/dy = 1 if y > x, 0.5 if x = y, else 0.
+            """
 
         def atan2(self, other: Value | float) -> Value:
-            """``atan2(self, other)`` as a new node; d/dx = y/(x^2 + y^2), d/dy = -x/(x^2 + y^2) (x left or first, y right or second)."""
+            """``atan2(self, other)`` as a new node.
+
+            For atan2(x, y): d/dx = y/(x^2 + y^2); d/dy = -x/(x^2 + y^2).
+            """
 
         def pow(self, other: Value | float) -> Value:
-            """``pow(self, other)`` as a new node; d/dx = y*x^(y-1), d/dy = x^y*log(x) (x left or first, y right or second)."""
+            """``pow(self, other)`` as a new node.
+
+            For pow(x, y): d/dx = y*x^(y-1); d/dy = x^y*log(x).
+            """
     # --- end generated ---
 
     # --- gradients -----------------------------------------------------------------
@@ -262,7 +304,7 @@ DUNDERS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "^": "pow"}
 for _symbol, _dunder in DUNDERS.items():
     setattr(Value, f"__{_dunder}__", _named(_binary_method(OPS[_symbol]), f"__{_dunder}__", f"self {_symbol} other"))
     setattr(Value, f"__r{_dunder}__", _named(_binary_method(OPS[_symbol], True), f"__r{_dunder}__", f"other {_symbol} self"))
-setattr(Value, "__neg__", _named(_unary_method(OPS["neg"]), "__neg__", "-self"))
+setattr(Value, "__neg__", _named(_unary_method(OPS["neg"]), "__neg__", "-self"))  # noqa: B010 (declared above for type checkers)
 
 # One method per function of the language, straight from the table: adding a
 # row to ops.OPS is all it takes to get ``Value.<name>()``.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import lark
@@ -80,8 +81,8 @@ def loads(text: str) -> dict[str, Any]:
 def load_parser(**runtime: Any) -> Lark:
     """The parser for grammar.lark: from the shipped or cached tables if they are current, else built (and cached)."""
     grammar = read_grammar()
-    for path in (os.path.join(_HERE, TABLES_FILE), cache_file()):
-        stored = _current(path, grammar)
+    for read in (lambda: _read(TABLES_FILE), _read_cache):
+        stored = _current(read, grammar)
         if stored is not None:
             return Lark._load_from_dict(stored["data"], stored["memo"], **runtime)  # type: ignore[no-untyped-call, no-any-return]
     parser = build_parser(grammar, **runtime)
@@ -95,11 +96,15 @@ def cache_file() -> str:
     return os.path.join(root, "autodiff-cli", f"grammar_tables-lark-{lark.__version__}.json")
 
 
-def _current(path: str, grammar: str) -> dict[str, Any] | None:
-    """The tables in ``path`` if they were built from this grammar, by this lark, with these options."""
+def _read_cache() -> str:
+    with open(cache_file(), encoding="utf-8") as f:
+        return f.read()
+
+
+def _current(read: Callable[[], str], grammar: str) -> dict[str, Any] | None:
+    """The tables ``read`` gives if they were built from this grammar, by this lark, with these options."""
     try:
-        with open(path, encoding="utf-8") as f:
-            stored = loads(f.read())
+        stored = loads(read())
     except (OSError, ValueError):
         return None
     if (

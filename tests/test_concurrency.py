@@ -100,7 +100,7 @@ def test_explain_check_and_hessian_hold_the_program_while_they_read_it(tiny_swit
             if not report.ok or report.inputs[0].autodiff != math.cos(x) * y:
                 wrong.append("check")
         else:
-            result, second = program_hessian(program, {"x": x, "y": y})
+            _result, second = program_hessian(program, {"x": x, "y": y})
             if not math.isclose(second["x"]["x"], -math.sin(x) * y, rel_tol=1e-12, abs_tol=1e-15):
                 wrong.append("hessian")
 

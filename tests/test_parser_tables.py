@@ -80,6 +80,7 @@ def test_stale_tables_are_ignored(change: str, monkeypatch: pytest.MonkeyPatch, 
         return real_read(filename)
 
     monkeypatch.setattr(parser_tables, "_read", read)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # tables built here are cached there, not in ~/.cache
     built = parser_tables.load_parser(transformer=parser._CALLBACKS, postlex=parser._POSTLEX)
     assert built.source_path != "<deserialized>"  # built from grammar.lark instead
     monkeypatch.setattr(parser, "_PARSER", built)

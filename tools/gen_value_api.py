@@ -28,11 +28,12 @@ END = "    # --- end generated ---\n"
 INDENT = " " * 8
 
 
-def _doc(op: Op, call: str) -> str:
+def _doc(op: Op, call: str, spelled: str) -> str:
+    """A docstring with the local derivatives, from the table's ``formula`` column."""
     if op.arity == 1:
-        return f'"""``{call}`` as a new node; d/dx = {op.formula[0]}."""'
+        return f'"""``{call}`` as a new node; d/dx = {op.formula[0]} for x = self."""'
     dx, dy = op.formula
-    return f'"""``{call}`` as a new node; d/dx = {dx}, d/dy = {dy} (x left or first, y right or second)."""'
+    return f'"""``{call}`` as a new node.\n\n{INDENT}    For {spelled}: d/dx = {dx}; d/dy = {dy}.\n{INDENT}    """'
 
 
 def declarations() -> str:
@@ -46,14 +47,14 @@ def declarations() -> str:
 
     for symbol, dunder in DUNDERS.items():
         op = OPS[symbol]
-        add(f"__{dunder}__(self, other: Value | float) -> Value", _doc(op, f"self {symbol} other"))
-        add(f"__r{dunder}__(self, other: float) -> Value", _doc(op, f"other {symbol} self"))
-    add("__neg__(self) -> Value", _doc(OPS["neg"], "-self"))
+        add(f"__{dunder}__(self, other: Value | float) -> Value", _doc(op, f"self {symbol} other", f"x {symbol} y"))
+        add(f"__r{dunder}__(self, other: float) -> Value", _doc(op, f"other {symbol} self", f"x {symbol} y"))
+    add("__neg__(self) -> Value", _doc(OPS["neg"], "-self", "-x"))
     for name, op in FUNCTIONS.items():
         if op.arity == 1:
-            add(f"{name}(self) -> Value", _doc(op, f"{name}(self)"))
+            add(f"{name}(self) -> Value", _doc(op, f"{name}(self)", f"{name}(x)"))
         else:
-            add(f"{name}(self, other: Value | float) -> Value", _doc(op, f"{name}(self, other)"))
+            add(f"{name}(self, other: Value | float) -> Value", _doc(op, f"{name}(self, other)", f"{name}(x, y)"))
     lines.pop()
     lines.append(END)
     return "".join(lines)
