@@ -127,8 +127,8 @@ def _write_cache(parser: Lark, grammar: str) -> None:
         with open(temporary, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(temporary, path)
-    except (OSError, TypeError, ValueError, KeyError):
-        pass  # read-only home, odd lark internals: the next start builds the parser again
+    except (OSError, AttributeError, TypeError, ValueError, KeyError):
+        pass  # a read-only home, another lark's internals: the next start builds the parser again
 
 
 def _canonical(table: dict[str, Any]) -> dict[str, Any]:
