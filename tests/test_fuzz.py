@@ -72,6 +72,7 @@ def test_mutated_programs_never_crash(program: str) -> None:
     assert_well_behaved(program)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=60))
 def test_arbitrary_text_never_crashes(program: str) -> None:
