@@ -58,153 +58,190 @@ class Value:
 
             For x + y: d/dx = 1; d/dy = 1.
             """
+            ...
 
         def __radd__(self, other: float) -> Value:
             """``other + self`` as a new node.
 
             For x + y: d/dx = 1; d/dy = 1.
             """
+            ...
 
         def __sub__(self, other: Value | float) -> Value:
             """``self - other`` as a new node.
 
             For x - y: d/dx = 1; d/dy = -1.
             """
+            ...
 
         def __rsub__(self, other: float) -> Value:
             """``other - self`` as a new node.
 
             For x - y: d/dx = 1; d/dy = -1.
             """
+            ...
 
         def __mul__(self, other: Value | float) -> Value:
             """``self * other`` as a new node.
 
             For x * y: d/dx = y; d/dy = x.
             """
+            ...
 
         def __rmul__(self, other: float) -> Value:
             """``other * self`` as a new node.
 
             For x * y: d/dx = y; d/dy = x.
             """
+            ...
 
         def __truediv__(self, other: Value | float) -> Value:
             """``self / other`` as a new node.
 
             For x / y: d/dx = 1/y; d/dy = -x/y^2.
             """
+            ...
 
         def __rtruediv__(self, other: float) -> Value:
             """``other / self`` as a new node.
 
             For x / y: d/dx = 1/y; d/dy = -x/y^2.
             """
+            ...
 
         def __pow__(self, other: Value | float) -> Value:
             """``self ^ other`` as a new node.
 
             For x ^ y: d/dx = y*x^(y-1); d/dy = x^y*log(x).
             """
+            ...
 
         def __rpow__(self, other: float) -> Value:
             """``other ^ self`` as a new node.
 
             For x ^ y: d/dx = y*x^(y-1); d/dy = x^y*log(x).
             """
+            ...
 
         def __neg__(self) -> Value:
             """``-self`` as a new node; d/dx = -1 for x = self."""
+            ...
 
         def exp(self) -> Value:
             """``exp(self)`` as a new node; d/dx = exp(x) for x = self."""
+            ...
 
         def log(self) -> Value:
             """``log(self)`` as a new node; d/dx = 1/x for x = self."""
+            ...
 
         def log2(self) -> Value:
             """``log2(self)`` as a new node; d/dx = 1/(x*log(2)) for x = self."""
+            ...
 
         def log10(self) -> Value:
             """``log10(self)`` as a new node; d/dx = 1/(x*log(10)) for x = self."""
+            ...
 
         def sqrt(self) -> Value:
             """``sqrt(self)`` as a new node; d/dx = 1/(2*sqrt(x)) for x = self."""
+            ...
 
         def sin(self) -> Value:
             """``sin(self)`` as a new node; d/dx = cos(x) for x = self."""
+            ...
 
         def cos(self) -> Value:
             """``cos(self)`` as a new node; d/dx = -sin(x) for x = self."""
+            ...
 
         def tan(self) -> Value:
             """``tan(self)`` as a new node; d/dx = 1 + tan(x)^2 for x = self."""
+            ...
 
         def atan(self) -> Value:
             """``atan(self)`` as a new node; d/dx = 1/(1 + x^2) for x = self."""
+            ...
 
         def asin(self) -> Value:
             """``asin(self)`` as a new node; d/dx = 1/sqrt(1 - x^2) for x = self."""
+            ...
 
         def acos(self) -> Value:
             """``acos(self)`` as a new node; d/dx = -1/sqrt(1 - x^2) for x = self."""
+            ...
 
         def sinh(self) -> Value:
             """``sinh(self)`` as a new node; d/dx = cosh(x) for x = self."""
+            ...
 
         def cosh(self) -> Value:
             """``cosh(self)`` as a new node; d/dx = sinh(x) for x = self."""
+            ...
 
         def tanh(self) -> Value:
             """``tanh(self)`` as a new node; d/dx = 1 - tanh(x)^2 for x = self."""
+            ...
 
         def asinh(self) -> Value:
             """``asinh(self)`` as a new node; d/dx = 1/sqrt(x^2 + 1) for x = self."""
+            ...
 
         def acosh(self) -> Value:
             """``acosh(self)`` as a new node; d/dx = 1/sqrt(x^2 - 1) for x = self."""
+            ...
 
         def atanh(self) -> Value:
             """``atanh(self)`` as a new node; d/dx = 1/(1 - x^2) for x = self."""
+            ...
 
         def sigmoid(self) -> Value:
             """``sigmoid(self)`` as a new node; d/dx = sigmoid(x)*(1 - sigmoid(x)) for x = self."""
+            ...
 
         def relu(self) -> Value:
             """``relu(self)`` as a new node; d/dx = 1 if x > 0 else 0 for x = self."""
+            ...
 
         def softplus(self) -> Value:
             """``softplus(self)`` as a new node; d/dx = sigmoid(x) for x = self."""
+            ...
 
         def abs(self) -> Value:
             """``abs(self)`` as a new node; d/dx = sign(x) for x = self."""
+            ...
 
         def erf(self) -> Value:
             """``erf(self)`` as a new node; d/dx = 2/sqrt(pi)*exp(-x^2) for x = self."""
+            ...
 
         def min(self, other: Value | float) -> Value:
             """``min(self, other)`` as a new node.
 
             For min(x, y): d/dx = 1 if x < y, 0.5 if x = y, else 0; d/dy = 1 if y < x, 0.5 if x = y, else 0.
             """
+            ...
 
         def max(self, other: Value | float) -> Value:
             """``max(self, other)`` as a new node.
 
             For max(x, y): d/dx = 1 if x > y, 0.5 if x = y, else 0; d/dy = 1 if y > x, 0.5 if x = y, else 0.
             """
+            ...
 
         def atan2(self, other: Value | float) -> Value:
             """``atan2(self, other)`` as a new node.
 
             For atan2(x, y): d/dx = y/(x^2 + y^2); d/dy = -x/(x^2 + y^2).
             """
+            ...
 
         def pow(self, other: Value | float) -> Value:
             """``pow(self, other)`` as a new node.
 
             For pow(x, y): d/dx = y*x^(y-1); d/dy = x^y*log(x).
             """
+            ...
     # --- end generated ---
 
     # --- gradients -----------------------------------------------------------------
@@ -460,7 +497,7 @@ def local_derivatives(v: Value) -> tuple[float, ...]:
         return tuple(math.inf for _ in args)
     except (ValueError, ZeroDivisionError):
         return tuple(math.nan for _ in args)
-    return d if isinstance(d, tuple) else (d,)
+    return d if isinstance(d, tuple) else (d,)  # pyright: ignore[reportReturnType]
 
 
 def backpropagate(order: Sequence[Value], root: Value | None = None) -> None:
@@ -774,7 +811,7 @@ def gradient_graph(
             local = OPS[v._op].graph(*(term(c) for c in v._prev), term(v))  # type: ignore[misc]
             for c, d in zip(v._prev, local if isinstance(local, tuple) else (local,), strict=True):
                 if c in varying:
-                    part = g * d
+                    part = g * d  # pyright: ignore[reportOperatorIssue]
                     if part.const != 0.0:
                         old = grads.get(c)
                         grads[c] = part if old is None else old + part

@@ -17,7 +17,7 @@ with its own derivatives and a ``spelling`` in the language, used when a
 derivative is printed as a program.
 
 The formulas avoid the textbook forms that cancel or overflow (see the
-accuracy section of LANGUAGE.md): tanh' from exp(-2|x|), not 1 - tanh^2;
+accuracy section of docs/language.md): tanh' from exp(-2|x|), not 1 - tanh^2;
 asin' from (1-x)(1+x), not 1 - x^2; and so on.
 """
 
@@ -335,7 +335,7 @@ _ROWS = (
     Op("relu", 1, lambda x: x if x > 0.0 else 0.0, _relu_d, formula=("1 if x > 0 else 0",),
        graph=lambda x, o: x.step()),
     Op("softplus", 1, _softplus, lambda x, o: _sigmoid(x), formula=("sigmoid(x)",), graph=lambda x, o: x.sigmoid()),
-    Op("abs", 1, abs, _abs_d, formula=("sign(x)",), graph=lambda x, o: x.step() - (-x).step()),
+    Op("abs", 1, abs, _abs_d, formula=("sign(x)",), graph=lambda x, o: x.step() - (-x).step()),  # pyright: ignore[reportArgumentType]
     Op("erf", 1, math.erf, _erf_d, formula=("2/sqrt(pi)*exp(-x^2)",), graph=lambda x, o: x.derf()),
     # functions of two arguments
     Op("min", 2, min, _min_d, formula=("1 if x < y, 0.5 if x = y, else 0", "1 if y < x, 0.5 if x = y, else 0"),

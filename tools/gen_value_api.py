@@ -43,6 +43,7 @@ def declarations() -> str:
     def add(signature: str, doc: str) -> None:
         lines.append(f"{INDENT}def {signature}:\n")
         lines.append(f"{INDENT}    {doc}\n")
+        lines.append(f"{INDENT}    ...\n")  # a declaration, as in a stub: pyright then asks for no return
         lines.append("\n")
 
     for symbol, dunder in DUNDERS.items():
