@@ -15,6 +15,7 @@ from . import __version__
 from .bindings import parse_bindings
 from .errors import DOMAIN, INPUT, LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from .program import compile_program
+from .text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -84,8 +85,11 @@ def _stderr(message: str) -> None:
 
 
 def report_error(error: AutodiffError) -> None:
-    """A person-readable error on standard error: kind, message, then the caret picture."""
-    _stderr(f"autodiff: {error}")
+    """A person-readable error on standard error: kind, message, then the caret picture.
+
+    Messages may quote the input, so they are escaped too (``text.printable``).
+    """
+    _stderr(f"autodiff: {printable(str(error))}")
     picture = error.caret()
     if picture:
         _stderr(picture)
@@ -123,14 +127,14 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except MemoryError:
             fail(AutodiffError(LIMIT, "out of memory"))
         except OSError as err:
-            where = f" ({err.filename})" if err.filename else ""
+            where = f" ({printable(str(err.filename))})" if err.filename else ""
             _stderr(f"autodiff: input/output error: {err.strerror or err}{where}")
             _discard_stdout()
             sys.exit(EXIT_FAILED)
         except Exception as err:
             if ctx.find_root().params.get("debug"):
                 raise
-            _stderr(f"autodiff: internal error: {type(err).__name__}: {err} (run with --debug for details)")
+            _stderr(f"autodiff: internal error: {type(err).__name__}: {printable(str(err))} (run with --debug for details)")
             sys.exit(EXIT_FAILED)
 
     return wrapper
@@ -448,6 +452,87 @@ def diff_command(
         from .render.derivatives import render_derivatives
 
         click.echo(render_derivatives(found))
+
+
+PLOT_HELP = """Draw PROGRAM and its derivative along one input, in the terminal.
+
+NAME=START:STOP[:STEP] sweeps one input (without STEP, two points per dot
+column of the picture); NAME=VALUE binds the others. With --rows FILE the
+points are the rows of a CSV or JSON-lines file, along --x (default: the
+first input of the program the rows give). Points where the program fails
+are gaps, counted in a note, never drawn; kinks (where the slope jumps, as
+relu's at 0) are marked.
+
+\b
+Examples:
+  autodiff plot "tanh(x)" x=-3:3
+  autodiff plot "x^3 - 2*x" x=-2:2 --second
+  autodiff plot "a*log(x)" x=-1:3 a=2 --wrt a
+  autodiff plot "sin(x)/x" x=-10:10 --save sinc.svg
+
+Exit status: 0 when there is a plot, 1 if the program fails at every point,
+2 for bad usage. --save needs matplotlib (else exit status 2), the plot extra:
+
+\b
+  pip install 'autodiff-cli[plot]'
+"""
+
+
+@main.command("plot", cls=ProgramCommand, help=PLOT_HELP)
+@click.argument("program")
+@click.argument("bindings", nargs=-1)
+@click.option("--wrt", multiple=True, metavar="NAME", help="Also the derivative for this input (repeatable).")
+@click.option("--second", is_flag=True, help="Also the second derivative along the swept input.")
+@click.option(
+    "--rows",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    help="Plot the rows of this CSV or JSON-lines file (- for standard input).",
+)
+@click.option("--x", "x_name", metavar="NAME", help="With --rows: the input along the horizontal axis.")
+@click.option("--width", type=click.IntRange(30, 1000), help="Columns of the picture (default: COLUMNS, or the terminal's).")
+@click.option("--height", type=click.IntRange(10, 1000), help="Lines of the picture (default: LINES, or to fit the terminal).")
+@click.option("--ascii", "ascii_only", is_flag=True, help="Draw with ASCII marks, no braille.")
+@click.option("--ylim", metavar="LOW:HIGH", help="The range of the vertical axis (default: the numbers, but a pole's few).")
+@click.option("--save", type=click.Path(dir_okay=False), metavar="FILE", help="Write an image instead: FILE.svg or FILE.png.")
+@click.option("--size", default="960x600", show_default=True, metavar="WxH", help="Pixels of the --save image.")
+@click.pass_context
+@guarded
+def plot_command(ctx: click.Context, program: str, bindings: tuple[str, ...], **options: Any) -> None:
+    import contextlib
+
+    from .plot import plot_arguments, plot_data, require_points
+    from .render.display import terminal_of, to_text
+    from .render.plot import default_height, default_points, plot_options, render_plot
+
+    check_arguments(ctx, (program, *bindings))
+    terminal = terminal_of(sys.stdout, os.environ, options["width"], "┤└◆⣿")
+    save, rows = options["save"], options["rows"]
+    try:
+        constants, axes = plot_arguments(bindings, 1001 if save else default_points(terminal.width))
+        height = options["height"] or default_height(sys.stdout, os.environ, terminal.width)
+        settings = plot_options(terminal, height, options["ascii_only"], options["ylim"])
+        if save:
+            from .render.plot_image import image_size
+
+            size = image_size(save, options["size"])
+    except AutodiffError as err:
+        _usage(ctx, err.message)
+    if bool(axes) == (rows is not None):
+        _usage(ctx, "give one range to sweep, NAME=START:STOP, or --rows FILE (not both)")
+    if program == "-" and rows == "-":
+        _usage(ctx, "PROGRAM and --rows cannot both come from standard input")
+    compiled = compile_program(read_program(ctx, program))
+    with contextlib.ExitStack() as stack:
+        stream = None if rows is None else sys.stdin.buffer if rows == "-" else stack.enter_context(open(rows, "rb"))
+        data = plot_data(compiled, constants, axes, stream, options["x_name"], options["wrt"], options["second"])
+    require_points(data)
+    if save:
+        from .render.plot_image import save_image
+
+        save_image(data, save, size, settings.ylim)
+        _stderr(f"autodiff: wrote {save}")
+        return
+    click.echo(terminal.encodable(to_text(render_plot(data, settings), terminal.width, terminal.color)), color=True)
 
 
 def _sweep(

@@ -62,12 +62,20 @@ class ColumnProgram:
         """Numbers held per row while running, to size blocks."""
         return 2 * self.size + 1
 
-    def run(self, columns: Sequence[list[float]], n: int) -> tuple[list[float], list[list[float]]] | None:
-        """Values and one gradient column per name for ``n`` rows, or None to defer to Program.run."""
+    def run(
+        self, columns: Sequence[list[float]], n: int, nodes: list[list[float]] | None = None
+    ) -> tuple[list[float], list[list[float]]] | None:
+        """Values and one gradient column per name for ``n`` rows, or None to defer to Program.run.
+
+        ``nodes``, if given, receives every node's column, indexed like ``program.order``:
+        callers that read intermediates (``plot`` finds kinks from them) need no second pass.
+        """
         try:
             data = self._forward(columns, n)
             if data is None:
                 return None
+            if nodes is not None:
+                nodes[:] = data
             grads = self._backward(data, n)
         except (ArithmeticError, ValueError, TypeError):
             return None

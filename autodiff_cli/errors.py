@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .text import caret_picture
+
 SYNTAX = "syntax"
 NAME = "name"
 DOMAIN = "domain"
@@ -50,18 +52,17 @@ class AutodiffError(Exception):
         return self
 
     def caret(self) -> str:
-        """The offending source line with a caret under the column, or ''."""
+        """The offending source line with a caret under the column, or ''.
+
+        Escaped and cut to a window around the column (``text.caret_picture``):
+        the line may hold terminal escapes or be megabytes long.
+        """
         if self.line is None or self.source is None:
             return ""
-        lines = self.source.splitlines() or [""]
-        if self.line > len(lines):
-            text = ""
-        else:
-            text = lines[self.line - 1]
-        col = max(1, self.column or 1)
-        # Tabs keep their width so the caret lines up under them.
-        pad = "".join("\t" if ch == "\t" else " " for ch in text[: col - 1])
-        return f"  {text}\n  {pad}^"
+        # Lines as the parser counts them: only \n ends one (not \v, \f or U+2028).
+        lines = self.source.split("\n")
+        text = lines[self.line - 1].removesuffix("\r") if self.line <= len(lines) else ""
+        return caret_picture(text, self.column or 1)
 
     def to_dict(self) -> dict[str, object]:
         """The machine form the CLI contract promises for an error."""

@@ -29,7 +29,7 @@ from .ops import CONSTANTS
 from .program import Program
 from .render.records import SweepFormat, sweep_format
 
-__all__ = ["MAX_ROWS", "Axis", "Sweep", "parse_axis", "split_arguments"]
+__all__ = ["MAX_ROWS", "Axis", "Block", "Row", "Sweep", "parse_axis", "split_arguments"]
 
 MAX_ROWS = 10_000_000
 """A sweep of ranges past this many rows is a typo (a step of 1e-9), not a plan."""
@@ -243,24 +243,28 @@ class Sweep:
 
     def run(self, rows: BinaryIO | None = None) -> Iterator[str]:
         """Output text: a header (CSV), then the answers, a block of rows at a time."""
+        yield from self._emit(*self.source(rows))
+
+    def source(self, rows: BinaryIO | None = None) -> tuple[list[str], Iterator[Block]]:
+        """The inputs that get columns, and the blocks of rows (of ``rows``, else of the ranges), unanswered.
+
+        For callers that want the numbers rather than the text (``plot``).
+        """
         if rows is None:
             names = self._names(set(self.constants) | {a.name for a in self.axes}, complete=True)
-            yield from self._emit(names, self._axis_blocks(names))
-            return
+            return names, self._axis_blocks(names)
         blocks = _text_blocks(rows)
         text = next((t for t in blocks if t.strip()), "").lstrip()
         if not text:
             raise AutodiffError(INPUT, "the rows are empty: give a CSV header line, or JSON lines")
         if text.startswith("{"):
-            names = self._names(set(self.constants), complete=False)
-            yield from self._emit(names, self._json_blocks(text, blocks))
-            return
+            return self._names(set(self.constants), complete=False), self._json_blocks(text, blocks)
         header_line, _, rest = text.partition("\n")
         header = next(csv.reader([header_line]), [])
         index = self._header_index(header)
         names = self._names(set(index) | set(self.constants), complete=True)
         wanted = {n: i for n, i in index.items() if n in names}
-        yield from self._emit(names, self._csv_blocks(wanted, len(header), rest, blocks))
+        return names, self._csv_blocks(wanted, len(header), rest, blocks)
 
     def _names(self, given: set[str], complete: bool) -> list[str]:
         """The inputs that get columns, in order of first use; with ``complete``, all must be given."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
 import sys
@@ -100,7 +101,7 @@ def test_explain_check_and_hessian_hold_the_program_while_they_read_it(tiny_swit
             if not report.ok or report.inputs[0].autodiff != math.cos(x) * y:
                 wrong.append("check")
         else:
-            _result, second = program_hessian(program, {"x": x, "y": y})
+            _, second = program_hessian(program, {"x": x, "y": y})
             if not math.isclose(second["x"]["x"], -math.sin(x) * y, rel_tol=1e-12, abs_tol=1e-15):
                 wrong.append("hessian")
 
@@ -167,3 +168,12 @@ def test_a_process_pool_sends_errors_back_as_errors() -> None:
     with ProcessPoolExecutor(1) as pool, pytest.raises(AutodiffError) as caught:
         pool.submit(evaluate, "sqrt(x)", {"x": -4}).result()
     assert caught.value.kind == "domain" and caught.value.column == 1
+
+
+def test_json_lines_stay_one_line_for_every_line_reader() -> None:
+    from autodiff_cli.render.machine import dumps
+
+    record = {"id": "a\x85b\u2028c\u2029d", "value": 1.0}
+    line = dumps(record)
+    assert len(line.splitlines()) == 1
+    assert json.loads(line) == record

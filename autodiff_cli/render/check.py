@@ -9,12 +9,16 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..check import KINK, MISMATCH, OK, CheckReport
+from ..check import KINK, MISMATCH, OK, CheckReport, InputCheck
+from ..text import printable
 from .machine import finite_or_text
 
 __all__ = ["check_record", "render_check"]
 
 STATUS_STYLE = {OK: "green", MISMATCH: "bold red", KINK: "yellow"}
+
+MAX_ROWS = 30
+"""Inputs in the table at most (every one that is not ok, if they fit); --json has them all."""
 
 
 def _number(x: float | None) -> float | str | None:
@@ -61,9 +65,28 @@ def render_check(report: CheckReport) -> RenderableType:
     table.add_column("finite differences", justify="right")
     table.add_column("rel. error", justify="right")
     table.add_column("")
-    for c in report.inputs:
+    shown = _shown(report)
+    for c in shown:
         fd = "-" if c.finite_difference is None else repr(c.finite_difference)
         rel = "-" if c.rel_error is None else f"{c.rel_error:.2g}"
-        table.add_row(c.name, repr(c.autodiff), fd, rel, Text(c.status, style=STATUS_STYLE.get(c.status, "dim")))
-    notes = [Text(f"{c.name}: {c.note}", style="dim") for c in report.inputs if c.note]
+        table.add_row(Text(c.name), repr(c.autodiff), fd, rel, Text(c.status, style=STATUS_STYLE.get(c.status, "dim")))
+    notes = [Text(printable(f"{c.name}: {c.note}"), style="dim") for c in shown if c.note]
+    left = len(report.inputs) - len(shown)
+    if left:
+        bad = sum(c.status != OK for c in report.inputs) - sum(c.status != OK for c in shown)
+        which = f"{bad:,} of them not ok" if bad else "all ok"
+        notes.append(Text(f"… {left:,} more inputs, {which} (--json has every input)", style="dim"))
     return Group(title, table, *notes)
+
+
+def _shown(report: CheckReport) -> list[InputCheck]:
+    """At most MAX_ROWS inputs, in their order; an ok one never takes the place of one that is not."""
+    room = MAX_ROWS - sum(c.status != OK for c in report.inputs)
+    shown: list[InputCheck] = []
+    for c in report.inputs:
+        if c.status == OK:
+            if room <= 0:
+                continue
+            room -= 1
+        shown.append(c)
+    return shown[:MAX_ROWS]

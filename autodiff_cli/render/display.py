@@ -21,10 +21,11 @@ from rich.text import Text
 from ..engine import Value
 from ..parser import Graph
 from ..program import Result
+from ..text import excerpt
 from .dag import MAX_ROWS, Picture, draw_dag, format_number, summary
 from .layout import cell_width
 
-__all__ = ["DisplayOptions", "display", "for_stream", "to_text"]
+__all__ = ["DisplayOptions", "Terminal", "display", "for_stream", "terminal_of", "to_text"]
 
 MAX_TABLE_ROWS = 30
 """Rows of a table before the rest is summed up in a line (--json has them all)."""
@@ -86,10 +87,32 @@ def for_stream(
     Colour: none under NO_COLOR, always under FORCE_COLOR, else on a terminal only.
     ASCII: when asked, or when the stream's encoding cannot take box drawing.
     """
-    columns = width or _columns(stream, environ)
+    terminal = terminal_of(stream, environ, width)
+    options = DisplayOptions(width=terminal.width, digits=digits, ascii=ascii or not terminal.unicode, dag=dag)
+    return terminal.encodable(to_text(display(graph, result, options), terminal.width, terminal.color))
+
+
+class Terminal(NamedTuple):
+    """What a stream can show: its width, whether it takes box drawing, whether colour is wanted."""
+
+    width: int
+    unicode: bool
+    color: bool
+    encoding: str
+
+    def encodable(self, text: str) -> str:
+        """``text`` with what the stream cannot encode as '?' (letters of names on an ASCII terminal)."""
+        return text if self.unicode else text.encode(self.encoding, "replace").decode(self.encoding)
+
+
+def terminal_of(stream: TextIO, environ: Mapping[str, str], width: int | None = None, sample: str = "─│┼→∂⋯…") -> Terminal:
+    """The usual conventions, shared by every picture (the display, plots).
+
+    Width: ``width``, else COLUMNS, else the terminal's, else 80 (a pipe).
+    Colour: none under NO_COLOR, always under FORCE_COLOR, else on a terminal only.
+    Unicode: when the stream's encoding can take ``sample``.
+    """
     encoding = getattr(stream, "encoding", None) or "utf-8"
-    unicode_ok = _can_encode("─│┼→∂⋯…", encoding)
-    options = DisplayOptions(width=columns, digits=digits, ascii=ascii or not unicode_ok, dag=dag)
     if environ.get("NO_COLOR"):
         color = False
     elif environ.get("FORCE_COLOR"):
@@ -97,10 +120,7 @@ def for_stream(
     else:
         isatty = getattr(stream, "isatty", None)
         color = bool(isatty and isatty())
-    text = to_text(display(graph, result, options), columns, color)
-    if not unicode_ok:  # letters of names the stream cannot take come out as '?'
-        text = text.encode(encoding, "replace").decode(encoding)
-    return text
+    return Terminal(width or _columns(stream, environ), _can_encode(sample, encoding), color, encoding)
 
 
 def _columns(stream: TextIO, environ: Mapping[str, str]) -> int:
@@ -147,20 +167,8 @@ def to_text(renderable: Text, width: int, color: bool) -> str:
 
 
 def _shorten(source: str, width: int, more: str) -> str:
-    """The program, cut short if long: a 3,000-term sum must not fill the screen."""
-    lines = source.split("\n")
-    budget = width * 2
-    out: list[str] = []
-    for line in lines[:MAX_PROGRAM_LINES]:
-        if len(line) > budget:
-            cut = line.rfind(" ", 0, budget) + 1 or budget  # at a space if there is one
-            out.append(f"{line[:cut]}{more} ({len(line) - cut:,} more characters)")
-            break
-        out.append(line)
-    left = len(lines) - len(out)
-    if left > 0:
-        out.append(f"{more} ({left:,} more lines)")
-    return "\n".join(out)
+    """The program, escaped and cut short if long: a 3,000-term sum must not fill the screen."""
+    return excerpt(source, width * 2, MAX_PROGRAM_LINES, more)
 
 
 def _headline(source: str, value: float, options: DisplayOptions) -> Text:

@@ -11,6 +11,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ..explain import CONSTANT, INPUT, NUMBER, BackwardStep, Contribution, Explanation, ForwardStep, number_text
+from ..text import clip, excerpt
 from .machine import finite_or_text
 
 __all__ = ["explanation_record", "render_explanation"]
@@ -19,6 +20,14 @@ NODE = "bold cyan"
 FORMULA = "yellow"
 NOTE = "magenta"
 QUIET = "dim"
+
+# What a person is shown at most; --json has everything.
+FORWARD_HEAD = 10  # forward steps from the start (the inputs)
+FORWARD_TAIL = 20  # and those nearest the result
+MAX_BACKWARD = 10  # backward steps, from the result down
+MAX_RESULT_ROWS = 30  # gradients in the result table
+HEADER_WIDTH = 160  # characters of a program line, and of the bindings
+HEADER_LINES = 6
 
 FORWARD_LEGEND = "Children before parents: every node is computed from values already known."
 BACKWARD_LEGEND = (
@@ -80,16 +89,26 @@ def _backward_record(s: BackwardStep) -> dict[str, Any]:
 
 
 def render_explanation(e: Explanation) -> RenderableType:
-    """The program, the forward pass as a table, the backward pass as one small tree per node."""
+    """The program, the forward pass as a table, the backward pass as one small tree per node.
+
+    Bounded like the eval display: a 10,000-term sum shows the steps nearest
+    the result and counts the rest (``--json`` has every step).
+    """
     parts: list[RenderableType] = [_header(e), Text(""), _forward_table(e), Text(FORWARD_LEGEND, style=QUIET), Text("")]
     parts.append(Text("Backward pass", style="bold"))
     parts.append(Text(BACKWARD_LEGEND, style=QUIET))
     if not e.backward:
         parts.append(Text(_leaf_result(e)))
-    for number, step in enumerate(e.backward, 1):
+    for number, step in enumerate(e.backward[:MAX_BACKWARD], 1):
         parts += [Text(""), _backward_tree(number, step)]
+    if len(e.backward) > MAX_BACKWARD:
+        parts += [Text(""), Text("… " + _left_out(len(e.backward) - MAX_BACKWARD, "more steps"), style=NOTE)]
     parts += [Text(""), _result_table(e)]
     return Group(*parts)
+
+
+def _left_out(count: int, what: str) -> str:
+    return f"{count:,} {what} left out (--json has them all)"
 
 
 def _leaf_result(e: Explanation) -> str:
@@ -101,15 +120,15 @@ def _leaf_result(e: Explanation) -> str:
 
 def _header(e: Explanation) -> Text:
     text = Text("Explaining ", style="bold")
-    lines = e.expr.splitlines() or [""]
+    lines = excerpt(e.expr, HEADER_WIDTH, HEADER_LINES).split("\n")
     if len(lines) == 1:
         text.append(lines[0], style=NODE)
     else:  # a program from a file: one statement per line, as written
         for line in lines:
             text.append("\n    " + line, style=NODE)
     if e.bindings:
-        text.append("\n" if len(lines) > 1 else "  ")
-        text.append("at  " + ", ".join(f"{k} = {number_text(v)}" for k, v in e.bindings.items()))
+        text.append("\n" if len(lines) > 1 or len(e.expr) > HEADER_WIDTH else "  ")
+        text.append("at  " + clip(", ".join(f"{k} = {number_text(v)}" for k, v in e.bindings.items()), HEADER_WIDTH))
     return text
 
 
@@ -118,20 +137,31 @@ def _forward_table(e: Explanation) -> Table:
     table.add_column("node", style=NODE, no_wrap=True)
     table.add_column("computes")
     table.add_column("value", justify="left")
-    for s in e.forward:
-        if s.kind == NUMBER:
-            table.add_row(Text(s.label, style=QUIET), Text("a number", style=QUIET), Text(number_text(s.value), style=QUIET))
-        elif s.kind == CONSTANT:
-            table.add_row(s.label, "a constant", number_text(s.value))
-        elif not s.op:
-            table.add_row(s.label, "an input", number_text(s.value))
-        else:
-            value = Text(f"{s.arithmetic} = ")
-            value.append(number_text(s.value), style="bold")
-            marker = "  ← the result" if s.id == e.result else ""
-            value.append(marker, style=NOTE)
-            table.add_row(s.label, s.expr, value)
+    steps = e.forward
+    cut = len(steps) > FORWARD_HEAD + FORWARD_TAIL + 1
+    for s in steps[:FORWARD_HEAD] if cut else steps:
+        table.add_row(*_forward_row(e, s))
+    if cut:
+        left = len(steps) - FORWARD_HEAD - FORWARD_TAIL
+        table.add_row(Text("…", style=NOTE), Text(_left_out(left, "steps"), style=NOTE), Text(""))
+        for s in steps[-FORWARD_TAIL:]:
+            table.add_row(*_forward_row(e, s))
     return table
+
+
+def _forward_row(e: Explanation, s: ForwardStep) -> tuple[Text, Text, Text]:
+    """Cells as Text, never markup: a node's label comes from the program."""
+    if s.kind == NUMBER:
+        return Text(s.label, style=QUIET), Text("a number", style=QUIET), Text(number_text(s.value), style=QUIET)
+    if s.kind == CONSTANT:
+        return Text(s.label), Text("a constant"), Text(number_text(s.value))
+    if not s.op:
+        return Text(s.label), Text("an input"), Text(number_text(s.value))
+    value = Text(f"{s.arithmetic} = ")
+    value.append(number_text(s.value), style="bold")
+    marker = "  ← the result" if s.id == e.result else ""
+    value.append(marker, style=NOTE)
+    return Text(s.label), Text(s.expr), value
 
 
 def _backward_tree(number: int, step: BackwardStep) -> Tree:
@@ -191,6 +221,9 @@ def _result_table(e: Explanation) -> Table:
     table.add_column("exactly")
     table.add_column("what")
     table.add_row(Text(e.labels[e.result], style=NODE), repr(e.value), Text("the value", style=QUIET))
-    for name, g in e.gradients.items():
+    gradients = list(e.gradients.items())
+    for name, g in gradients[:MAX_RESULT_ROWS]:
         table.add_row(Text(f"∂/∂{name}", style=NODE), repr(g), Text(f"{name}.grad after the backward pass", style=QUIET))
+    if len(gradients) > MAX_RESULT_ROWS:
+        table.add_row(Text("…", style=NOTE), Text(_left_out(len(gradients) - MAX_RESULT_ROWS, "gradients"), style=NOTE))
     return table

@@ -14,28 +14,39 @@ if TYPE_CHECKING:
     from rich.console import Group
 
 
+MAX_INPUTS = 12
+"""Rows and columns of the table at most: past a dozen inputs it cannot be read anyway."""
+
+
 def render_hessian(hessian: dict[str, dict[str, float]], digits: int = 4, ascii: bool = False) -> Group:
     """One row and one column per input; the cell in row a, column b is d/db (d/da).
 
     Numbers have ``digits`` significant digits, as in the rest of the display;
-    ``--json`` has every digit.
+    ``--json`` has every digit, and every input when there are more than
+    ``MAX_INPUTS`` (2,000 inputs would be 4 million cells: a minute and
+    gigabytes of rich layout for a table nobody can read).
     """
     from rich import box
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    names = list(hessian)
+    names = list(hessian)[:MAX_INPUTS]
     d = "d/d" if ascii else "∂/∂"
     rule = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True) if ascii else box.SIMPLE_HEAD
     table = Table(box=rule, pad_edge=False, show_edge=False)
-    table.add_column("", style="bold")
+    table.add_column("", style="bold", no_wrap=True)
     for name in names:
-        table.add_column(f"{d}{name}", justify="right", overflow="fold")
+        table.add_column(Text(f"{d}{name}"), justify="right", overflow="fold")
     for name in names:
-        table.add_row(f"{d}{name}", *(format_number(hessian[name][other], digits) for other in names))
+        table.add_row(Text(f"{d}{name}"), *(format_number(hessian[name][other], digits) for other in names))
     title = "hessian: d2 result / d row d column" if ascii else "hessian: ∂²result/∂row ∂column"
-    return Group(Text(title), table)
+    parts = [Text(title), table]
+    if len(hessian) > len(names):
+        more = "..." if ascii else "…"
+        note = f"{more} the first {len(names)} of {len(hessian):,} inputs shown (--json has every entry)"
+        parts.append(Text(note, style="bright_black"))
+    return Group(*parts)
 
 
 def hessian_record(hessian: dict[str, dict[str, float]]) -> dict[str, Any]:

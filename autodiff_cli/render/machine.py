@@ -31,6 +31,11 @@ def error_record(error: AutodiffError) -> dict[str, Any]:
     return error.to_dict()
 
 
+# Characters that some line readers (Python's str.splitlines, JavaScript) take
+# for line ends: escaped, so that one record is always one line for every reader.
+_LINE_BREAKERS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def dumps(record: dict[str, Any]) -> str:
     """One line of RFC 8259 JSON; floats print as the shortest text that reads back exactly."""
-    return json.dumps(record, ensure_ascii=False, allow_nan=False)
+    return json.dumps(record, ensure_ascii=False, allow_nan=False).translate(_LINE_BREAKERS)

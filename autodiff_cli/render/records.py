@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from ..errors import AutodiffError
 from ..program import Result
+from ..text import clip
 from .machine import dumps, finite_or_text
 
 __all__ = [
@@ -42,11 +43,34 @@ __all__ = [
 BATCH_CSV_FIELDS = ("line", "id", "expr", "value", "gradients", "error_kind", "error_message")
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def defused(cell: object) -> object:
+    """A text cell a spreadsheet cannot run: ``'`` in front if it could start a formula.
+
+    Numbers stay as written (whatever ``float`` reads holds no reference or
+    function), so ``-0.5`` is still a number; a program ``-a^2`` becomes
+    ``'-a^2``. A cell that already starts with ``'`` gets one more, so the rule
+    reverses exactly: drop the first character of every cell that starts with ``'``.
+    """
+    if not isinstance(cell, str) or not cell.startswith(_FORMULA_STARTS):
+        return cell
+    try:
+        float(cell)
+    except ValueError:
+        return "'" + cell
+    return cell
+
+
 def csv_line(fields: Iterable[object]) -> str:
-    """One CSV row, quoted where needed, ending in a newline."""
+    """One CSV row, quoted where needed, ending in a newline; every cell defused (``defused``)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(fields)
-    return buffer.getvalue()
+    # With "\r\n" as terminator csv quotes a cell holding a lone \r too (with "\n" it does not,
+    # and the row would break in two); the row itself still ends in "\n", like every other.
+    csv.writer(buffer, lineterminator="\r\n").writerow(map(defused, fields))
+    return buffer.getvalue()[:-2] + "\n"
 
 
 def jsonl_line(record: Mapping[str, Any]) -> str:
@@ -86,6 +110,12 @@ def batch_csv_line(record: Mapping[str, Any], name_files: bool = False) -> str:
     return csv_line(fields)
 
 
+MAX_ECHO = 300
+"""Characters of a job's program, id, file name or message the batch table shows at most."""
+MAX_GRADIENTS = 30
+"""Gradients per job in the batch table; jsonl and csv have them all."""
+
+
 class BatchTable:
     """The people display of a batch: a header, then one row per job as each job finishes.
 
@@ -110,29 +140,33 @@ class BatchTable:
         return self._table(True)
 
     def row(self, record: Mapping[str, Any]) -> Any:
+        """One job's row; what the job file said is escaped and cut short (``text.clip``), never markup."""
         from rich.text import Text
 
         where = str(record["line"])
         if self.name_files:
-            where = f"{record.get('file', '')}:{where}"
+            where = f"{clip(str(record.get('file', '')), MAX_ECHO)}:{where}"
         program = Text()
         if "id" in record:
-            program.append(_id_cell(record), style="cyan")
+            program.append(clip(_id_cell(record), MAX_ECHO), style="cyan")
             program.append(" ")
-        program.append(record.get("expr", ""))
+        program.append(clip(record.get("expr", ""), MAX_ECHO))
         answer = Text()
         error = record.get("error")
         if error is not None:
             at = f" (line {error['line']}, column {error['column']})" if "line" in error else ""
             answer.append(f"{error['kind']} error", style="bold red")
-            answer.append(f": {error['message']}{at}")
+            answer.append(f": {clip(error['message'], MAX_ECHO)}{at}")
         else:
             answer.append(repr(record["value"]), style="bold")
-            for name, g in record["gradients"].items():
+            gradients = list(record["gradients"].items())
+            for name, g in gradients[:MAX_GRADIENTS]:
                 answer.append(f"\n  d/d{name}  ")
                 answer.append(repr(g))
+            if len(gradients) > MAX_GRADIENTS:
+                answer.append(f"\n  … {len(gradients) - MAX_GRADIENTS:,} more (--format jsonl has them all)")
         table = self._table(False)
-        table.add_row(where, program, answer)
+        table.add_row(Text(where), program, answer)
         return table
 
 

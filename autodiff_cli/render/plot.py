@@ -1,0 +1,349 @@
+"""The terminal picture of ``autodiff plot``: curves in braille dots (or ASCII marks), axes, legend, notes.
+
+Drawn by hand with rich Text rather than with a plotting library: braille
+cells give 2 x 4 dots per character, which is all a curve needs, and the
+axes, ticks and legend are a few lines of text. A library (plotext,
+uniplot, asciichartpy) would be a new dependency for that, none of them
+marks gaps and kinks the way a derivative plot needs, and their start-up
+cost would land on every ``autodiff`` command that imports them.
+
+Without colour the curves stay apart by their dots: the value is solid, the
+derivatives are dotted, more sparsely the higher they go; in ASCII each
+curve has its own mark. The value is drawn last, on top.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import textwrap
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple, TextIO
+
+from rich.text import Text
+
+from ..plot import PlotData, parse_limits
+from ..shapes import Curve, joins, outside, y_range
+from .display import Terminal
+
+__all__ = [
+    "PlotOptions",
+    "curve_label",
+    "default_height",
+    "default_points",
+    "nice_ticks",
+    "plot_notes",
+    "plot_options",
+    "render_plot",
+]
+
+PALETTE = ("cyan", "magenta", "yellow", "green", "blue", "red")
+MARKS = "*+o%@&"  # ASCII: one mark per curve
+STYLES = {"axis": "bright_black", "title": "bold", "note": "bright_black", "kink": "bold red", "zero": "bright_black"}
+# Bit of each dot of a braille cell, by dot row (0-3) and dot column (0-1).
+BRAILLE = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+KINK = -1  # owner of a cell holding a kink mark
+Dash = tuple[int, int] | None  # dots on, dots off; None: solid
+
+
+class PlotOptions(NamedTuple):
+    """How to draw: the size of the whole picture in characters, ASCII or not, colour or not, the y range."""
+
+    width: int = 80
+    height: int = 24
+    ascii: bool = False
+    color: bool = False
+    ylim: tuple[float, float] | None = None
+
+
+def plot_options(terminal: Terminal, height: int, ascii: bool, ylim: str | None) -> PlotOptions:
+    """The options for a terminal, from the command's: ASCII also where the stream cannot take braille."""
+    limits = parse_limits(ylim) if ylim is not None else None
+    return PlotOptions(terminal.width, height, ascii or not terminal.unicode, terminal.color, limits)
+
+
+def default_points(width: int) -> int:
+    """Two points per dot column of a picture ``width`` characters wide."""
+    return max(3, 4 * (width - 10) + 1)
+
+
+def default_height(stream: TextIO, environ: Mapping[str, str], width: int) -> int:
+    """LINES, else the terminal's height less the prompt line, at most about 0.3 of the width; 24 for a pipe."""
+    lines = environ.get("LINES", "")
+    rows = int(lines) if lines.isdigit() and int(lines) > 0 else 0
+    if not rows:
+        try:
+            rows = os.get_terminal_size(stream.fileno()).lines if stream.isatty() else 0
+        except (AttributeError, OSError, ValueError):
+            rows = 0
+    wanted = max(14, round(width * 0.3))
+    return max(10, min(rows - 1, wanted)) if rows else 24
+
+
+def curve_label(curve: Curve, source: str, x: str, ascii: bool) -> str:
+    """What the legend calls a curve: the program itself (when short), d/dx, d²/dx²."""
+    if curve.order == 0:
+        one_line = "\n" not in source and ";" not in source and len(source) <= 30
+        return source.strip() if one_line else "value"
+    if curve.order == 1:
+        return f"d/d{curve.wrt}"
+    return f"d2/d{x}2" if ascii else f"d²/d{x}²"
+
+
+# --- numbers on the axes -------------------------------------------------------------
+
+
+def nice_ticks(low: float, high: float, count: int) -> tuple[list[float], float]:
+    """About ``count`` round numbers (1, 2 or 5 times a power of ten apart) from ``low`` to ``high``."""
+    raw = (high - low) / max(1, count)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= raw * (1 - 1e-9))
+    first = math.ceil(low / step - 1e-9)
+    ticks = []
+    k = first
+    while k * step <= high + step * 1e-9:
+        ticks.append(k * step)
+        k += 1
+    return ticks, step
+
+
+def tick_text(value: float, step: float) -> str:
+    """A tick label with just the digits the step needs: 0.25, 1500, 2e+08."""
+    if value == 0.0:
+        return "0"
+    magnitude = max(abs(value), step)
+    if 1e-4 <= magnitude < 1e6:
+        decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+        while decimals < 12 and abs(round(step, decimals) - step) > step * 1e-9:
+            decimals += 1  # a step of 0.25
+        return f"{value:.{decimals}f}"
+    digits = max(1, math.floor(math.log10(abs(value))) - math.floor(math.log10(step) + 1e-9) + 1)
+    return f"{value:.{digits}g}".replace("e+0", "e+").replace("e-0", "e-")
+
+
+def _y_axis(data: PlotData, rows: int, ylim: tuple[float, float] | None) -> tuple[float, float, list[float], float]:
+    """The range (widened to round numbers unless ``ylim`` fixed it), its ticks and their step."""
+    low, high = y_range(data.curves, ylim)
+    ticks, step = nice_ticks(low, high, max(2, rows // 3))
+    if ylim is None:
+        low, high = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
+        ticks, step = nice_ticks(low, high, max(2, rows // 3))
+    return low, high, ticks, step
+
+
+# --- the canvas ------------------------------------------------------------------------
+
+
+class _Canvas:
+    """Cells of sub-dots (braille: 2 x 4, ASCII: 1 x 1), each remembering which curve drew it last."""
+
+    def __init__(self, columns: int, rows: int, ascii: bool) -> None:
+        self.columns, self.rows = columns, rows
+        self.sx, self.sy = (1, 1) if ascii else (2, 4)
+        self.bits = [[0] * columns for _ in range(rows)]
+        self.owner = [[None] * columns for _ in range(rows)]
+        self.pen: dict[int, tuple[int, int, int]] = {}  # each curve's last dot and length so far, to dash it
+
+    def dot(self, dx: int, dy: int, owner: int, dash: Dash = None) -> None:
+        """One dot; with a ``dash`` (on, off), only ``on`` dots of every ``on + off`` along the curve's length."""
+        if dash:
+            x0, y0, length = self.pen.get(owner, (dx, dy, 0))
+            length += max(abs(dx - x0), abs(dy - y0))
+            self.pen[owner] = (dx, dy, length)
+            if length % (dash[0] + dash[1]) >= dash[0]:
+                return
+        if 0 <= dx < self.columns * self.sx and 0 <= dy < self.rows * self.sy:
+            c, r = dx // self.sx, dy // self.sy
+            self.bits[r][c] |= BRAILLE[dy % self.sy][dx % self.sx] if self.sx == 2 else 1
+            self.owner[r][c] = owner
+
+    def line(self, a: tuple[float, float], b: tuple[float, float], owner: int, dash: Dash) -> None:
+        """The dots from ``a`` to ``b`` (in dot coordinates), clipped to the canvas height first."""
+        (x0, y0), (x1, y1) = a, b
+        top, bottom = -0.5, self.rows * self.sy - 0.5
+        if (y0 < top and y1 < top) or (y0 > bottom and y1 > bottom):
+            return
+        if y0 != y1:
+            t0 = max(0.0, min((top - y0) / (y1 - y0), (bottom - y0) / (y1 - y0)))
+            t1 = min(1.0, max((top - y0) / (y1 - y0), (bottom - y0) / (y1 - y0)))
+            (x0, y0), (x1, y1) = (x0 + t0 * (x1 - x0), y0 + t0 * (y1 - y0)), (x0 + t1 * (x1 - x0), y0 + t1 * (y1 - y0))
+        steps = max(1, round(max(abs(x1 - x0), abs(y1 - y0))))
+        for k in range(steps + 1):
+            t = k / steps
+            self.dot(round(x0 + t * (x1 - x0)), round(y0 + t * (y1 - y0)), owner, dash)
+
+
+def _draw(data: PlotData, canvas: _Canvas, xr: tuple[float, float], yr: tuple[float, float], color: bool) -> None:
+    """Every curve (the value last, on top) and the kink marks."""
+    (xlo, xhi), (ylo, yhi) = xr, yr
+    sx = (canvas.columns * canvas.sx - 1) / (xhi - xlo)
+    sy = (canvas.rows * canvas.sy - 1) / (yhi - ylo)
+    pxs = [round((x - xlo) * sx) for x in data.xs]
+    cuts = frozenset(i for k in data.kinks for i in k.cuts)
+    for k in reversed(range(len(data.curves))):
+        curve = data.curves[k]
+        pys = [None if y is None else (yhi - y) * sy for y in curve.ys]
+        joined = joins(curve.ys, yhi - ylo, cuts if curve.order else frozenset())
+        _trace(canvas, pxs, pys, joined, k, None if color or canvas.sx == 1 else _dash(k))
+    for kink in data.kinks:
+        if ylo <= kink.y <= yhi:
+            px, py = (kink.x - xlo) * sx, (yhi - kink.y) * sy
+            canvas.owner[round(py) // canvas.sy][round(px) // canvas.sx] = KINK
+
+
+def _trace(canvas: _Canvas, pxs: list[int], pys: list[float | None], joined: list[bool], owner: int, dash: Dash) -> None:
+    """One curve, in dot coordinates: the points of one dot column become one vertical run, so that
+    10,000 points cost what the few hundred columns do; runs are joined by lines where ``joined`` says."""
+    run: list[float] = []  # column, first y, lowest y, highest y, last y
+    for i, py in enumerate(pys):
+        if py is None:
+            continue
+        px = pxs[i]
+        if run and run[0] == px:
+            run[2], run[3], run[4] = min(run[2], py), max(run[3], py), py
+        else:
+            if run:
+                canvas.line((run[0], run[2]), (run[0], run[3]), owner, dash)
+                canvas.line((run[0], run[4]), (px, py), owner, dash)
+            run = [px, py, py, py, py]
+        if i >= len(joined) or not joined[i]:
+            canvas.line((run[0], run[2]), (run[0], run[3]), owner, dash)
+            run = []
+
+
+def _dash(k: int) -> Dash:
+    """Without colour: the value solid, then long dashes, dots, short dashes."""
+    return None if k == 0 else ((4, 2), (1, 2), (2, 3))[(k - 1) % 3]
+
+
+# --- the picture -----------------------------------------------------------------------
+
+
+def render_plot(data: PlotData, options: PlotOptions) -> Text:
+    """The whole picture: title, canvas with axes, legend and notes, ``options.width`` by at most ``options.height``."""
+    ascii = options.ascii
+    labels = [curve_label(c, data.source, data.x, ascii) for c in data.curves]
+    notes = [line for note in plot_notes(data, labels, ascii, options) for line in _wrap(note, options.width)]
+    rows = max(3, options.height - 4 - len(notes))
+    ylo, yhi, yticks, ystep = _y_axis(data, rows, options.ylim)
+    ytexts = [tick_text(v, ystep) for v in yticks]
+    label_width = max(map(len, ytexts))
+    columns = max(10, options.width - label_width - 1 - len(data.x) - 2)
+    xlo, xhi = data.xs[0], data.xs[-1]
+    if xlo == xhi:
+        xlo, xhi = xlo - 1.0, xhi + 1.0
+    canvas = _Canvas(columns, rows, ascii)
+    _draw(data, canvas, (xlo, xhi), (ylo, yhi), options.color)
+    lines = [Text(_title(data, options.width), STYLES["title"])]
+    ytick_rows = {}
+    for v, t in zip(yticks, ytexts, strict=True):
+        ytick_rows.setdefault(round((yhi - v) / (yhi - ylo) * (rows * canvas.sy - 1)) // canvas.sy, t)
+    zero = round(yhi / (yhi - ylo) * (rows * canvas.sy - 1)) // canvas.sy if ylo < 0.0 < yhi else None
+    for r in range(rows):
+        line = Text(ytick_rows.get(r, "").rjust(label_width))
+        tick = r in ytick_rows
+        line.append(("+" if tick else "|") if ascii else ("┤" if tick else "│"), STYLES["axis"])
+        _cells(line, canvas, r, r == zero, options)
+        lines.append(line)
+    lines += _x_axis(data.x, xlo, xhi, label_width, columns, ascii)
+    lines.append(_legend(data, labels, options))
+    lines += [Text(note, STYLES["note"]) for note in notes]
+    return Text("\n").join(lines)
+
+
+def _cells(line: Text, canvas: _Canvas, r: int, zero: bool, options: PlotOptions) -> None:
+    kink_mark = "#" if options.ascii else "◆"
+    for c in range(canvas.columns):
+        owner = canvas.owner[r][c]
+        if owner is None:
+            if zero:
+                line.append("-" if options.ascii else "┈", STYLES["zero"])
+            else:
+                line.append(" ")
+        elif owner == KINK:
+            line.append(kink_mark, STYLES["kink"])
+        elif options.ascii:
+            line.append(MARKS[owner % len(MARKS)], PALETTE[owner % len(PALETTE)])
+        else:
+            line.append(chr(0x2800 + canvas.bits[r][c]), PALETTE[owner % len(PALETTE)])
+    line.rstrip()
+
+
+def _x_axis(name: str, xlo: float, xhi: float, offset: int, columns: int, ascii: bool) -> list[Text]:
+    ticks, step = nice_ticks(xlo, xhi, max(2, columns // 12))
+    at = {round((v - xlo) / (xhi - xlo) * (columns - 1)): tick_text(v, step) for v in ticks}
+    axis = "".join(("+" if ascii else "┬") if c in at else ("-" if ascii else "─") for c in range(columns))
+    corner = "+" if ascii else "└"
+    rule = Text(" " * offset + corner + axis, STYLES["axis"])
+    rule.append(f" {name}")
+    labels = [" "] * (offset + 1 + columns + len(name) + 2)
+    end = -1
+    for c, text in sorted(at.items()):
+        start = max(0, offset + 1 + c - len(text) // 2)
+        if start <= end + 1 or start + len(text) > len(labels):
+            continue
+        labels[start : start + len(text)] = text
+        end = start + len(text) - 1
+    return [rule, Text("".join(labels).rstrip())]
+
+
+def _legend(data: PlotData, labels: Sequence[str], options: PlotOptions) -> Text:
+    legend = Text()
+    for k, label in enumerate(labels):
+        if k:
+            legend.append("   ")
+        legend.append(_sample(k, options), PALETTE[k % len(PALETTE)])
+        legend.append(f" {label}")
+    if data.kinks:
+        legend.append("   ")
+        legend.append("#" if options.ascii else "◆", STYLES["kink"])
+        legend.append(" kink")
+    return legend
+
+
+def _sample(k: int, options: PlotOptions) -> str:
+    """A short stretch of curve ``k`` as the canvas draws it: solid, dotted, or its ASCII mark."""
+    if options.ascii:
+        return MARKS[k % len(MARKS)] * 2
+    canvas = _Canvas(3, 1, False)
+    canvas.line((0.0, 1.0), (5.0, 1.0), k, None if options.color else _dash(k))
+    return "".join(chr(0x2800 + bits) for bits in canvas.bits[0])
+
+
+def _wrap(note: str, width: int) -> list[str]:
+    return textwrap.wrap(note, width, subsequent_indent="  ", break_on_hyphens=False) or [""]
+
+
+def _title(data: PlotData, width: int) -> str:
+    source = " ".join(data.source.split())
+    points = f"{len(data.xs):,} point" + ("s" if len(data.xs) != 1 else "")
+    tail = f" for {data.x} from {data.xs[0]:g} to {data.xs[-1]:g} ({points})"
+    room = width - len(tail)
+    if len(source) > room:
+        source = source[: max(1, room - 3)] + "..."
+    return source + tail
+
+
+def plot_notes(data: PlotData, labels: Sequence[str], ascii: bool, options: PlotOptions) -> list[str]:
+    """What the picture cannot show by itself: gaps and why, kinks, rows left out, points off the y range."""
+    notes = []
+    failed = sum(data.failures.values())
+    if failed:
+        kinds = ", ".join(f"{kind} {count:,}" for kind, count in data.failures.most_common())
+        first = data.messages[data.failures.most_common(1)[0][0]]
+        notes.append(f"gaps: the program fails at {failed:,} of {len(data.xs):,} points ({kinds}), e.g. {first}")
+    if data.second_gaps:
+        notes.append(f"gaps: {labels[-1]} does not exist at {data.second_gaps:,} more points")
+    if data.kinks:
+        shown = ", ".join(f"{k.x:.4g}" for k in data.kinks[:5])
+        more = f" and {len(data.kinks) - 5:,} more" if len(data.kinks) > 5 else ""
+        mark = "#" if ascii else "◆"
+        notes.append(f"kinks ({mark}, where the slope jumps): {data.x} = {shown}{more}")
+    if data.unplaced:
+        notes.append(f"{data.unplaced:,} rows have no usable {data.x} and are not shown")
+    low, high = y_range(data.curves, options.ylim)
+    left_out = outside(data.curves, low, high)
+    if left_out:
+        chosen = "" if options.ylim else " (see --ylim)"
+        notes.append(f"{left_out:,} points lie outside the y range {low:.4g} to {high:.4g}{chosen}")
+    return notes

@@ -1,0 +1,82 @@
+"""``autodiff plot --save``: the same plot as an SVG or PNG file, drawn by matplotlib (the ``plot`` extra).
+
+matplotlib is optional and heavy (half a second to import): it is imported
+here only, when an image is asked for. The figure is built with
+``matplotlib.figure.Figure``, not pyplot, so no global state or GUI backend
+is involved. Gaps and pole jumps are NaN breaks in the lines, exactly the
+segments the terminal picture leaves out; kinks are marked; the notes of the
+terminal picture go under the axes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import pathlib
+
+from ..errors import INPUT, AutodiffError
+from ..plot import PlotData
+from ..shapes import joins, y_range
+from .plot import PlotOptions, curve_label, plot_notes
+
+__all__ = ["FORMATS", "image_size", "save_image"]
+
+FORMATS = (".svg", ".png")
+INSTALL = "pip install 'autodiff-cli[plot]'"
+COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink")
+DPI = 100
+
+
+def image_size(path: str, text: str) -> tuple[int, int]:
+    """Check that ``path`` names an image we can write and matplotlib is there; ``'800x600'`` -> (800, 600)."""
+    if pathlib.Path(path).suffix.lower() not in FORMATS:
+        raise AutodiffError(INPUT, f"--save writes .svg or .png files, not {path!r}")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise AutodiffError(INPUT, f"--save needs matplotlib, which is not installed: {INSTALL}")
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit() and 16 <= int(width) <= 10_000 and 16 <= int(height) <= 10_000):
+        raise AutodiffError(INPUT, f"bad --size {text!r}: write WIDTHxHEIGHT in pixels, each 16 to 10000, e.g. 960x600")
+    return int(width), int(height)
+
+
+def save_image(data: PlotData, path: str, size: tuple[int, int], ylim: tuple[float, float] | None = None) -> None:
+    """Write the plot to ``path`` (.svg or .png), ``size`` pixels; each curve is an SVG group ``curve-K``."""
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "autodiff"}):
+        figure = Figure(figsize=(size[0] / DPI, size[1] / DPI), dpi=DPI)
+        axes = figure.add_subplot()
+        low, high = y_range(data.curves, ylim)
+        cuts = frozenset(i for k in data.kinks for i in k.cuts)
+        for k, curve in enumerate(data.curves):
+            joined = joins(curve.ys, (high - low) or 1.0, cuts if curve.order else frozenset())
+            xs, ys = _broken(data.xs, joined), _broken(curve.ys, joined)
+            label = curve_label(curve, data.source, data.x, ascii=False)
+            (line,) = axes.plot(xs, ys, color=COLORS[k % len(COLORS)], label=label, linewidth=1.6 if k == 0 else 1.2)
+            line.set_gid(f"curve-{k}")
+        if data.kinks:
+            marks = axes.plot([k.x for k in data.kinks], [k.y for k in data.kinks], "D", color="tab:red", label="kink")
+            marks[0].set_gid("kinks")
+        margin = 0.0 if ylim else (high - low) * 0.05
+        axes.set_ylim(low - margin, high + margin)
+        axes.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
+        axes.set_xlabel(data.x)
+        axes.set_title(" ".join(data.source.split()))
+        axes.grid(True, color="0.92")
+        axes.legend()
+        notes = plot_notes(data, [curve_label(c, data.source, data.x, False) for c in data.curves], False, PlotOptions(ylim=ylim))
+        if notes:
+            figure.text(0.01, 0.01, "\n".join(notes), fontsize=8, color="0.35", va="bottom")
+            figure.subplots_adjust(bottom=0.1 + 0.04 * len(notes))
+        figure.savefig(path, format=pathlib.Path(path).suffix.lower()[1:], dpi=DPI)
+
+
+def _broken(values: list, joined: list[bool]) -> list[float]:
+    """The values with a NaN after every point not joined to the next, where matplotlib breaks the line."""
+    out: list[float] = []
+    for i, v in enumerate(values):
+        out.append(math.nan if v is None else v)
+        if i < len(joined) and not joined[i]:
+            out.append(math.nan)
+    return out
