@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import multiprocessing
 import os
 import select
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from .bindings import check_name, parse_bindings
+from .bindings import as_number, check_bindings, parse_bindings
 from .errors import INPUT, LIMIT, AutodiffError
 from .program import compile_program
 from .render.machine import error_record, result_record
@@ -75,31 +74,20 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number in JSON (RFC 8259)")
 
 
+def _json_text(value: object) -> str:
+    return json.dumps(value)[:40]
+
+
 def finite_number(value: object, what: str) -> float:
     """A JSON number as a finite float64; booleans, strings and nulls are not numbers."""
-    if type(value) is bool or not isinstance(value, (int, float)):
-        raise AutodiffError(INPUT, f"{what} is not a number: {json.dumps(value)[:40]}")
-    try:
-        x = float(value)
-    except OverflowError:
-        x = math.inf
-    if not math.isfinite(x):
-        raise AutodiffError(INPUT, f"{what} is not a finite float64")
-    return x
+    return as_number(value, what, _json_text)
 
 
 def json_bindings(members: object, what: str) -> dict[str, float]:
     """A JSON object of name -> number as bindings, checked like NAME=VALUE arguments."""
     if not isinstance(members, dict):
         raise AutodiffError(INPUT, f"{what} must be an object of name: number")
-    out: dict[str, float] = {}
-    for key, value in members.items():
-        name = check_name(key, f"{what} has a bad member")
-        x = finite_number(value, f"the value for {name}")
-        if out.get(name, x) != x:
-            raise AutodiffError(INPUT, f"{name} is bound twice, to {out[name]!r} and {x!r}")
-        out[name] = x
-    return out
+    return check_bindings(members, f"{what} has a bad member", _json_text)
 
 
 def load_json(text: str) -> Any:

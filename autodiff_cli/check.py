@@ -38,8 +38,8 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from .bindings import check_bindings
 from .errors import AutodiffError
-from .parser import normalize_name
 from .program import Program, exclusive
 
 __all__ = ["TOLERANCE", "CheckReport", "InputCheck", "check_gradients"]
@@ -143,7 +143,7 @@ def check_gradients(program: Program, bindings: Mapping[str, float], tolerance: 
     Raises AutodiffError where ``program.run`` does. Runs the program at many
     nearby points, then once more at ``bindings``, where it leaves the graph.
     """
-    point = {normalize_name(k): float(v) for k, v in bindings.items()}
+    point = check_bindings(bindings)
     result = program.run(point)
     noise = _rounding_noise(program)
     # The size of the numbers the program works with, for judging derivatives near 0.

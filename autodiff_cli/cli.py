@@ -200,7 +200,9 @@ class ProgramCommand(click.Command):
             name = arg.split("=", 1)[0] if arg.startswith("--") else arg
             if name in takes_value:
                 options.append(arg)
-                if takes_value[name] and "=" not in arg and i + 1 < len(args):
+                if takes_value[name] and "=" not in arg:
+                    if i + 1 == len(args):  # else click would take the "--" added below as its value
+                        raise click.BadOptionUsage(name, f"Option '{name}' requires an argument.", ctx)
                     options.append(args[i + 1])
                     i += 1
             else:

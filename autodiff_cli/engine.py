@@ -22,8 +22,9 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from .bindings import as_number
 from .errors import DOMAIN, OVERFLOW, AutodiffError
-from .ops import FUNCTIONS, OPS, Op
+from .ops import FUNCTIONS, OPS, Op, exact, ieee_div
 
 Number = float | int
 
@@ -36,7 +37,9 @@ class Value:
     __slots__ = ("_op", "_prev", "data", "grad")
 
     def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "") -> None:
-        self.data = float(data)
+        # A number from outside obeys the one rule for values (bindings.as_number):
+        # a finite int or float, never a bool, a string or inf.
+        self.data = data if type(data) is float and data - data == 0.0 else as_number(data, "a number given to Value")
         self.grad = 0.0
         self._prev: tuple[Value, ...] = _children if type(_children) is tuple else tuple(_children)
         self._op = _op
@@ -268,6 +271,7 @@ class Value:
 
 
 def _as_value(x: object) -> Value | None:
+    """``x`` as a leaf if Python counts it a number (then the rule for values decides), else None."""
     if isinstance(x, Value):
         return x
     if isinstance(x, (int, float)):
@@ -355,7 +359,7 @@ for _name, _op in FUNCTIONS.items():
 
 def describe(op: Op, args: Sequence[float]) -> str:
     """Spell an operation on concrete numbers the way a person would write it."""
-    shown = [f"{a:g}" for a in args]
+    shown = [exact(a) for a in args]
     if op.symbol and len(args) == 2:
         return f"{shown[0]} {op.symbol} {shown[1]}"
     if op.symbol:
@@ -402,11 +406,9 @@ def _ieee(op: Op, args: tuple[float, ...]) -> float:
     """What IEEE arithmetic gives where Python's math module raises instead."""
     x = args[0]
     if op.name == "/":
-        return math.nan if x == 0.0 or x != x else math.copysign(math.inf, x) * math.copysign(1.0, args[1])
+        return ieee_div(x, args[1])
     if op.name in ("log", "log2", "log10") and x == 0.0:
         return -math.inf
-    if op.name == "^" and x == 0.0:
-        return math.inf
     if op.name == "atanh" and abs(x) == 1.0:
         return math.copysign(math.inf, x)
     return math.nan
@@ -486,33 +488,55 @@ def forward(nodes: Sequence[Value], strict: bool = True) -> None:
 
 
 def local_derivatives(v: Value) -> tuple[float, ...]:
-    """d(v)/d(child) for each child of ``v``, as numbers (inf or nan where undefined)."""
+    """d(v)/d(child) for each child of ``v``, as numbers (inf or nan where undefined).
+
+    A nan value (under --allow-nonfinite) is undefined, and so are slopes
+    through it, whatever number the formula gives: where the operation is
+    undefined at defined arguments (log(-1), 0/0, inf - inf) every slope is
+    nan (log's 1/x would say -1); otherwise the slope into each undefined
+    argument is (0*log(-1) would pass 0 on to log, and hide it).
+    """
     op = OPS.get(v._op)
     if op is None or not v._prev:
         return ()
     args = [c.data for c in v._prev]
+    out = v.data
     try:
-        d = op.derivative(*args, v.data)
+        d = op.derivative(*args, out)
     except OverflowError:
         return tuple(math.inf for _ in args)
     except (ValueError, ZeroDivisionError):
         return tuple(math.nan for _ in args)
-    return d if isinstance(d, tuple) else (d,)  # pyright: ignore[reportReturnType]
+    d = d if isinstance(d, tuple) else (d,)
+    if out != out:
+        defined = all(a == a for a in args)
+        d = tuple(math.nan if defined or a != a else slope for a, slope in zip(args, d, strict=True))
+    return d
 
 
-def backpropagate(order: Sequence[Value], root: Value | None = None) -> None:
+def backpropagate(order: Sequence[Value], root: Value | None = None, careful: bool = False) -> None:
     """Reset, then accumulate gradients of ``root`` into every node of ``order``.
 
     ``order`` must list children before parents; ``root`` defaults to its last
     node, and nodes after the root in ``order`` receive nothing. A node
     whose gradient is exactly zero passes nothing on, so a dead branch cannot
-    poison the answer with 0 * inf.
+    poison the answer with 0 * inf. ``careful`` is for values that may be inf
+    or nan (``forward(strict=False)``): every node goes through
+    ``local_derivatives``, which knows a slope is undefined where its
+    operation is; the fast loop trusts finite values.
     """
     for v in order:
         v.grad = 0.0
     if not order:
         return
     (order[-1] if root is None else root).grad = 1.0
+    if careful:
+        for v in reversed(order):
+            g = v.grad
+            if g != 0.0 and v._op:
+                for c, d in zip(v._prev, local_derivatives(v), strict=True):
+                    c.grad += g * d
+        return
     ops = OPS
     for v in reversed(order):
         g = v.grad

@@ -52,6 +52,12 @@ class Op:
     spelling: str | None = None  # internal operations only: the same number, as a program in x and y
 
 
+def exact(x: float) -> str:
+    """``x`` short where that reads back as the same float, else every digit it needs (2.0000000001, not 2)."""
+    short = f"{x:g}"
+    return short if float(short) == x or x != x else repr(x)
+
+
 # --- helpers: total functions that return inf/nan instead of raising -------------
 
 
@@ -117,8 +123,23 @@ def _atan_d(x: float, out: float) -> float:
     return 1.0 / (1.0 + x * x)
 
 
-def _log_d(x: float, out: float) -> float:
-    return 1.0 / x if x != 0.0 else INF
+def _log_d(x: float, out: float, scale: float = 1.0) -> float:
+    # At 0 (log(0) = -inf under --allow-nonfinite) the slope is +inf, from the side where log is defined.
+    return 1.0 / (x * scale) if x != 0.0 else INF
+
+
+def _sinh_d(x: float, out: float) -> float:
+    try:
+        return math.cosh(x)
+    except OverflowError:
+        return INF
+
+
+def _cosh_d(x: float, out: float) -> float:
+    try:
+        return math.sinh(x)
+    except OverflowError:
+        return math.copysign(INF, x)
 
 
 def _relu_d(x: float, out: float) -> float:
@@ -137,30 +158,47 @@ def _div(x: float, y: float) -> float:
     return x / y
 
 
+def ieee_div(x: float, y: float) -> float:
+    """x / y as IEEE 754 divides, also by zero (Python raises): +-inf by the signs, nan for 0/0."""
+    if y == 0.0:
+        return NAN if x == 0.0 or x != x else math.copysign(INF, x) * math.copysign(1.0, y)
+    return x / y
+
+
 def _div_d(x: float, y: float, out: float) -> tuple[float, float]:
-    return 1.0 / y, -out / y
+    try:
+        return 1.0 / y, -out / y
+    except ZeroDivisionError:  # only under --allow-nonfinite: 1/y and -x/y^2 at y = 0, signed as IEEE signs them
+        return ieee_div(1.0, y), -ieee_div(out, y)
 
 
 def _is_integer(y: float) -> bool:
     return math.isfinite(y) and y == math.floor(y)
 
 
-def _pow(x: float, y: float) -> float:
-    if y == 0.0:
-        return 1.0
+def _is_odd(y: float) -> bool:
+    return y % 2.0 == 1.0
+
+
+def _ieee_pow(x: float, y: float) -> float:
+    """math.pow, with IEEE 754's answer where Python raises: 0^-1 is inf (-0.0^-1 is -inf), (-8)^0.5 is nan."""
     try:
         return math.pow(x, y)
-    except ZeroDivisionError:
-        return INF
-    except ValueError:
+    except (ValueError, ZeroDivisionError):
+        if x == 0.0:
+            return math.copysign(INF, x) if _is_odd(y) else INF
         return NAN
+
+
+def _pow(x: float, y: float) -> float:
+    return 1.0 if y == 0.0 else _ieee_pow(x, y)
 
 
 def _pow_domain(x: float, y: float) -> str | None:
     if x < 0.0 and not _is_integer(y):
-        return f"a negative base ({x:g}) needs an integer exponent, not {y:g}"
+        return f"a negative base ({exact(x)}) needs an integer exponent, not {exact(y)}"
     if x == 0.0 and y < 0.0:
-        return f"0 cannot be raised to a negative power ({y:g})"
+        return f"0 cannot be raised to a negative power ({exact(y)})"
     return None
 
 
@@ -170,7 +208,7 @@ def _pow_d(x: float, y: float, out: float) -> tuple[float, float]:
     elif y == 1.0:
         dx = 1.0
     elif x == 0.0:
-        dx = 0.0 if y > 1.0 else INF
+        dx = y * _ieee_pow(x, y - 1.0)  # 0 for y > 1; +inf for 0 < y < 1; -inf for x^-1 (-1/x^2)
     else:
         try:
             dx = y * math.pow(x, y - 1.0)
@@ -209,14 +247,14 @@ def _atan2_d(y: float, x: float, out: float) -> tuple[float, float]:
 
 def _positive(name: str) -> Callable[[float], str | None]:
     def check(x: float) -> str | None:
-        return None if x > 0.0 else f"{name} needs an argument > 0, got {x:g}"
+        return None if x > 0.0 else f"{name} needs an argument > 0, got {exact(x)}"
 
     return check
 
 
 def _at_least(name: str, low: float) -> Callable[[float], str | None]:
     def check(x: float) -> str | None:
-        return None if x >= low else f"{name} needs an argument >= {low:g}, got {x:g}"
+        return None if x >= low else f"{name} needs an argument >= {low:g}, got {exact(x)}"
 
     return check
 
@@ -227,7 +265,7 @@ def _within(name: str, low: float, high: float, closed: bool) -> Callable[[float
         if ok:
             return None
         bounds = f"[{low:g}, {high:g}]" if closed else f"({low:g}, {high:g})"
-        return f"{name} needs an argument in {bounds}, got {x:g}"
+        return f"{name} needs an argument in {bounds}, got {exact(x)}"
 
     return check
 
@@ -271,7 +309,7 @@ def _below(x: float, y: float) -> float:
 
 def _above(name: str, low: float) -> Callable[[float], str | None]:
     def check(x: float) -> str | None:
-        return None if x > low else f"{name} needs an argument > {low:g}, got {x:g}"
+        return None if x > low else f"{name} needs an argument > {low:g}, got {exact(x)}"
 
     return check
 
@@ -308,9 +346,9 @@ _ROWS = (
     # functions of one argument
     Op("exp", 1, math.exp, lambda x, o: o, formula=("exp(x)",), graph=lambda x, o: o),
     Op("log", 1, math.log, _log_d, _positive("log"), formula=("1/x",), graph=lambda x, o: 1 / x),
-    Op("log2", 1, math.log2, lambda x, o: 1.0 / (x * LN2), _positive("log2"), formula=("1/(x*log(2))",),
+    Op("log2", 1, math.log2, lambda x, o: _log_d(x, o, LN2), _positive("log2"), formula=("1/(x*log(2))",),
        graph=lambda x, o: 1 / (x * LN2)),
-    Op("log10", 1, math.log10, lambda x, o: 1.0 / (x * LN10), _positive("log10"), formula=("1/(x*log(10))",),
+    Op("log10", 1, math.log10, lambda x, o: _log_d(x, o, LN10), _positive("log10"), formula=("1/(x*log(10))",),
        graph=lambda x, o: 1 / (x * LN10)),
     Op("sqrt", 1, math.sqrt, _sqrt_d, _at_least("sqrt", 0.0), formula=("1/(2*sqrt(x))",),
        singular=lambda x: x == 0.0, graph=lambda x, o: 0.5 / o),
@@ -322,8 +360,8 @@ _ROWS = (
        singular=_at_one, graph=lambda x, o: x.dasin()),
     Op("acos", 1, math.acos, _acos_d, _within("acos", -1.0, 1.0, True), formula=("-1/sqrt(1 - x^2)",),
        singular=_at_one, graph=lambda x, o: -x.dasin()),
-    Op("sinh", 1, math.sinh, lambda x, o: math.cosh(x), formula=("cosh(x)",), graph=lambda x, o: x.cosh()),
-    Op("cosh", 1, math.cosh, lambda x, o: math.sinh(x), formula=("sinh(x)",), graph=lambda x, o: x.sinh()),
+    Op("sinh", 1, math.sinh, _sinh_d, formula=("cosh(x)",), graph=lambda x, o: x.cosh()),
+    Op("cosh", 1, math.cosh, _cosh_d, formula=("sinh(x)",), graph=lambda x, o: x.sinh()),
     Op("tanh", 1, math.tanh, _tanh_d, formula=("1 - tanh(x)^2",), graph=lambda x, o: x.dtanh()),
     Op("asinh", 1, math.asinh, lambda x, o: 1.0 / math.hypot(1.0, x), formula=("1/sqrt(x^2 + 1)",),
        graph=lambda x, o: x.dasinh()),

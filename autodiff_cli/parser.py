@@ -12,12 +12,12 @@ import contextlib
 import gc
 import math
 import threading
-import unicodedata
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .bindings import name_problem, normalize_name
 from .engine import Value
 from .errors import LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
@@ -42,9 +42,22 @@ _TOKEN_WORDS = {
 }
 
 
-def normalize_name(name: str) -> str:
-    """The identity of a name, as Python defines it for identifiers (NFKC)."""
-    return unicodedata.normalize("NFKC", name)
+# Names other languages and textbooks give the functions autodiff has.
+ALIASES = {
+    "ln": "log",
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "arctan2": "atan2",
+    "arsinh": "asinh",
+    "arcsinh": "asinh",
+    "arcosh": "acosh",
+    "arccosh": "acosh",
+    "artanh": "atanh",
+    "arctanh": "atanh",
+    "power": "pow",
+    "logistic": "sigmoid",
+}
 
 
 @dataclass
@@ -90,8 +103,17 @@ class _Builder:
         self.positions.append(tok.column)  # type: ignore[arg-type]
         return v
 
+    def _name(self, tok: Token) -> str:
+        """The NFKC name of a NAME token; lark's NAME also matches x² and ½, which are not identifiers."""
+        text = tok.value
+        if not text.isascii():
+            problem = name_problem(text)
+            if problem is not None:
+                raise AutodiffError(SYNTAX, problem[1], tok.line, tok.column + problem[0], self.source)  # type: ignore[operator]
+        return normalize_name(text)
+
     def _lookup(self, tok: Token) -> Value:
-        name = normalize_name(tok.value)
+        name = self._name(tok)
         v = self.env.get(name)
         if v is not None:
             return v
@@ -119,14 +141,14 @@ class _Builder:
         return self._lookup(tok)
 
     def call(self, tok: Token, *args: Value | None) -> Value:
-        name = normalize_name(tok.value)
+        name = self._name(tok)
         op = FUNCTIONS.get(name)
         if op is None:
             if name in self.env or name in self.inputs or name in CONSTANTS:
                 raise self._error(NAME, f"{name} is a variable, not a function", tok)
             import difflib  # only for this message: it costs start-up time
 
-            close = difflib.get_close_matches(name, list(FUNCTIONS), n=2)
+            close = [ALIASES[name]] if name in ALIASES else difflib.get_close_matches(name, list(FUNCTIONS), n=2)
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
             raise self._error(NAME, f"unknown function {name}{hint}", tok)
         given = tuple(a for a in args if a is not None)
@@ -144,7 +166,7 @@ class _Builder:
         return self._node("neg", (operand,), tok)
 
     def _bind(self, tok: Token, value: Value) -> Value:
-        name = normalize_name(tok.value)
+        name = self._name(tok)
         if name in FUNCTIONS:
             raise self._error(NAME, f"{name} is a function and cannot be assigned", tok)
         self.env[name] = value
@@ -293,11 +315,22 @@ def _end_position(source: str) -> tuple[int, int]:
     return len(lines), len(lines[-1]) + 1
 
 
+def _adjacent(previous: Token | None, position: int | None) -> str:
+    """The text of ``previous`` if it ends right at ``position`` and could be a base: ``2`` in ``2²``."""
+    if previous is not None and previous.type in ("NAME", "NUMBER") and previous.end_pos == position:
+        return str(previous.value)
+    return ""
+
+
 def _syntax_error(err: UnexpectedInput, source: str, previous: Token | None) -> AutodiffError:
     from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
     if isinstance(err, UnexpectedCharacters):
         ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""  # type: ignore[index, operator]
+        if ch in "⁺⁻":  # x⁻¹: a superscript sign, which no token matches
+            problem = name_problem(source[err.pos_in_stream :].split(maxsplit=1)[0], _adjacent(previous, err.pos_in_stream))
+            if problem is not None:
+                return AutodiffError(SYNTAX, problem[1], err.line, err.column, source)
         shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" if ch else "end"
         return AutodiffError(SYNTAX, f"unexpected character {shown}", err.line, err.column, source)
     assert isinstance(err, UnexpectedToken)
@@ -311,6 +344,10 @@ def _syntax_error(err: UnexpectedInput, source: str, previous: Token | None) -> 
             what = f"the program ends after '{previous.value}'; an operand is missing"
         return AutodiffError(SYNTAX, what, line, column, source)
     line, column = tok.line, tok.column
+    if tok.type == "NAME" and not tok.value.isascii():  # 2²: a NAME to lark, not a name to the language
+        problem = name_problem(tok.value, _adjacent(previous, tok.start_pos))
+        if problem is not None:
+            return AutodiffError(SYNTAX, problem[1], line, column + problem[0], source)
     if tok.type == "_NL" and previous is not None and previous.type not in ("NAME", "NUMBER", "RPAR", "_NL"):
         return AutodiffError(SYNTAX, f"the line ends after '{previous.value}'; an operand is missing", line, column, source)
     starts_operand = tok.type in ("NAME", "NUMBER", "LPAR")

@@ -15,10 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .bindings import check_bindings
 from .engine import Value, backpropagate, forward, local_derivatives
-from .errors import DOMAIN, INPUT, NAME, OVERFLOW, AutodiffError
-from .ops import CONSTANTS, OPS
-from .parser import Graph, normalize_name, parse
+from .errors import DOMAIN, NAME, OVERFLOW, AutodiffError
+from .ops import CONSTANTS, OPS, exact
+from .parser import Graph, parse
 
 T = TypeVar("T")
 
@@ -71,18 +72,16 @@ class Program:
         return self.graph.result
 
     def bind(self, bindings: Mapping[str, float]) -> list[str]:
-        """Set the leaves from ``bindings``; return the names that are real inputs."""
+        """Set the leaves from ``bindings``; return the names that are real inputs.
+
+        Every binding, read or not, must pass the one rule for names and values
+        (``bindings.check_bindings``); bindings that already did pass as they are.
+        """
         names = []
-        given = {normalize_name(k): v for k, v in bindings.items()}
+        given = check_bindings(bindings)
         for name, leaf in self.graph.inputs.items():
-            if name in given:
-                x = given[name]
-                try:
-                    x = float(x)
-                except (TypeError, ValueError):
-                    raise AutodiffError(INPUT, f"the value for {name} is not a number: {x!r}") from None
-                if not math.isfinite(x):
-                    raise AutodiffError(INPUT, f"the value for {name} is not a finite number: {x!r}")
+            x = given.get(name)
+            if x is not None:
                 leaf.data = x
                 names.append(name)
             elif name in CONSTANTS:
@@ -107,7 +106,7 @@ class Program:
             result = self.graph.result
             if not gradients:
                 return Result(result.data, {})
-            backpropagate(self.order, result)
+            backpropagate(self.order, result, careful=not strict)
             inputs = self.graph.inputs
             grads = {name: inputs[name].grad for name in names}
             if strict and any(g - g != 0.0 for g in grads.values()):
@@ -136,7 +135,7 @@ class Program:
                     continue
                 op = OPS[v._op]
                 if d - d != 0.0:
-                    args = ", ".join(f"{c.data:g}" for c in v._prev)
+                    args = ", ".join(exact(c.data) for c in v._prev)
                     where = f"{op.name}({args})" if op.symbol is None else f"'{op.symbol}' at ({args})"
                     if math.isinf(d) and not (op.singular and op.singular(*(c.data for c in v._prev))):
                         raise self._locate(AutodiffError(OVERFLOW, f"the derivative of {where} overflows float64"), v)
@@ -171,8 +170,13 @@ _cache_lock = threading.Lock()
 
 
 def compile_program(source: str) -> Program:
-    """Parse ``source`` once; the same text gives the same Program (recently used ones are kept)."""
+    """Parse ``source`` once; the same text gives the same Program (recently used ones are kept).
+
+    A ``source`` that is not a str is a mistake in the calling code: TypeError.
+    """
     global _cache_characters
+    if not isinstance(source, str):
+        raise TypeError(f"a program must be a str, such as 'x^2 + 1', not {type(source).__name__}")
     with _cache_lock:
         program = _cache.get(source)
         if program is not None:
@@ -202,6 +206,9 @@ def clear_cache() -> None:
 def evaluate(program: str, bindings: Mapping[str, float] | None = None) -> Result:
     """Value and gradients of ``program`` at ``bindings`` (name -> number).
 
-    Raises AutodiffError with ``.kind`` syntax, name, domain or overflow.
+    Raises AutodiffError with ``.kind`` syntax, name, domain, overflow, limit,
+    or input (a bad name or value among the bindings: not an int or float,
+    inf, nan, too large for float64, or two spellings of one name that
+    disagree); TypeError if ``program`` is not a str or ``bindings`` not a Mapping.
     """
     return compile_program(program).run(bindings or {})

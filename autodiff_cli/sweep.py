@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from .batch import Report, json_bindings, load_json
-from .bindings import check_name, parse_bindings, parse_number
+from .bindings import CheckedBindings, check_name, parse_bindings, parse_number
 from .columns import ColumnProgram
 from .errors import INPUT, NAME, AutodiffError
 from .ops import CONSTANTS
@@ -50,6 +50,8 @@ class Axis:
 
     def value(self, i: int) -> float:
         x = self.start + i * self.step
+        if x - x != 0.0:  # i*step overflows on the way across a range wider than float64's largest
+            x = 2.0 * (self.start / 2.0 + i * (self.step / 2.0))
         # 0:0.3:0.1 should end at 0.3, not at 0.30000000000000004.
         if i == self.count - 1 and abs(x - self.stop) <= 1e-9 * abs(self.step):
             return self.stop
@@ -66,13 +68,21 @@ def parse_axis(arg: str) -> Axis:
     start, stop, step = (parse_number(p, name) for p in parts)
     if step == 0.0:
         raise AutodiffError(INPUT, f"bad range {arg!r}: the step cannot be 0")
-    span = (stop - start) / step
+    span = _steps(start, stop, step)
     if span < -1e-9:
         raise AutodiffError(INPUT, f"bad range {arg!r}: a step of {step:g} never reaches {stop:g} from {start:g}")
     if not math.isfinite(span) or span >= MAX_ROWS:
         raise AutodiffError(INPUT, f"bad range {arg!r}: too many values (a sweep has at most {MAX_ROWS:,} rows)")
     count = math.floor(span + 1e-9 * max(1.0, span)) + 1
     return Axis(name, start, stop, step, count)
+
+
+def _steps(start: float, stop: float, step: float) -> float:
+    """(stop - start) / step, also where stop - start overflows (-1e308:1e308:1e303)."""
+    span = (stop - start) / step
+    if math.isinf(span):
+        span = (stop / 2.0 - start / 2.0) / step * 2.0
+    return span
 
 
 def split_arguments(args: Sequence[str]) -> tuple[dict[str, float], list[Axis]]:
@@ -361,7 +371,7 @@ class Sweep:
                 self.report.failed += 1
                 pieces.append(out.failure(row, echo, bindings))
                 continue
-            bindings = {**self.constants, **bindings}
+            bindings = CheckedBindings({**self.constants, **bindings})  # every row source checked its cells
             echo = {**self.constants, **echo}
             try:
                 result = self.program.run(bindings, strict=self.strict)
