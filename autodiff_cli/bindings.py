@@ -37,7 +37,7 @@ __all__ = [
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
-class CheckedBindings(dict):
+class CheckedBindings(dict[str, float]):
     """Bindings that already passed ``check_bindings``: names in NFKC, values finite floats.
 
     Only this module makes them (and code that merges two of them). Program.run

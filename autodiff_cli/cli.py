@@ -246,7 +246,21 @@ class ProgramCommand(click.Command):
         return super().parse_args(ctx, [*options, "--", *positional])
 
 
-@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(GuardedGroup):
+    """A group whose --help lists each command's first sentence whole: click cuts it to fit one line."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="autodiff")
 @click.option("--debug", is_flag=True, hidden=True, help="Show a traceback for internal errors.")
 def main(debug: bool) -> None:

@@ -90,8 +90,8 @@ class ColumnProgram:
             out.append(g)
         return data[self.root], out
 
-    def _forward(self, columns: Sequence[list[float]], n: int) -> list | None:
-        data: list = [None] * self.size
+    def _forward(self, columns: Sequence[list[float]], n: int) -> list[Any] | None:
+        data: list[Any] = [None] * self.size
         for slot, column in zip(self.input_slots, columns, strict=True):
             data[slot] = column
         for slot, x in self.fixed:
@@ -100,15 +100,15 @@ class ColumnProgram:
             args = [data[c] for c in children]
             if op.domain is not None and any(map(op.domain, *args)):
                 return None
-            out = list(map(_FAST_FORWARD.get(op.name, op.forward), *args))
+            out = list(map(_FAST_FORWARD.get(op.name, op.forward), *args))  # type: ignore[call-overload]
             if not _finite(out):
                 return None
             data[slot] = out
         return data
 
-    def _backward(self, data: list, n: int) -> list:
+    def _backward(self, data: list[Any], n: int) -> list[Any]:
         # grads[i] is None while node i has received nothing (all zeros).
-        grads: list = [None] * self.size
+        grads: list[Any] = [None] * self.size
         ones = grads[self.root] = [1.0] * n
         zeros = [0.0] * n
 

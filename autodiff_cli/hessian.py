@@ -102,12 +102,12 @@ def _explain(program: Program, order: list[Value], leaves: list[Value], origin: 
             if not math.isfinite(d):
                 op = OPS[v._op]
                 if math.isinf(d) and not (op.singular and op.singular(*(c.data for c in v._prev))):
-                    err = AutodiffError(OVERFLOW, f"the second derivative of {_where(source)} overflows float64")
+                    failure = AutodiffError(OVERFLOW, f"the second derivative of {_where(source)} overflows float64")
                 else:
                     what = "infinite" if math.isinf(d) else "undefined"
-                    err = AutodiffError(DOMAIN, f"the second derivative of {_where(source)} is {what}")
-                raise _located(program, err, source)
+                    failure = AutodiffError(DOMAIN, f"the second derivative of {_where(source)} is {what}")
+                raise _located(program, failure, source)
             if math.isfinite(g) and not math.isfinite(g * d):
-                err = AutodiffError(OVERFLOW, f"the second derivative of {_where(source)} overflows float64")
-                raise _located(program, err, source)
+                failure = AutodiffError(OVERFLOW, f"the second derivative of {_where(source)} overflows float64")
+                raise _located(program, failure, source)
     raise AutodiffError(OVERFLOW, "a second derivative overflows float64")

@@ -17,7 +17,7 @@ with its own derivatives and a ``spelling`` in the language, used when a
 derivative is printed as a program.
 
 The formulas avoid the textbook forms that cancel or overflow (see the
-accuracy section of LANGUAGE.md): tanh' from exp(-2|x|), not 1 - tanh^2;
+accuracy section of docs/language.md): tanh' from exp(-2|x|), not 1 - tanh^2;
 asin' from (1-x)(1+x), not 1 - x^2; and so on.
 """
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 INF = math.inf
 NAN = math.nan
@@ -284,7 +285,7 @@ def _atan2_domain(y: float, x: float) -> str | None:
 # --- derivatives as operations on nodes (see Op.graph) ------------------------------
 
 
-def _pow_graph(x, y, out):
+def _pow_graph(x: Any, y: Any, out: Any) -> tuple[Any, Any]:
     # y*x^(y-1) is also right at x = 0 for y >= 1; for a constant y = 0 the
     # graph builder turns 0*anything into 0, the convention for x^0.
     return y * x ** (y - 1), out * x.log()
@@ -372,7 +373,7 @@ _ROWS = (
     Op("relu", 1, lambda x: x if x > 0.0 else 0.0, _relu_d, formula=("1 if x > 0 else 0",),
        graph=lambda x, o: x.step()),
     Op("softplus", 1, _softplus, lambda x, o: _sigmoid(x), formula=("sigmoid(x)",), graph=lambda x, o: x.sigmoid()),
-    Op("abs", 1, abs, _abs_d, formula=("sign(x)",), graph=lambda x, o: x.step() - (-x).step()),
+    Op("abs", 1, abs, _abs_d, formula=("sign(x)",), graph=lambda x, o: x.step() - (-x).step()),  # pyright: ignore[reportArgumentType]
     Op("erf", 1, math.erf, _erf_d, formula=("2/sqrt(pi)*exp(-x^2)",), graph=lambda x, o: x.derf()),
     # functions of two arguments
     Op("min", 2, min, _min_d, formula=("1 if x < y, 0.5 if x = y, else 0", "1 if y < x, 0.5 if x = y, else 0"),

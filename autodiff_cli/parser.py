@@ -13,17 +13,18 @@ import gc
 import math
 import threading
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from typing import TYPE_CHECKING, Any
 
 from .bindings import name_problem, normalize_name
 from .engine import Value
 from .errors import LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
-from .parser_tables import load_parser
+
+if TYPE_CHECKING:  # lark itself loads with the first parse: `import autodiff_cli` stays light
+    from lark import Lark, Token
+    from lark.exceptions import UnexpectedInput
 
 __all__ = ["Graph", "normalize_name", "parse"]
 
@@ -65,7 +66,7 @@ class Graph:
 
     source: str
     nodes: list[Value]  # operations, children before parents
-    positions: array  # line, column of nodes[i] at 2*i, 2*i + 1
+    positions: array[int]  # line, column of nodes[i] at 2*i, 2*i + 1
     inputs: dict[str, Value]  # names read before assignment, in order of first use
     input_positions: dict[str, tuple[int, int]]
     constants: list[Value]  # number literals
@@ -80,8 +81,7 @@ class Graph:
         return None
 
 
-@v_args(inline=True)
-class _Builder(Transformer):
+class _Builder:
     """lark callbacks that grow the graph; one parse at a time (see ``parse``)."""
 
     def reset(self, source: str) -> None:
@@ -99,8 +99,8 @@ class _Builder(Transformer):
     def _node(self, op: str, children: tuple[Value, ...], tok: Token) -> Value:
         v = Value(0.0, children, op)
         self.nodes.append(v)
-        self.positions.append(tok.line)
-        self.positions.append(tok.column)
+        self.positions.append(tok.line)  # type: ignore[arg-type]
+        self.positions.append(tok.column)  # type: ignore[arg-type]
         return v
 
     def _name(self, tok: Token) -> str:
@@ -109,7 +109,7 @@ class _Builder(Transformer):
         if not text.isascii():
             problem = name_problem(text)
             if problem is not None:
-                raise AutodiffError(SYNTAX, problem[1], tok.line, tok.column + problem[0], self.source)
+                raise AutodiffError(SYNTAX, problem[1], tok.line, tok.column + problem[0], self.source)  # type: ignore[operator]
         return normalize_name(text)
 
     def _lookup(self, tok: Token) -> Value:
@@ -124,7 +124,7 @@ class _Builder(Transformer):
             raise self._error(NAME, f"{name} is a function; call it as {name}(...)", tok)
         v = Value(CONSTANTS.get(name, 0.0))
         self.inputs[name] = v
-        self.input_positions[name] = (tok.line, tok.column)
+        self.input_positions[name] = (tok.line, tok.column)  # type: ignore[assignment]
         return v
 
     # --- lark callbacks, named by the grammar's aliases ---------------------------
@@ -229,7 +229,26 @@ class _Postlex:
         return self.before_last if tok is not None and tok is self.last else self.last
 
 
+class _Inline:
+    """The builder's callbacks as lark calls them, with one list of children, spread into arguments.
+
+    This is lark's ``v_args(inline=True)`` without importing lark: the builder
+    is a plain class, so parser.py (and ``import autodiff_cli``) loads lark
+    only when the first program is parsed.
+    """
+
+    def __init__(self, builder: _Builder) -> None:
+        for name, attr in vars(_Builder).items():
+            if callable(attr) and not name.startswith("_") and name != "reset":
+                setattr(self, name, self._spread(getattr(builder, name)))
+
+    @staticmethod
+    def _spread(method: Callable[..., Any]) -> Callable[[list[Any]], Any]:
+        return lambda children: method(*children)
+
+
 _BUILDER = _Builder()
+_CALLBACKS = _Inline(_BUILDER)  # what lark is given as its transformer
 _POSTLEX = _Postlex()
 _LOCK = threading.Lock()
 _PARSER: Lark | None = None
@@ -238,8 +257,10 @@ _PARSER: Lark | None = None
 def _parser() -> Lark:
     global _PARSER
     if _PARSER is None:
+        from .parser_tables import load_parser
+
         # From the tables shipped beside grammar.lark when current: building them costs ~25 ms.
-        _PARSER = load_parser(transformer=_BUILDER, postlex=_POSTLEX)
+        _PARSER = load_parser(transformer=_CALLBACKS, postlex=_POSTLEX)
     return _PARSER
 
 
@@ -269,10 +290,12 @@ def parse(source: str) -> Graph:
         raise AutodiffError(
             LIMIT, f"the program has {len(source):,} characters; the limit is {MAX_PROGRAM_CHARS:,} (parse time grows with size)"
         )
+    from lark.exceptions import UnexpectedInput
+
     with _LOCK, _collector_paused():
         _BUILDER.reset(source)
         try:
-            return _parser().parse(source)
+            return _parser().parse(source)  # type: ignore[return-value]
         except UnexpectedInput as err:
             error = _syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None)))
         finally:
@@ -298,13 +321,15 @@ def _end_position(source: str) -> tuple[int, int]:
 def _adjacent(previous: Token | None, position: int | None) -> str:
     """The text of ``previous`` if it ends right at ``position`` and could be a base: ``2`` in ``2²``."""
     if previous is not None and previous.type in ("NAME", "NUMBER") and previous.end_pos == position:
-        return previous.value
+        return str(previous.value)
     return ""
 
 
 def _syntax_error(err: UnexpectedInput, source: str, previous: Token | None) -> AutodiffError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
     if isinstance(err, UnexpectedCharacters):
-        ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
+        ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""  # type: ignore[index, operator]
         if ch in "⁺⁻":  # x⁻¹: a superscript sign, which no token matches
             problem = name_problem(source[err.pos_in_stream :].split(maxsplit=1)[0], _adjacent(previous, err.pos_in_stream))
             if problem is not None:

@@ -6,14 +6,19 @@ pickle in a shared temporary directory, and reading a pickle can run code.
 These tables are plain JSON inside the package instead: written by
 ``python tools/build_parser_tables.py``, checked against a fresh build by the
 tests, and used only if they were built from this very grammar by the installed
-version of lark. Otherwise the parser is built from the grammar, as before, so
-stale tables can cost time but never change a parse.
+version of lark. Under another lark (the dependency range allows several) the
+parser is built from the grammar once, and its tables are cached as JSON, never
+pickle, in the user's cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``,
+``autodiff-cli/``) for the next start; a cache that cannot be written only
+costs time. Stale tables, shipped or cached, are never used, so they can cost
+time but never change a parse.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import lark
@@ -69,24 +74,61 @@ def dumps(built: dict[str, Any]) -> str:
 
 
 def loads(text: str) -> dict[str, Any]:
-    return json.loads(text, object_hook=_decode)
+    loaded: dict[str, Any] = json.loads(text, object_hook=_decode)
+    return loaded
 
 
 def load_parser(**runtime: Any) -> Lark:
-    """The parser for grammar.lark: from the shipped tables if they are current, else built."""
+    """The parser for grammar.lark: from the shipped or cached tables if they are current, else built (and cached)."""
     grammar = read_grammar()
+    for read in (lambda: _read(TABLES_FILE), _read_cache):
+        stored = _current(read, grammar)
+        if stored is not None:
+            return Lark._load_from_dict(stored["data"], stored["memo"], **runtime)  # type: ignore[no-untyped-call, no-any-return]
+    parser = build_parser(grammar, **runtime)
+    _write_cache(parser, grammar)
+    return parser
+
+
+def cache_file() -> str:
+    """Where tables built by this version of lark are kept between runs."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "autodiff-cli", f"grammar_tables-lark-{lark.__version__}.json")
+
+
+def _read_cache() -> str:
+    with open(cache_file(), encoding="utf-8") as f:
+        return f.read()
+
+
+def _current(read: Callable[[], str], grammar: str) -> dict[str, Any] | None:
+    """The tables ``read`` gives if they were built from this grammar, by this lark, with these options."""
     try:
-        stored = loads(_read(TABLES_FILE))
+        stored = loads(read())
     except (OSError, ValueError):
-        stored = None
+        return None
     if (
         isinstance(stored, dict)
         and stored.get("grammar") == grammar
         and stored.get("lark") == lark.__version__
         and stored.get("options") == OPTIONS
     ):
-        return Lark._load_from_dict(stored["data"], stored["memo"], **runtime)
-    return build_parser(grammar, **runtime)
+        return stored
+    return None
+
+
+def _write_cache(parser: Lark, grammar: str) -> None:
+    """Keep the tables for the next start; written whole, then renamed, so a reader never sees half a file."""
+    path = cache_file()
+    try:
+        text = dumps(tables(parser, grammar))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temporary = f"{path}.{os.getpid()}.tmp"
+        with open(temporary, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temporary, path)
+    except (OSError, AttributeError, TypeError, ValueError, KeyError):
+        pass  # a read-only home, another lark's internals: the next start builds the parser again
 
 
 def _canonical(table: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .bindings import parse_number
 from .columns import ColumnProgram
@@ -248,7 +248,7 @@ class _Points:
             else:
                 self._row({**self.constants, **bindings})
 
-    def _first(self, given: list[list[float]], n: int) -> tuple | None:
+    def _first(self, given: list[list[float]], n: int) -> tuple[Any, ...] | None:
         nodes: list[list[float]] = []
         out = self.columns.run(given, n, nodes)
         if out is None:
@@ -256,7 +256,7 @@ class _Points:
         signs = [list(map(switch, *(nodes[s] for s in slots))) for switch, _, slots in self.switches]
         return out[0], out[1], signs
 
-    def _columns(self, given: list[list[float]], n: int, out: tuple) -> None:
+    def _columns(self, given: list[list[float]], n: int, out: tuple[Any, ...]) -> None:
         values, grads, signs = out
         self.xs += given[self.wanted[0]]
         self.values += values
@@ -302,7 +302,7 @@ class _Points:
         except AutodiffError:
             return None
 
-    def _bad_row(self, echo: dict, err: AutodiffError) -> None:
+    def _bad_row(self, echo: dict[str, Any], err: AutodiffError) -> None:
         """A row that cannot run: a gap at its x if it has one, else a row that cannot be placed."""
         try:
             x = parse_number(str(echo.get(self.x, "")), self.x)
@@ -324,7 +324,7 @@ class _Points:
         """The points in increasing x, as curves, with their kinks."""
         order = sorted(range(len(self.xs)), key=self.xs.__getitem__)
 
-        def sort(column: list) -> list:
+        def sort(column: list[Any]) -> list[Any]:
             return [column[i] for i in order]
 
         data = self.data

@@ -188,7 +188,7 @@ def _csv_groups(blocks: Iterator[str], rest: str) -> Iterator[list[list[str]] | 
                 yield tuple(cells[k::ncols] for k in range(ncols))
             else:
                 yield [line.split(",") for line in lines]
-        text = next(blocks, None)
+        text = next(blocks, None)  # type: ignore[assignment]
         if text is None:
             return
     feed = _LineFeed(blocks, text)
@@ -326,7 +326,7 @@ class Sweep:
             if lines:
                 yield Block(first, len(lines), rows=[self._json_row(line) for line in lines])
                 first += len(lines)
-            text = next(blocks, None)
+            text = next(blocks, None)  # type: ignore[assignment]
 
     def _json_row(self, line: str) -> Row:
         too_long = overlong_row(line)

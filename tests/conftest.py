@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import pathlib
 import resource
+from typing import Any
 
+import click.testing
 import pytest
 from hypothesis import settings
 
@@ -24,6 +27,17 @@ _, _hard = resource.getrlimit(resource.RLIMIT_AS)
 _cap = 12 * 1024**3
 if _hard == resource.RLIM_INFINITY or _hard > _cap:
     resource.setrlimit(resource.RLIMIT_AS, (_cap, _hard))
+
+
+# click before 8.2 (the oldest the package allows is 8.1, and CI runs tests on it)
+# mixes standard error into the output unless told not to; 8.2 keeps them apart.
+if "mix_stderr" in inspect.signature(click.testing.CliRunner.__init__).parameters:
+    _runner_init = click.testing.CliRunner.__init__
+
+    def _stderr_apart(self: click.testing.CliRunner, *args: Any, mix_stderr: bool = False, **kwargs: Any) -> None:
+        _runner_init(self, *args, mix_stderr=mix_stderr, **kwargs)
+
+    click.testing.CliRunner.__init__ = _stderr_apart  # type: ignore[method-assign]
 
 
 def load_cases() -> list[dict]:

@@ -207,6 +207,7 @@ def test_wrt_names_an_input_or_fails():
     assert "z is not an input" in caught.value.message
 
 
+@pytest.mark.slow
 def test_a_deep_program_prints_without_recursion():
     program = " + ".join(f"x^{i % 5 + 1}" for i in range(20000))
     printed = derivatives(program).first["x"]

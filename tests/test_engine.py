@@ -123,6 +123,7 @@ def test_topological_order_is_deterministic_and_valid() -> None:
     assert first[-1] is out and len(place) == len(first)
 
 
+@pytest.mark.slow
 def test_a_million_operation_chain() -> None:
     # Nothing recurses per node: this would blow any recursion limit.
     a = Value(0.5)

@@ -14,7 +14,9 @@ import os
 import pathlib
 import subprocess
 import sys
+from importlib.util import find_spec
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -70,6 +72,7 @@ def test_mutated_programs_never_crash(program: str) -> None:
     assert_well_behaved(program)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=60))
 def test_arbitrary_text_never_crashes(program: str) -> None:
@@ -134,6 +137,12 @@ def test_no_eval_exec_compile_or_pickle_in_the_package() -> None:
                 assert not {"pickle", "marshal", "shelve", "dill"} & names, f"{path.name}:{node.lineno}"
 
 
+@pytest.mark.fuzz
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+@pytest.mark.skipif(
+    find_spec("atheris") is None, reason="atheris is not installed: pip install '.[fuzz]' (wheels for Linux x86_64 only)"
+)
 def test_coverage_guided_fuzzer_finds_nothing() -> None:
     # libFuzzer via atheris, seeded with the conformance corpus; longer runs: see fuzz/fuzz_evaluate.py.
     seconds = int(os.environ.get("AUTODIFF_FUZZ_SECONDS", "60" if os.environ.get("CI") else "10"))

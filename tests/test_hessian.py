@@ -33,6 +33,7 @@ X = sp.Symbol("x", real=True)
 Y = sp.Symbol("y", real=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(programs(), points())
 def test_hessian_matches_sympy_on_random_programs(case, point):

@@ -150,6 +150,7 @@ def test_dead_branch_does_not_poison_the_gradient() -> None:
     assert evaluate("x = sqrt(a); a + 1", {"a": 0.0}).gradients == {"a": 1.0}
 
 
+@pytest.mark.slow
 def test_deep_and_long_programs_parse_without_recursion() -> None:
     n = 100_000
     assert evaluate("+".join(["a"] * n), {"a": 1.5}).gradients == {"a": float(n)}

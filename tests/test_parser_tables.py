@@ -56,7 +56,7 @@ def test_loaded_and_built_parsers_agree(monkeypatch: pytest.MonkeyPatch) -> None
     loaded = outcomes()
     assert parser._PARSER.source_path == "<deserialized>"  # the tables were used
     grammar = parser_tables.read_grammar()
-    built = parser_tables.build_parser(grammar, transformer=parser._BUILDER, postlex=parser._POSTLEX)
+    built = parser_tables.build_parser(grammar, transformer=parser._CALLBACKS, postlex=parser._POSTLEX)
     monkeypatch.setattr(parser, "_PARSER", built)
     assert outcomes() == loaded
     assert sum(1 for o in loaded if o[0] == "ok") > 400 and sum(1 for o in loaded if o[0] == "syntax") > 20
@@ -80,7 +80,8 @@ def test_stale_tables_are_ignored(change: str, monkeypatch: pytest.MonkeyPatch, 
         return real_read(filename)
 
     monkeypatch.setattr(parser_tables, "_read", read)
-    built = parser_tables.load_parser(transformer=parser._BUILDER, postlex=parser._POSTLEX)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # tables built here are cached there, not in ~/.cache
+    built = parser_tables.load_parser(transformer=parser._CALLBACKS, postlex=parser._POSTLEX)
     assert built.source_path != "<deserialized>"  # built from grammar.lark instead
     monkeypatch.setattr(parser, "_PARSER", built)
     assert parser.parse("tanh(a*b+c)").result._op == "tanh"

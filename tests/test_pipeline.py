@@ -204,6 +204,7 @@ def peak_rss_kib(jobs: Path) -> int:
     return usage.ru_maxrss
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_however_long_the_input(tmp_path):
     small = peak_rss_kib(jobs_file(tmp_path / "small.txt", 10_000))
     large = peak_rss_kib(jobs_file(tmp_path / "large.txt", 100_000))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import mpmath
+import pytest
 import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -161,6 +162,7 @@ def near(got: float, want: float, rel: float = 1e-8, abs_: float = 1e-10) -> boo
     return abs(got - want) <= rel * abs(want) + abs_
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tree=trees, xs=points)
 def test_random_programs_match_sympy(tree: tuple, xs: list[float]) -> None:

@@ -187,6 +187,7 @@ def programs(draw: st.DrawFn) -> str:
     return "; ".join(statements)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_programs_are_drawn_faithfully(source: str) -> None:
@@ -196,6 +197,7 @@ def test_random_programs_are_drawn_faithfully(source: str) -> None:
         assume(False)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(programs(), st.integers(20, 160), st.booleans())
 def test_every_picture_fits_the_width(source: str, width: int, ascii: bool) -> None:

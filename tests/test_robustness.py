@@ -29,6 +29,7 @@ def strict_json(text: str) -> object:
     return json.loads(text, parse_constant=refuse)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("program", "bindings", "check"),
     [

@@ -11,7 +11,7 @@ from .dag import format_number
 from .machine import finite_or_text
 
 if TYPE_CHECKING:
-    from rich.console import Group
+    from rich.console import Group, RenderableType
 
 
 MAX_INPUTS = 12
@@ -41,7 +41,7 @@ def render_hessian(hessian: dict[str, dict[str, float]], digits: int = 4, ascii:
     for name in names:
         table.add_row(Text(f"{d}{name}"), *(format_number(hessian[name][other], digits) for other in names))
     title = "hessian: d2 result / d row d column" if ascii else "hessian: ∂²result/∂row ∂column"
-    parts = [Text(title), table]
+    parts: list[RenderableType] = [Text(title), table]
     if len(hessian) > len(names):
         more = "..." if ascii else "…"
         note = f"{more} the first {len(names)} of {len(hessian):,} inputs shown (--json has every entry)"

@@ -18,7 +18,7 @@ import math
 import os
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from rich.text import Text
 
@@ -141,7 +141,7 @@ class _Canvas:
         self.columns, self.rows = columns, rows
         self.sx, self.sy = (1, 1) if ascii else (2, 4)
         self.bits = [[0] * columns for _ in range(rows)]
-        self.owner = [[None] * columns for _ in range(rows)]
+        self.owner: list[list[Any]] = [[None] * columns for _ in range(rows)]
         self.pen: dict[int, tuple[int, int, int]] = {}  # each curve's last dot and length so far, to dash it
 
     def dot(self, dx: int, dy: int, owner: int, dash: Dash = None) -> None:
@@ -235,7 +235,7 @@ def render_plot(data: PlotData, options: PlotOptions) -> Text:
     canvas = _Canvas(columns, rows, ascii)
     _draw(data, canvas, (xlo, xhi), (ylo, yhi), options.color)
     lines = [Text(_title(data, options.width), STYLES["title"])]
-    ytick_rows = {}
+    ytick_rows: dict[int, str] = {}
     for v, t in zip(yticks, ytexts, strict=True):
         ytick_rows.setdefault(round((yhi - v) / (yhi - ylo) * (rows * canvas.sy - 1)) // canvas.sy, t)
     zero = round(yhi / (yhi - ylo) * (rows * canvas.sy - 1)) // canvas.sy if ylo < 0.0 < yhi else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import pathlib
+from collections.abc import Sequence
 
 from ..errors import INPUT, AutodiffError
 from ..plot import PlotData
@@ -41,8 +42,8 @@ def image_size(path: str, text: str) -> tuple[int, int]:
 
 def save_image(data: PlotData, path: str, size: tuple[int, int], ylim: tuple[float, float] | None = None) -> None:
     """Write the plot to ``path`` (.svg or .png), ``size`` pixels; each curve is an SVG group ``curve-K``."""
-    from matplotlib import rc_context
-    from matplotlib.figure import Figure
+    from matplotlib import rc_context  # type: ignore[import-not-found, unused-ignore]
+    from matplotlib.figure import Figure  # type: ignore[import-not-found, unused-ignore]
 
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "autodiff"}):
         figure = Figure(figsize=(size[0] / DPI, size[1] / DPI), dpi=DPI)
@@ -72,7 +73,7 @@ def save_image(data: PlotData, path: str, size: tuple[int, int], ylim: tuple[flo
         figure.savefig(path, format=pathlib.Path(path).suffix.lower()[1:], dpi=DPI)
 
 
-def _broken(values: list, joined: list[bool]) -> list[float]:
+def _broken(values: Sequence[float | None], joined: list[bool]) -> list[float]:
     """The values with a NaN after every point not joined to the next, where matplotlib breaks the line."""
     out: list[float] = []
     for i, v in enumerate(values):
