@@ -16,7 +16,7 @@ import math
 import os
 import select
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -293,7 +293,7 @@ def run_batch(
     strict: bool = True,
     first_line: int = 1,
     engine: Engine | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, None]:
     """One record per job of every input, in input order, each as soon as it is known.
 
     ``inputs`` are (name, binary stream) pairs; with ``name_files`` each record

@@ -189,9 +189,7 @@ def _add(out: dict[str, float], name: str, x: float) -> None:
     out[name] = x
 
 
-def check_bindings(
-    bindings: object, where: str = "bad binding", spell: Callable[[object], str] = _spelled
-) -> CheckedBindings:
+def check_bindings(bindings: object, where: str = "bad binding", spell: Callable[[object], str] = _spelled) -> CheckedBindings:
     """A mapping of name -> number, checked by the one rule: AutodiffError(kind='input') if any is bad.
 
     ``bindings`` that is not a Mapping at all is a mistake in the calling code,
@@ -200,9 +198,7 @@ def check_bindings(
     if type(bindings) is CheckedBindings:
         return bindings
     if type(bindings) is not dict and not isinstance(bindings, Mapping):
-        raise TypeError(
-            f"bindings must be a mapping of names to numbers, such as {{'x': 1.5}}, not {type(bindings).__name__}"
-        )
+        raise TypeError(f"bindings must be a mapping of names to numbers, such as {{'x': 1.5}}, not {type(bindings).__name__}")
     out = CheckedBindings()
     for key, value in bindings.items():
         # Program.run checks plain dicts on every call: the common case (a str

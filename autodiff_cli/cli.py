@@ -472,9 +472,7 @@ cannot be evaluated.
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
 @click.pass_context
 @guarded
-def diff_command(
-    ctx: click.Context, program: str, wrt: tuple[str, ...], order: int, as_json: bool, fmt: str | None
-) -> None:
+def diff_command(ctx: click.Context, program: str, wrt: tuple[str, ...], order: int, as_json: bool, fmt: str | None) -> None:
     from .symbolic import derivatives
 
     check_arguments(ctx, (program,))
@@ -574,9 +572,7 @@ def plot_command(ctx: click.Context, program: str, bindings: tuple[str, ...], **
     click.echo(terminal.encodable(to_text(render_plot(data, settings), terminal.width, terminal.color)), color=True)
 
 
-def _sweep(
-    ctx: click.Context, program: str, bindings: tuple[str, ...], rows: str | None, fmt: str | None, strict: bool
-) -> int:
+def _sweep(ctx: click.Context, program: str, bindings: tuple[str, ...], rows: str | None, fmt: str | None, strict: bool) -> int:
     from .streaming import write_sweep
     from .sweep import split_arguments
 

@@ -28,6 +28,7 @@ from typing import Any
 from . import __version__
 from .batch import Job, Line, chunks, parse_job, run_job, run_lines
 from .errors import INPUT, LIMIT, AutodiffError
+from .lines import Overlong
 
 __all__ = ["INSTALL_HINT", "DaskEngine", "connect", "missing"]
 
@@ -104,7 +105,7 @@ def connect(scheduler: str, worker_wait: float = WORKER_WAIT) -> Iterator[Any]:
 
             stack.enter_context(config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}))
             address: Any = stack.enter_context(
-                LocalCluster(
+                LocalCluster(  # type: ignore[no-untyped-call]
                     n_workers=workers,
                     threads_per_worker=1,  # jobs hold the GIL: a process per core is what scales
                     processes=True,
@@ -118,7 +119,7 @@ def connect(scheduler: str, worker_wait: float = WORKER_WAIT) -> Iterator[Any]:
         else:
             address = scheduler
         try:
-            client = stack.enter_context(Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False))
+            client = stack.enter_context(Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False))  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as err:
             raise AutodiffError(INPUT, f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
         _check_workers(client, scheduler, worker_wait)
@@ -176,7 +177,8 @@ class DaskEngine:
         from distributed import KilledWorker
 
         try:
-            return self._result(future)
+            answers: list[dict[str, Any]] = self._result(future)
+            return answers
         except KilledWorker:
             if len(chunk) > 1:
                 return self._one_by_one(chunk, strict)
@@ -224,7 +226,7 @@ class DaskEngine:
             alone_since = None
 
 
-def _killer(number: int, raw: bytes, strict: bool) -> dict[str, Any]:
+def _killer(number: int, raw: bytes | Overlong, strict: bool) -> dict[str, Any]:
     """The error record of a job that stopped every worker that ran it (out of memory, a crash)."""
     job = parse_job(number, raw) or Job(number)
     error = AutodiffError(LIMIT, "the job stopped every worker process that ran it (out of memory, or killed)")

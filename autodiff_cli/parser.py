@@ -367,4 +367,3 @@ def _syntax_error(err: UnexpectedInput, source: str, previous: Token | None) -> 
     if tok.value == "=" and previous is not None:
         return AutodiffError(SYNTAX, "only a name can be assigned to", line, column, source)
     return AutodiffError(SYNTAX, f"unexpected {_describe_token(tok)}", line, column, source)
-

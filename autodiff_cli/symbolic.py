@@ -291,4 +291,3 @@ def _flatten(rope: list[object]) -> str:
         else:
             stack.pop()
     return "".join(out)
-

@@ -81,7 +81,7 @@ class WorkerPool:
         self.lost = lost
         self.workers: list[_Worker] = []
         methods = multiprocessing.get_all_start_methods()
-        self._context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self._context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
     def __enter__(self) -> WorkerPool:
         return self

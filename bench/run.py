@@ -1,7 +1,7 @@
 """Run every benchmark in this folder (bench_*.py, each with a main()) in one go.
 
-    python bench/run.py            # all of them
-    python bench/run.py engine     # only bench_engine.py
+python bench/run.py            # all of them
+python bench/run.py engine     # only bench_engine.py
 """
 
 from __future__ import annotations

@@ -72,8 +72,38 @@ def test_printed_second_derivatives_evaluate_to_sympys(case, point):
 
 # --- internal operations: each spelling is the same number, with a slope that exists ------
 
-_EXTREMES = (-HUGE, -1e200, -800.0, -711.0, -30.0, -1.5, -1.0, -0.999, -1e-8, -1e-162, -1e-300, -TINY, 0.0, TINY,
-             1e-300, 1e-162, 2e-162, 1e-8, 0.5, 0.999, 1.0, 1.000001, 2.0, 27.0, 30.0, 710.0, 711.0, 1e154, 1e200, HUGE)
+_EXTREMES = (
+    -HUGE,
+    -1e200,
+    -800.0,
+    -711.0,
+    -30.0,
+    -1.5,
+    -1.0,
+    -0.999,
+    -1e-8,
+    -1e-162,
+    -1e-300,
+    -TINY,
+    0.0,
+    TINY,
+    1e-300,
+    1e-162,
+    2e-162,
+    1e-8,
+    0.5,
+    0.999,
+    1.0,
+    1.000001,
+    2.0,
+    27.0,
+    30.0,
+    710.0,
+    711.0,
+    1e154,
+    1e200,
+    HUGE,
+)
 
 
 def _spelled(op, **point: float) -> float:

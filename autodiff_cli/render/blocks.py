@@ -9,7 +9,7 @@ opened there, the vertical lines going on through it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .layout import Box
@@ -36,7 +36,7 @@ def _free(drawing: Drawing, taken: set[tuple[int, int]], row: int, start: int, e
 def _open_row(drawing: Drawing, nodes: list[Box], at: int) -> None:
     """Insert a blank row before row ``at``; vertical lines crossing it go on through it."""
 
-    def shift(cells: dict) -> dict:
+    def shift(cells: dict[tuple[int, int], Any]) -> dict[tuple[int, int], Any]:
         return {((r + 1 if r >= at else r), c): v for (r, c), v in cells.items()}
 
     through = [c for (r, c), j in drawing.joins.items() if r == at - 1 and (j in ("v", "x") or (isinstance(j, tuple) and j[1]))]

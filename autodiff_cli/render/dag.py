@@ -168,9 +168,7 @@ def _box(v: Value, children: list[int], names: dict[Value, str], digits: int, g:
     return Box(runs, children, ordered)
 
 
-def _view(
-    graph: Graph, depth: int | None, digits: int, g: Glyphs, compact: bool = False
-) -> tuple[list[Box], int, bool]:
+def _view(graph: Graph, depth: int | None, digits: int, g: Glyphs, compact: bool = False) -> tuple[list[Box], int, bool]:
     """The nodes within ``depth`` steps of the result (all if None), children first.
 
     Leaves next to a drawn node are always drawn; an operation beyond the
@@ -350,12 +348,12 @@ def draw_dag(
     depth = 1
     while True:
         nodes, shown, complete = _view(graph, depth, digits, g)
-        rows, _ = layout(nodes, len(nodes) - 1, g, width, max_rows)
-        if rows is None:
+        drawn, _ = layout(nodes, len(nodes) - 1, g, width, max_rows)
+        if drawn is None:
             break
-        best = rows, shown
+        best = drawn, shown
         if complete:
-            return Picture(rows, shown, shown)
+            return Picture(drawn, shown, shown)
         depth += 1
     total = _count_below(graph.result)
     if best is not None:

@@ -227,8 +227,8 @@ def _runs(drawing: Drawing, nodes: list[Box], g: Glyphs) -> list[list[Run]]:
                 for k in range(1, w):
                     cells[n.row][col + k] = ("", kind)
                 col += w
-    for (r, col), runs in drawing.extras.items():
-        for text, kind in runs:
+    for (r, col), pieces in drawing.extras.items():
+        for text, kind in pieces:
             for ch in text:  # numbers and ∂: one column each
                 cells[r][col] = (ch, kind)
                 col += 1

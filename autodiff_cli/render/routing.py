@@ -157,9 +157,7 @@ def _assign_tracks(nets: list[_Net]) -> int:
     return count
 
 
-def _order_gap(
-    nodes: list[Box], nets: list[_Net], in_gap: dict[int, int], relays: dict[tuple[int, int], int], layer: int
-) -> int:
+def _order_gap(nodes: list[Box], nets: list[_Net], in_gap: dict[int, int], relays: dict[tuple[int, int], int], layer: int) -> int:
     """Order the nets of one gap to cross few lines (ties: fewer tracks); return the track count.
 
     A split net must stay left of the merge nets its relay rows lead to.

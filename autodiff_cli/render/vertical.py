@@ -20,6 +20,8 @@ Same boxes as render/layout.py (compact labels), same glyphs; pure geometry.
 
 from __future__ import annotations
 
+import functools
+
 from .layout import Box, Glyphs, Run, _layers, _sequence, cell_width
 
 __all__ = ["vertical"]
@@ -63,7 +65,7 @@ def _order(plan: _Plan, nodes: list[Box], root: int) -> list[list[int]]:
         for ks, near in ((range(1, len(layers)), plan.pred), (range(len(layers) - 2, -1, -1), plan.succ)):
             for k in ks:
                 pos = {i: p for layer in layers for p, i in enumerate(layer)}
-                layers[k].sort(key=lambda i, near=near, pos=pos: _barycenter(i, near, pos))
+                layers[k].sort(key=functools.partial(_barycenter, near=near, pos=pos))
     return layers
 
 
