@@ -47,6 +47,9 @@ def _is_regular_file(stream: Any) -> bool:
         return False
 
 
+_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 class LineWriter:
     """Writes whole lines to standard output, flushed at once unless it is a regular file.
 
@@ -69,6 +72,9 @@ class LineWriter:
         fall between the write and the count, so a summary counts exactly the
         lines that were written.
         """
+        # The signals wait in the kernel while the text is written: a write to a
+        # full pipe is then never cut short by them, at any level of the I/O stack.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS) if self._previous else None
         self._writing = True
         try:
             out = sys.stdout  # looked up each time: a progress bar may be routing it
@@ -79,6 +85,8 @@ class LineWriter:
                 written()
         finally:
             self._writing = False
+            if held is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
         if self.status is not None and not self._closing:
             raise Interrupted(self.status)
 
@@ -89,7 +97,7 @@ class LineWriter:
 
     def __enter__(self) -> LineWriter:
         if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in _SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._on_signal)
         return self
 
