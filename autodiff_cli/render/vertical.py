@@ -134,20 +134,19 @@ class _Canvas:
         self.text: dict[tuple[int, int], Run] = {}
 
     def vline(self, col: int, top: int, bottom: int) -> None:
-        for r in range(top, bottom + 1):
-            cell = self.dirs.setdefault((r, col), set())
-            if r > top:
-                cell.add("u")
-            if r < bottom:
-                cell.add("d")
+        self._line([(r, col) for r in range(top, bottom + 1)], "u", "d")
 
     def hline(self, row: int, left: int, right: int) -> None:
-        for c in range(left, right + 1):
-            cell = self.dirs.setdefault((row, c), set())
-            if c > left:
-                cell.add("l")
-            if c < right:
-                cell.add("r")
+        self._line([(row, c) for c in range(left, right + 1)], "l", "r")
+
+    def _line(self, cells: list[tuple[int, int]], back: str, forward: str) -> None:
+        """Each cell of a straight line points back to the one before it and on to the one after."""
+        for k, cell in enumerate(cells):
+            dirs = self.dirs.setdefault(cell, set())
+            if k > 0:
+                dirs.add(back)
+            if k < len(cells) - 1:
+                dirs.add(forward)
 
     def write(self, row: int, col: int, runs: list[Run]) -> None:
         for text, kind in runs:
