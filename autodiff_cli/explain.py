@@ -12,16 +12,16 @@ gradients are the engine's to the last bit; nothing here knows a derivative.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .engine import Value, describe, local_derivatives
+from .numbers import format_number
 from .ops import OPS
 from .program import Program, exclusive
 
-__all__ = ["BackwardStep", "Contribution", "Explanation", "ForwardStep", "explain", "number_text"]
+__all__ = ["BackwardStep", "Contribution", "Explanation", "ForwardStep", "explain"]
 
 INPUT = "input"  # a name bound by the caller
 CONSTANT = "constant"  # pi, e or tau, read but not bound
@@ -125,17 +125,6 @@ def explain(program: Program, bindings: Mapping[str, float]) -> Explanation:
     )
 
 
-def number_text(x: float) -> str:
-    """A number the way a person writes it: 4, 0.5, 9.97833e-06 (six significant digits)."""
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0.0:
-        return "-0" if math.copysign(1.0, x) < 0 else "0"
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.6g}"
-
-
 # --- naming nodes --------------------------------------------------------------------
 
 
@@ -166,7 +155,7 @@ def _identify(program: Program, bound: set[str]) -> tuple[dict[Value, str], dict
         kinds[v] = INPUT if name in bound else CONSTANT
     for k, v in enumerate(graph.constants, 1):
         ids[v] = named.get(v, f"{number_prefix}{k}")
-        labels[v] = named.get(v, number_text(v.data))
+        labels[v] = named.get(v, format_number(v.data))
         kinds[v] = NUMBER
     for k, v in enumerate(program.nodes, 1):
         ids[v] = labels[v] = named.get(v, f"{op_prefix}{k}")

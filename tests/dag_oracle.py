@@ -16,8 +16,8 @@ import math
 import re
 
 from autodiff_cli.engine import Value, topological_order
+from autodiff_cli.numbers import format_number
 from autodiff_cli.ops import OPS
-from autodiff_cli.render import dag
 from autodiff_cli.render.layout import UNICODE, cell_width
 
 # directions each glyph connects: up, down, left, right
@@ -222,7 +222,7 @@ def _close(text: str, x: float) -> bool:
     """Whether ``text`` is ``x`` rounded to the significant digits it shows (1.2 for 1.18, 1.000 for 0.9999)."""
     shown = float(text)
     if math.isnan(x) or math.isinf(x):
-        return text == dag.format_number(x)
+        return text == format_number(x)
     digits = len(text.partition("e")[0].lstrip("-").replace(".", "").lstrip("0")) or 1
     return math.isclose(shown, x, rel_tol=0.51 * 10 ** (1 - digits), abs_tol=1e-300)
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from autodiff_cli.engine import topological_order
 from autodiff_cli.errors import AutodiffError
+from autodiff_cli.numbers import format_number
 from autodiff_cli.parser import parse
 from autodiff_cli.program import Program
 from autodiff_cli.render import dag
@@ -278,12 +279,12 @@ def test_operands_drawn_upside_down_are_numbered() -> None:
     ],
 )
 def test_format_number(x: float, digits: int, shown: str) -> None:
-    assert dag.format_number(x, digits) == shown
+    assert format_number(x, digits) == shown
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False), st.integers(1, 17))
 def test_format_number_is_within_its_digits(x: float, digits: int) -> None:
-    text = dag.format_number(x, digits)
+    text = format_number(x, digits)
     shown, exact = Decimal(text), Decimal(x)
     rounded = abs(shown - exact) <= abs(exact) * Decimal(10) ** (1 - digits) / 2 * Decimal("1.000000001")
     assert rounded or float(text) == x  # rounded to the digits, or the shortest text that reads back as x

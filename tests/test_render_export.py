@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from autodiff_cli.cli import main
 from autodiff_cli.engine import topological_order
+from autodiff_cli.numbers import TABLE_DIGITS, format_number
 from autodiff_cli.parser import parse
 from autodiff_cli.program import Program
-from autodiff_cli.render.dag import format_number
 from autodiff_cli.render.export import to_dot, to_mermaid
 
 PROGRAMS = [
@@ -74,7 +74,7 @@ def test_graphviz_draws_the_dot(source: str, bindings: dict[str, float]) -> None
     texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
     for name in program.graph.inputs:
         assert name in texts
-    assert f"data {format_number(program.graph.result.data)}" in texts
+    assert f"data {format_number(program.graph.result.data, TABLE_DIGITS)}" in texts
     assert "grad 1" in texts  # the result's own gradient
 
 

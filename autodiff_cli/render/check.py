@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..check import KINK, MISMATCH, OK, CheckReport, InputCheck
+from ..numbers import format_number, table_digits
 from ..text import printable
 from .machine import finite_or_text
 
@@ -52,8 +53,12 @@ def check_record(report: CheckReport) -> dict[str, Any]:
     }
 
 
-def render_check(report: CheckReport) -> RenderableType:
-    """One row per input: autodiff, finite differences, relative error, verdict; notes below."""
+def render_check(report: CheckReport, digits: int | None = None) -> RenderableType:
+    """One row per input: autodiff, finite differences, relative error, verdict; notes below.
+
+    Gradients have ``digits`` significant digits (TABLE_DIGITS when None), like every table.
+    """
+    digits = table_digits(digits)
     verdict = "ok" if report.ok else "FAILED"
     title = Text(
         f"Finite-difference check: {verdict}, max relative error {report.max_rel_error:.2g} (tolerance {report.tolerance:g})",
@@ -67,9 +72,10 @@ def render_check(report: CheckReport) -> RenderableType:
     table.add_column("")
     shown = _shown(report)
     for c in shown:
-        fd = "-" if c.finite_difference is None else repr(c.finite_difference)
+        fd = "-" if c.finite_difference is None else format_number(c.finite_difference, digits)
         rel = "-" if c.rel_error is None else f"{c.rel_error:.2g}"
-        table.add_row(Text(c.name), repr(c.autodiff), fd, rel, Text(c.status, style=STATUS_STYLE.get(c.status, "dim")))
+        status = Text(c.status, style=STATUS_STYLE.get(c.status, "dim"))
+        table.add_row(Text(c.name), format_number(c.autodiff, digits), fd, rel, status)
     notes = [Text(printable(f"{c.name}: {c.note}"), style="dim") for c in shown if c.note]
     left = len(report.inputs) - len(shown)
     if left:

@@ -22,15 +22,14 @@ picture for the same program every time.
 
 from __future__ import annotations
 
-import math
-
 from ..engine import Value
+from ..numbers import format_number, table_digits
 from ..ops import OPS
 from ..parser import Graph
 from .layout import ASCII, UNICODE, Box, Glyphs, Run, cell_width, layout
 from .vertical import vertical
 
-__all__ = ["MAX_ROWS", "TALL", "Picture", "draw_dag", "format_number", "node_names", "op_label", "summary"]
+__all__ = ["MAX_ROWS", "TALL", "Picture", "draw_dag", "node_names", "op_label", "summary"]
 
 MAX_ROWS = 60
 """Rows a picture may take: a 3,000-term program must not flood the terminal."""
@@ -66,33 +65,6 @@ class Picture:
 
 
 # --- labels ----------------------------------------------------------------------------
-
-
-def format_number(x: float, digits: int = 4) -> str:
-    """``x`` to ``digits`` significant digits: 2 and 0.3 stay short, 0.9999983 shows as 1.000.
-
-    A number that rounding moved keeps its trailing zeros, so that tanh(7)
-    does not pass for exactly 1; float noise (0.1 + 0.2) does not count as moved.
-    """
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    digits = max(1, digits)
-    text = repr(x)  # the shortest text that reads back as x: use it if it is short enough
-    mantissa = text.partition("e")[0]
-    if len(mantissa.replace("-", "").replace(".", "").strip("0")) > digits:
-        text = format(x, f".{digits}g")
-        if abs(float(text) - x) > 1e-12 * abs(x):
-            text = format(x, f"#.{digits}g")
-    elif text.endswith(".0"):
-        text = text[:-2]
-    mantissa, e, exponent = text.partition("e")
-    mantissa = mantissa.rstrip(".")
-    if not e:
-        return "0" if mantissa in ("-0", "0") else mantissa
-    sign = "-" if exponent.startswith("-") else ""
-    return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
 
 
 def node_names(graph: Graph) -> dict[Value, str]:
@@ -323,7 +295,7 @@ def _whole(graph: Graph, width: int, digits: int, g: Glyphs, max_rows: int) -> t
 def draw_dag(
     graph: Graph,
     width: int = 80,
-    digits: int = 4,
+    digits: int | None = None,
     ascii: bool = False,
     max_rows: int = MAX_ROWS,
 ) -> Picture:
@@ -333,8 +305,10 @@ def draw_dag(
     with compact labels, then top to bottom: see ``_whole``); the whole graph
     as a tree (when no DAG fits); the part of the DAG nearest the result
     (when the graph is too big); the top of the tree. The nodes must hold a
-    run's values and gradients (``Program.run``).
+    run's values and gradients (``Program.run``). Numbers have ``digits``
+    significant digits, TABLE_DIGITS when None.
     """
+    digits = table_digits(digits)
     g = ASCII if ascii else UNICODE
     small = 4 * max_rows
     if _count_below(graph.result, small) <= small:

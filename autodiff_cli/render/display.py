@@ -19,10 +19,11 @@ from rich.console import Console
 from rich.text import Text
 
 from ..engine import Value
+from ..numbers import format_number, table_digits
 from ..parser import Graph
 from ..program import Result
 from ..text import excerpt
-from .dag import MAX_ROWS, Picture, draw_dag, format_number, summary
+from .dag import MAX_ROWS, Picture, draw_dag, summary
 from .layout import cell_width
 
 __all__ = ["DisplayOptions", "Terminal", "display", "for_stream", "terminal_of", "to_text"]
@@ -47,10 +48,13 @@ STYLES = {
 
 
 class DisplayOptions(NamedTuple):
-    """How to draw: columns, significant digits, plain ASCII, and whether to include the graph."""
+    """How to draw: columns, significant digits, plain ASCII, and whether to include the graph.
+
+    ``digits`` None: the result line as the JSON shows it, tables to TABLE_DIGITS.
+    """
 
     width: int = 80
-    digits: int = 4
+    digits: int | None = None
     ascii: bool = False
     dag: bool = True
 
@@ -77,7 +81,7 @@ def for_stream(
     stream: TextIO,
     environ: Mapping[str, str],
     width: int | None = None,
-    digits: int = 4,
+    digits: int | None = None,
     ascii: bool = False,
     dag: bool = True,
 ) -> str:
@@ -175,7 +179,7 @@ def _headline(source: str, value: float, options: DisplayOptions) -> Text:
     shown = _shorten(source, options.width, _more(options))
     number = format_number(value, options.digits)
     text = Text()
-    single = not any(mark in source for mark in ";=\n")  # one expression: "tanh(a*b+c) = 1.000"
+    single = not any(mark in source for mark in ";=\n")  # one expression: "tanh(a*b+c) = 0.9999983369439447"
     if single and len(shown) + len(number) + 3 <= options.width:
         text.append(shown, STYLES["program"])
         text.append(" = ")
@@ -189,7 +193,8 @@ def _headline(source: str, value: float, options: DisplayOptions) -> Text:
 def _table(title: str, rows: list[tuple[str, Value]], options: DisplayOptions) -> list[Text]:
     """Name, value and gradient in aligned columns under a ruled header."""
     gradient = "gradient" if options.ascii else f"∂result/∂{title}"
-    shown = [(name, format_number(v.data, options.digits), format_number(v.grad, options.digits)) for name, v in rows]
+    digits = table_digits(options.digits)
+    shown = [(name, format_number(v.data, digits), format_number(v.grad, digits)) for name, v in rows]
     shown = shown[:MAX_TABLE_ROWS]
     header = (title, "value", gradient)
     widths = [max(cell_width(row[k]) for row in [header, *shown]) for k in range(3)]

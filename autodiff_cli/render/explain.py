@@ -10,7 +10,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from ..explain import CONSTANT, INPUT, NUMBER, BackwardStep, Contribution, Explanation, ForwardStep, number_text
+from ..explain import CONSTANT, INPUT, NUMBER, BackwardStep, Contribution, Explanation, ForwardStep
+from ..numbers import format_number, table_digits
 from ..text import clip, excerpt
 from .machine import finite_or_text
 
@@ -88,19 +89,23 @@ def _backward_record(s: BackwardStep) -> dict[str, Any]:
 # --- for people ----------------------------------------------------------------------
 
 
-def render_explanation(e: Explanation) -> RenderableType:
+def render_explanation(e: Explanation, digits: int | None = None) -> RenderableType:
     """The program, the forward pass as a table, the backward pass as one small tree per node.
 
     Bounded like the eval display: a 10,000-term sum shows the steps nearest
-    the result and counts the rest (``--json`` has every step).
+    the result and counts the rest (``--json`` has every step). The steps show
+    numbers as the eval display's DAG does, to ``digits`` significant digits
+    (TABLE_DIGITS when None); the bindings and the result table, like eval's
+    result line, show every digit.
     """
-    parts: list[RenderableType] = [_header(e), Text(""), _forward_table(e), Text(FORWARD_LEGEND, style=QUIET), Text("")]
+    digits = table_digits(digits)
+    parts: list[RenderableType] = [_header(e), Text(""), _forward_table(e, digits), Text(FORWARD_LEGEND, style=QUIET), Text("")]
     parts.append(Text("Backward pass", style="bold"))
     parts.append(Text(BACKWARD_LEGEND, style=QUIET))
     if not e.backward:
         parts.append(Text(_leaf_result(e)))
     for number, step in enumerate(e.backward[:MAX_BACKWARD], 1):
-        parts += [Text(""), _backward_tree(number, step)]
+        parts += [Text(""), _backward_tree(number, step, digits)]
     if len(e.backward) > MAX_BACKWARD:
         parts += [Text(""), Text("… " + _left_out(len(e.backward) - MAX_BACKWARD, "more steps"), style=NOTE)]
     parts += [Text(""), _result_table(e)]
@@ -128,11 +133,11 @@ def _header(e: Explanation) -> Text:
             text.append("\n    " + line, style=NODE)
     if e.bindings:
         text.append("\n" if len(lines) > 1 or len(e.expr) > HEADER_WIDTH else "  ")
-        text.append("at  " + clip(", ".join(f"{k} = {number_text(v)}" for k, v in e.bindings.items()), HEADER_WIDTH))
+        text.append("at  " + clip(", ".join(f"{k} = {format_number(v)}" for k, v in e.bindings.items()), HEADER_WIDTH))
     return text
 
 
-def _forward_table(e: Explanation) -> Table:
+def _forward_table(e: Explanation, digits: int | None) -> Table:
     table = Table(title="Forward pass", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1))
     table.add_column("node", style=NODE, no_wrap=True)
     table.add_column("computes")
@@ -140,35 +145,35 @@ def _forward_table(e: Explanation) -> Table:
     steps = e.forward
     cut = len(steps) > FORWARD_HEAD + FORWARD_TAIL + 1
     for s in steps[:FORWARD_HEAD] if cut else steps:
-        table.add_row(*_forward_row(e, s))
+        table.add_row(*_forward_row(e, s, digits))
     if cut:
         left = len(steps) - FORWARD_HEAD - FORWARD_TAIL
         table.add_row(Text("…", style=NOTE), Text(_left_out(left, "steps"), style=NOTE), Text(""))
         for s in steps[-FORWARD_TAIL:]:
-            table.add_row(*_forward_row(e, s))
+            table.add_row(*_forward_row(e, s, digits))
     return table
 
 
-def _forward_row(e: Explanation, s: ForwardStep) -> tuple[Text, Text, Text]:
+def _forward_row(e: Explanation, s: ForwardStep, digits: int | None) -> tuple[Text, Text, Text]:
     """Cells as Text, never markup: a node's label comes from the program."""
     if s.kind == NUMBER:
-        return Text(s.label, style=QUIET), Text("a number", style=QUIET), Text(number_text(s.value), style=QUIET)
+        return Text(s.label, style=QUIET), Text("a number", style=QUIET), Text(format_number(s.value, digits), style=QUIET)
     if s.kind == CONSTANT:
-        return Text(s.label), Text("a constant"), Text(number_text(s.value))
+        return Text(s.label), Text("a constant"), Text(format_number(s.value, digits))
     if not s.op:
-        return Text(s.label), Text("an input"), Text(number_text(s.value))
+        return Text(s.label), Text("an input"), Text(format_number(s.value, digits))
     value = Text(f"{s.arithmetic} = ")
-    value.append(number_text(s.value), style="bold")
+    value.append(format_number(s.value, digits), style="bold")
     marker = "  ← the result" if s.id == e.result else ""
     value.append(marker, style=NOTE)
     return Text(s.label), Text(s.expr), value
 
 
-def _backward_tree(number: int, step: BackwardStep) -> Tree:
+def _backward_tree(number: int, step: BackwardStep, digits: int | None) -> Tree:
     head = Text(f"{number}. ")
     head.append(step.label, style=NODE)
     head.append(f" = {step.expr}", style="bold")
-    head.append(f"    grad = {number_text(step.grad)}")
+    head.append(f"    grad = {format_number(step.grad, digits)}")
     if step.is_result:
         head.append(f"  (the result: ∂{step.label}/∂{step.label} = 1)", style=QUIET)
     tree = Tree(head, guide_style=QUIET)
@@ -176,29 +181,29 @@ def _backward_tree(number: int, step: BackwardStep) -> Tree:
         tree.add(Text(step.skipped, style=QUIET))
         return tree
     for c in step.contributions:
-        tree.add(_contribution(step, c))
+        tree.add(_contribution(step, c, digits))
     return tree
 
 
-def _contribution(step: BackwardStep, c: Contribution) -> Text:
+def _contribution(step: BackwardStep, c: Contribution, digits: int | None) -> Text:
     quiet = c.kind in (NUMBER, CONSTANT)
     text = Text(style=QUIET if quiet else "")
     text.append(f"∂{_wrapped(step.expr)}/∂{c.label}")
     if sum(1 for other in step.contributions if other.label == c.label) > 1:
         text.append(f" (argument {c.position + 1})")
-    local = number_text(c.local)
+    local = format_number(c.local, digits)
     if c.formula_here and c.formula_here != local:
         text.append(" = ")
         text.append(c.formula_here, style=FORMULA)
     text.append(f" = {local}")
-    text.append(f"\n{c.label}.grad += {local} × {number_text(step.grad)} = {number_text(c.contribution)}")
+    text.append(f"\n{c.label}.grad += {local} × {format_number(step.grad, digits)} = {format_number(c.contribution, digits)}")
     if c.accumulates:
-        text.append(f"  →  {c.label}.grad = {number_text(c.grad_before)} + {number_text(c.contribution)} = ")
-        text.append(number_text(c.grad_after), style="bold")
+        text.append(f"  →  {c.label}.grad = {format_number(c.grad_before, digits)} + {format_number(c.contribution, digits)} = ")
+        text.append(format_number(c.grad_after, digits), style="bold")
         text.append(f"\n({c.label} is reached a {_ordinal(c.visit)} time: what it receives adds up)", style=NOTE)
     else:
         text.append(f"  →  {c.label}.grad = ")
-        text.append(number_text(c.grad_after), style="bold")
+        text.append(format_number(c.grad_after, digits), style="bold")
     if quiet:
         text.append(f"\n({c.label} is a {c.kind}: its gradient is computed but not reported)")
     return text
@@ -220,10 +225,10 @@ def _result_table(e: Explanation) -> Table:
     table.add_column("name", no_wrap=True)
     table.add_column("exactly")
     table.add_column("what")
-    table.add_row(Text(e.labels[e.result], style=NODE), repr(e.value), Text("the value", style=QUIET))
+    table.add_row(Text(e.labels[e.result], style=NODE), format_number(e.value), Text("the value", style=QUIET))
     gradients = list(e.gradients.items())
     for name, g in gradients[:MAX_RESULT_ROWS]:
-        table.add_row(Text(f"∂/∂{name}", style=NODE), repr(g), Text(f"{name}.grad after the backward pass", style=QUIET))
+        table.add_row(Text(f"∂/∂{name}", style=NODE), format_number(g), Text(f"{name}.grad after the backward pass", style=QUIET))
     if len(gradients) > MAX_RESULT_ROWS:
         table.add_row(Text("…", style=NOTE), Text(_left_out(len(gradients) - MAX_RESULT_ROWS, "gradients"), style=NOTE))
     return table

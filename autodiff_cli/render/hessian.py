@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .dag import format_number
+from ..numbers import format_number, table_digits
 from .machine import finite_or_text
 
 if TYPE_CHECKING:
@@ -18,10 +18,10 @@ MAX_INPUTS = 12
 """Rows and columns of the table at most: past a dozen inputs it cannot be read anyway."""
 
 
-def render_hessian(hessian: dict[str, dict[str, float]], digits: int = 4, ascii: bool = False) -> Group:
+def render_hessian(hessian: dict[str, dict[str, float]], digits: int | None = None, ascii: bool = False) -> Group:
     """One row and one column per input; the cell in row a, column b is d/db (d/da).
 
-    Numbers have ``digits`` significant digits, as in the rest of the display;
+    Numbers have ``digits`` significant digits (TABLE_DIGITS when None), as in the display's tables;
     ``--json`` has every digit, and every input when there are more than
     ``MAX_INPUTS`` (2,000 inputs would be 4 million cells: a minute and
     gigabytes of rich layout for a table nobody can read).
@@ -32,6 +32,7 @@ def render_hessian(hessian: dict[str, dict[str, float]], digits: int = 4, ascii:
     from rich.text import Text
 
     names = list(hessian)[:MAX_INPUTS]
+    digits = table_digits(digits)
     d = "d/d" if ascii else "∂/∂"
     rule = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True) if ascii else box.SIMPLE_HEAD
     table = Table(box=rule, pad_edge=False, show_edge=False)

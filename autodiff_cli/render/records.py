@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..errors import AutodiffError
+from ..numbers import format_number, table_digits
 from ..program import Result
 from ..text import clip
 from .machine import dumps, finite_or_text
@@ -124,8 +125,13 @@ class BatchTable:
     at once, and still line up with the rest.
     """
 
-    def __init__(self, name_files: bool = False) -> None:
+    def __init__(self, name_files: bool = False, digits: int | None = None) -> None:
         self.name_files = name_files
+        self.digits = table_digits(digits)  # like every table: TABLE_DIGITS unless --digits
+
+    def _number(self, x: float | str) -> str:
+        """A record's number ("inf" and "nan" arrive as text) as the table shows it."""
+        return x if isinstance(x, str) else format_number(x, self.digits)
 
     def _table(self, show_header: bool) -> Any:
         from rich.table import Table
@@ -158,11 +164,11 @@ class BatchTable:
             answer.append(f"{error['kind']} error", style="bold red")
             answer.append(f": {clip(error['message'], MAX_ECHO)}{at}")
         else:
-            answer.append(repr(record["value"]), style="bold")
+            answer.append(self._number(record["value"]), style="bold")
             gradients = list(record["gradients"].items())
             for name, g in gradients[:MAX_GRADIENTS]:
                 answer.append(f"\n  d/d{name}  ")
-                answer.append(repr(g))
+                answer.append(self._number(g))
             if len(gradients) > MAX_GRADIENTS:
                 answer.append(f"\n  … {len(gradients) - MAX_GRADIENTS:,} more (--format jsonl has them all)")
         table = self._table(False)
