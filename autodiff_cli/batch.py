@@ -25,7 +25,7 @@ from .bindings import as_number, check_bindings, parse_bindings
 from .errors import INPUT, LIMIT, AutodiffError
 from .lines import LineReader, Overlong
 from .program import compile_program
-from .render.machine import error_record, result_record
+from .records import error_record, result_record
 from .workers import Unit, WorkerPool
 
 __all__ = ["MAX_ID_DEPTH", "WORKERS_PER_CORE", "Job", "Report", "json_bindings", "parse_job", "run_batch", "run_job"]

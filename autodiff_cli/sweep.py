@@ -28,7 +28,7 @@ from .errors import INPUT, LIMIT, NAME, AutodiffError
 from .lines import OVERLONG, overlong_row, text_blocks
 from .ops import CONSTANTS
 from .program import Program
-from .render.records import SweepFormat, sweep_format
+from .records import SweepFormat, sweep_format
 
 __all__ = ["MAX_ROWS", "Axis", "Block", "Row", "Sweep", "parse_axis", "split_arguments"]
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from autodiff_cli.batch import run_batch
 from autodiff_cli.program import clear_cache, compile_program
-from autodiff_cli.render.records import jsonl_line
+from autodiff_cli.records import jsonl_line
 from autodiff_cli.sweep import Sweep
 
 JOBS = 5_000

@@ -171,7 +171,7 @@ def test_a_process_pool_sends_errors_back_as_errors() -> None:
 
 
 def test_json_lines_stay_one_line_for_every_line_reader() -> None:
-    from autodiff_cli.render.machine import dumps
+    from autodiff_cli.records import dumps
 
     record = {"id": "a\x85b\u2028c\u2029d", "value": 1.0}
     line = dumps(record)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autodiff_cli.batch import run_batch
-from autodiff_cli.render.records import jsonl_line
+from autodiff_cli.records import jsonl_line
 
 from .conftest import CASES
 

@@ -17,8 +17,8 @@ from autodiff_cli import AutodiffError, ops
 from autodiff_cli.cli import main
 from autodiff_cli.explain import SKIPPED_DEAD, SKIPPED_ZERO, explain
 from autodiff_cli.program import compile_program
-from autodiff_cli.render.explain import explanation_record, render_explanation
-from autodiff_cli.render.machine import dumps
+from autodiff_cli.records import dumps, explanation_record
+from autodiff_cli.render.explain import render_explanation
 
 from .conftest import CASES
 

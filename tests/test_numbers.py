@@ -22,11 +22,11 @@ from autodiff_cli.explain import explain
 from autodiff_cli.hessian import program_hessian
 from autodiff_cli.numbers import TABLE_DIGITS, format_number, table_digits
 from autodiff_cli.program import compile_program
+from autodiff_cli.render.batch_table import BatchTable
 from autodiff_cli.render.check import render_check
 from autodiff_cli.render.display import DisplayOptions, display, to_text
 from autodiff_cli.render.explain import render_explanation
 from autodiff_cli.render.hessian import render_hessian
-from autodiff_cli.render.records import BatchTable
 
 MISSION = ("tanh(a*b+c)", {"a": 2.0, "b": 3.0, "c": 1.0})
 TANH_7 = 0.9999983369439447  # math.tanh(7), as Python's repr writes it

@@ -1,8 +1,6 @@
-"""``eval --check``: autodiff's gradients next to finite differences, for people and for JSON."""
+"""``eval --check`` for people: autodiff's gradients next to finite differences (JSON: records.check_record)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -11,46 +9,15 @@ from rich.text import Text
 
 from ..check import KINK, MISMATCH, OK, CheckReport, InputCheck
 from ..numbers import format_number, table_digits
+from ..records import check_record as check_record  # shim for cli.py; the merger removes it
 from ..text import printable
-from .machine import finite_or_text
 
-__all__ = ["check_record", "render_check"]
+__all__ = ["render_check"]
 
 STATUS_STYLE = {OK: "green", MISMATCH: "bold red", KINK: "yellow"}
 
 MAX_ROWS = 30
 """Inputs in the table at most (every one that is not ok, if they fit); --json has them all."""
-
-
-def _number(x: float | None) -> float | str | None:
-    return None if x is None else finite_or_text(x)
-
-
-def check_record(report: CheckReport) -> dict[str, Any]:
-    """The ``check`` member of ``eval --check --json``.
-
-    ``finite_differences`` has one member per input, like ``gradients``
-    (null where no step kept the program evaluable); ``details`` says how each
-    was obtained and why an input was not compared.
-    """
-    return {
-        "finite_differences": {k: _number(v) for k, v in report.finite_differences.items()},
-        "max_rel_error": finite_or_text(report.max_rel_error),
-        "tolerance": report.tolerance,
-        "ok": report.ok,
-        "details": {
-            c.name: {
-                "status": c.status,
-                "method": c.method,
-                "rel_error": _number(c.rel_error),
-                "resolution": finite_or_text(c.resolution),
-                "left": _number(c.left),
-                "right": _number(c.right),
-                "note": c.note,
-            }
-            for c in report.inputs
-        },
-    }
 
 
 def render_check(report: CheckReport, digits: int | None = None) -> RenderableType:

@@ -1,9 +1,8 @@
-"""Printed derivatives (``autodiff diff``): programs under comment headers, or one JSON object."""
+"""Printed derivatives (``autodiff diff``): programs under comment headers (JSON: records.derivatives_record)."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..records import derivatives_record as derivatives_record  # shim for cli.py; the merger removes it
 from ..symbolic import Derivatives
 
 
@@ -20,12 +19,3 @@ def render_derivatives(d: Derivatives) -> str:
             for other, printed in row.items():
                 blocks.append(f"# d/d{other} d/d{name}\n{printed.text()}")
     return "\n".join(blocks)
-
-
-def derivatives_record(d: Derivatives) -> dict[str, Any]:
-    """{"expr", "order", "derivatives"}: each derivative one line, statements separated by '; '."""
-    if d.second is None:
-        found: dict[str, Any] = {name: p.text("; ") for name, p in d.first.items()}
-    else:
-        found = {name: {other: p.text("; ") for other, p in row.items()} for name, row in d.second.items()}
-    return {"expr": d.source, "order": 1 if d.second is None else 2, "derivatives": found}

@@ -1,8 +1,6 @@
-"""``autodiff explain`` for people (a rich layout) and for scripts (one JSON object)."""
+"""``autodiff explain`` for people: a rich layout (the JSON object is records.explanation_record)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -12,10 +10,10 @@ from rich.tree import Tree
 
 from ..explain import CONSTANT, INPUT, NUMBER, BackwardStep, Contribution, Explanation, ForwardStep
 from ..numbers import format_number, table_digits
+from ..records import explanation_record as explanation_record  # shim for cli.py; the merger removes it
 from ..text import clip, excerpt
-from .machine import finite_or_text
 
-__all__ = ["explanation_record", "render_explanation"]
+__all__ = ["render_explanation"]
 
 NODE = "bold cyan"
 FORMULA = "yellow"
@@ -35,55 +33,6 @@ BACKWARD_LEGEND = (
     "grad of a node = ∂result/∂node. From the result down, each node passes "
     "(local derivative) × (its grad) to each child; a child reached more than once adds up what it gets."
 )
-
-
-# --- for scripts -------------------------------------------------------------------
-
-
-def explanation_record(e: Explanation) -> dict[str, Any]:
-    """expr, value, gradients (as ``eval --json``), one object per forward and backward step, the result's id."""
-    return {
-        "expr": e.expr,
-        "value": finite_or_text(e.value),
-        "gradients": {k: finite_or_text(v) for k, v in e.gradients.items()},
-        "forward": [_forward_record(s) for s in e.forward],
-        "backward": [_backward_record(s) for s in e.backward],
-        "result": e.result,
-    }
-
-
-def _forward_record(s: ForwardStep) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "label": s.label,
-        "kind": s.kind,
-        "op": s.op or None,
-        "args": list(s.args),
-        "expr": s.expr or s.label,
-        "value": finite_or_text(s.value),
-        "names": list(s.names),
-    }
-
-
-def _backward_record(s: BackwardStep) -> dict[str, Any]:
-    record: dict[str, Any] = {"id": s.id, "expr": s.expr, "grad": finite_or_text(s.grad), "result": s.is_result}
-    if s.skipped:
-        record["skipped"] = s.skipped
-    record["children"] = [
-        {
-            "id": c.child,
-            "position": c.position,
-            "formula": c.formula,
-            "formula_here": c.formula_here,
-            "local": finite_or_text(c.local),
-            "contribution": finite_or_text(c.contribution),
-            "grad_before": finite_or_text(c.grad_before),
-            "grad_after": finite_or_text(c.grad_after),
-            "accumulates": c.accumulates,
-        }
-        for c in s.contributions
-    ]
-    return record
 
 
 # --- for people ----------------------------------------------------------------------

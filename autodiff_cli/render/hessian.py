@@ -1,14 +1,14 @@
-"""The Hessian as a table for people, and as the JSON member the machine format adds.
+"""The Hessian as a table for people (the JSON member is records.hessian_record).
 
 rich is imported only to draw the table, so that ``--json`` never loads it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..numbers import format_number, table_digits
-from .machine import finite_or_text
+from ..records import hessian_record as hessian_record  # shim for cli.py; the merger removes it
 
 if TYPE_CHECKING:
     from rich.console import Group, RenderableType
@@ -48,8 +48,3 @@ def render_hessian(hessian: dict[str, dict[str, float]], digits: int | None = No
         note = f"{more} the first {len(names)} of {len(hessian):,} inputs shown (--json has every entry)"
         parts.append(Text(note, style="bright_black"))
     return Group(*parts)
-
-
-def hessian_record(hessian: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """The ``hessian`` member of ``eval --json``: {"a": {"a": ..., "b": ...}, ...}."""
-    return {name: {other: finite_or_text(x) for other, x in row.items()} for name, row in hessian.items()}

@@ -1,0 +1,259 @@
+"""The machine contract: every JSON record the commands print, and the one encoder.
+
+``eval --json``, ``explain --json``, ``diff --json``, batch and sweep lines
+are built here and written by ``dumps``, so a float is always the shortest
+text that reads back exactly, and a number that is not finite is always the
+text "inf", "-inf" or "nan" (RFC 8259 has no NaN). People's text is render's;
+CSV cells are records_csv.py's. Neither rich nor anything above program is
+imported: batch, sweep and workers use this without loading a display.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .check import CheckReport
+    from .errors import AutodiffError
+    from .explain import BackwardStep, Explanation, ForwardStep
+    from .program import Result
+    from .symbolic import Derivatives
+
+__all__ = [
+    "SweepFormat",
+    "SweepJsonl",
+    "check_record",
+    "derivatives_record",
+    "dumps",
+    "error_record",
+    "explanation_record",
+    "finite_or_text",
+    "hessian_record",
+    "jsonl_line",
+    "result_record",
+    "sweep_format",
+]
+
+
+# --- the encoder ------------------------------------------------------------------------
+
+
+def finite_or_text(x: float) -> float | str:
+    """A float for JSON: itself if finite, else "inf", "-inf" or "nan" (RFC 8259 has no NaN)."""
+    if math.isfinite(x):
+        return x
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+# Characters that some line readers (Python's str.splitlines, JavaScript) take
+# for line ends: escaped, so that one record is always one line for every reader.
+_LINE_BREAKERS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """One line of RFC 8259 JSON; floats print as the shortest text that reads back exactly."""
+    return json.dumps(record, ensure_ascii=False, allow_nan=False).translate(_LINE_BREAKERS)
+
+
+def jsonl_line(record: Mapping[str, Any]) -> str:
+    """One answer as a line of RFC 8259 JSON, ending in a newline."""
+    return dumps(dict(record)) + "\n"
+
+
+# --- eval, batch -------------------------------------------------------------------------
+
+
+def result_record(expr: str, result: Result) -> dict[str, Any]:
+    """The members of a successful job: expr, value, gradients (inputs in order of first use)."""
+    return {
+        "expr": expr,
+        "value": finite_or_text(result.value),
+        "gradients": {k: finite_or_text(v) for k, v in result.gradients.items()},
+    }
+
+
+def error_record(error: AutodiffError) -> dict[str, Any]:
+    """The ``error`` member of a failed job."""
+    return error.to_dict()
+
+
+def hessian_record(hessian: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    """The ``hessian`` member of ``eval --json``: {"a": {"a": ..., "b": ...}, ...}."""
+    return {name: {other: finite_or_text(x) for other, x in row.items()} for name, row in hessian.items()}
+
+
+def _number(x: float | None) -> float | str | None:
+    return None if x is None else finite_or_text(x)
+
+
+def check_record(report: CheckReport) -> dict[str, Any]:
+    """The ``check`` member of ``eval --check --json``.
+
+    ``finite_differences`` has one member per input, like ``gradients``
+    (null where no step kept the program evaluable); ``details`` says how each
+    was obtained and why an input was not compared.
+    """
+    return {
+        "finite_differences": {k: _number(v) for k, v in report.finite_differences.items()},
+        "max_rel_error": finite_or_text(report.max_rel_error),
+        "tolerance": report.tolerance,
+        "ok": report.ok,
+        "details": {
+            c.name: {
+                "status": c.status,
+                "method": c.method,
+                "rel_error": _number(c.rel_error),
+                "resolution": finite_or_text(c.resolution),
+                "left": _number(c.left),
+                "right": _number(c.right),
+                "note": c.note,
+            }
+            for c in report.inputs
+        },
+    }
+
+
+# --- explain, diff -----------------------------------------------------------------------
+
+
+def explanation_record(e: Explanation) -> dict[str, Any]:
+    """expr, value, gradients (as ``eval --json``), one object per forward and backward step, the result's id."""
+    return {
+        "expr": e.expr,
+        "value": finite_or_text(e.value),
+        "gradients": {k: finite_or_text(v) for k, v in e.gradients.items()},
+        "forward": [_forward_record(s) for s in e.forward],
+        "backward": [_backward_record(s) for s in e.backward],
+        "result": e.result,
+    }
+
+
+def _forward_record(s: ForwardStep) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "label": s.label,
+        "kind": s.kind,
+        "op": s.op or None,
+        "args": list(s.args),
+        "expr": s.expr or s.label,
+        "value": finite_or_text(s.value),
+        "names": list(s.names),
+    }
+
+
+def _backward_record(s: BackwardStep) -> dict[str, Any]:
+    record: dict[str, Any] = {"id": s.id, "expr": s.expr, "grad": finite_or_text(s.grad), "result": s.is_result}
+    if s.skipped:
+        record["skipped"] = s.skipped
+    record["children"] = [
+        {
+            "id": c.child,
+            "position": c.position,
+            "formula": c.formula,
+            "formula_here": c.formula_here,
+            "local": finite_or_text(c.local),
+            "contribution": finite_or_text(c.contribution),
+            "grad_before": finite_or_text(c.grad_before),
+            "grad_after": finite_or_text(c.grad_after),
+            "accumulates": c.accumulates,
+        }
+        for c in s.contributions
+    ]
+    return record
+
+
+def derivatives_record(d: Derivatives) -> dict[str, Any]:
+    """{"expr", "order", "derivatives"}: each derivative one line, statements separated by '; '."""
+    if d.second is None:
+        found: dict[str, Any] = {name: p.text("; ") for name, p in d.first.items()}
+    else:
+        found = {name: {other: p.text("; ") for other, p in row.items()} for name, row in d.second.items()}
+    return {"expr": d.source, "order": 1 if d.second is None else 2, "derivatives": found}
+
+
+# --- sweeps ------------------------------------------------------------------------------
+
+
+class SweepFormat(Protocol):
+    """How a sweep writes its rows: a header, whole blocks, or single rows."""
+
+    def header(self) -> str: ...
+
+    def block(
+        self,
+        first: int,
+        given: Sequence[list[float]],
+        shown: Sequence[list[str] | None],
+        values: list[float],
+        gradients: Sequence[list[float]],
+    ) -> str: ...
+
+    def success(self, row: int, echo: Mapping[str, Any], bindings: Mapping[str, float], result: Result) -> str: ...
+
+    def failure(self, row: int, echo: Mapping[str, Any], error: AutodiffError) -> str: ...
+
+
+class SweepRows:
+    """What CSV and JSON lines share: a column per name, and whole blocks as columns of text.
+
+    A block is rows that all succeeded, computed column by column; each
+    format only joins its cells (``_lines``), so neither walks the rows twice.
+    """
+
+    echoes_text = False
+    """Whether an input cell is the text the row gave (CSV) rather than the float it read (JSON)."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+
+    def block(
+        self,
+        first: int,
+        given: Sequence[list[float]],
+        shown: Sequence[list[str] | None],
+        values: list[float],
+        gradients: Sequence[list[float]],
+    ) -> str:
+        """Rows ``first`` ... of a block, every cell already text (repr: what json.dumps writes)."""
+        inputs = [s if s is not None and self.echoes_text else map(repr, g) for g, s in zip(given, shown, strict=True)]
+        return self._lines(first, len(values), [*inputs, map(repr, values), *(map(repr, g) for g in gradients)])
+
+    def _lines(self, first: int, n: int, columns: list[Any]) -> str:
+        raise NotImplementedError
+
+
+class SweepJsonl(SweepRows):
+    """JSON lines: {"row", "inputs", "value", "gradients"} or {"row", "inputs", "error"}."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(names)
+        members = ", ".join(f"{json.dumps(n, ensure_ascii=False).replace('%', '%%')}: %s" for n in self.names)
+        # Cells are repr() of finite floats, as json.dumps writes them: this is dumps() without a dict per row.
+        self.template = '{"row": %d, "inputs": {' + members + '}, "value": %s, "gradients": {' + members + "}}\n"
+
+    def header(self) -> str:
+        return ""
+
+    def _lines(self, first: int, n: int, columns: list[Any]) -> str:
+        return "".join(map(self.template.__mod__, zip(range(first, first + n), *columns, strict=True)))
+
+    def success(self, row: int, echo: Mapping[str, Any], bindings: Mapping[str, float], result: Result) -> str:
+        inputs = {n: bindings[n] for n in self.names if n in bindings}
+        gradients = {k: finite_or_text(v) for k, v in result.gradients.items()}
+        return jsonl_line({"row": row, "inputs": inputs, "value": finite_or_text(result.value), "gradients": gradients})
+
+    def failure(self, row: int, echo: Mapping[str, Any], error: AutodiffError) -> str:
+        inputs = {n: echo[n] for n in self.names if n in echo}
+        return jsonl_line({"row": row, "inputs": inputs, "error": error.to_dict()})
+
+
+def sweep_format(fmt: str, names: Sequence[str]) -> SweepFormat:
+    """The writer for ``fmt`` ("csv" or "jsonl") with a column per name."""
+    if fmt == "jsonl":
+        return SweepJsonl(names)
+    from .records_csv import SweepCsv  # records_csv builds on this module
+
+    return SweepCsv(names)
