@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -217,9 +217,13 @@ class SweepRows:
         values: list[float],
         gradients: Sequence[list[float]],
     ) -> str:
-        """Rows ``first`` ... of a block, every cell already text (repr: what json.dumps writes)."""
-        inputs = [s if s is not None and self.echoes_text else map(repr, g) for g, s in zip(given, shown, strict=True)]
-        return self._lines(first, len(values), [*inputs, map(repr, values), *(map(repr, g) for g in gradients)])
+        """Rows ``first`` ... of a block: the columns in order, then each format joins them."""
+        inputs = [s if s is not None and self.echoes_text else self._cells(g) for g, s in zip(given, shown, strict=True)]
+        return self._lines(first, len(values), [*inputs, self._cells(values), *map(self._cells, gradients)])
+
+    def _cells(self, column: list[float]) -> Iterable[Any]:
+        """A column of numbers as the format takes it (the JSON template formats floats itself)."""
+        return column
 
     def _lines(self, first: int, n: int, columns: list[Any]) -> str:
         raise NotImplementedError
@@ -230,9 +234,9 @@ class SweepJsonl(SweepRows):
 
     def __init__(self, names: Sequence[str]) -> None:
         super().__init__(names)
-        members = ", ".join(f"{json.dumps(n, ensure_ascii=False).replace('%', '%%')}: %s" for n in self.names)
-        # Cells are repr() of finite floats, as json.dumps writes them: this is dumps() without a dict per row.
-        self.template = '{"row": %d, "inputs": {' + members + '}, "value": %s, "gradients": {' + members + "}}\n"
+        members = ", ".join(f"{json.dumps(n, ensure_ascii=False).replace('%', '%%')}: %r" for n in self.names)
+        # json.dumps writes a float as repr() does, so this is dumps() without the per-row dict.
+        self.template = '{"row": %d, "inputs": {' + members + '}, "value": %r, "gradients": {' + members + "}}\n"
 
     def header(self) -> str:
         return ""

@@ -115,6 +115,9 @@ class SweepCsv(SweepRows):
         # Names are identifiers: no comma, quote or newline to escape.
         return ",".join([*self.names, "value", *gradients, "error_kind", "error_message"]) + "\n"
 
+    def _cells(self, column: list[float]) -> Iterable[str]:
+        return map(repr, column)
+
     def _lines(self, first: int, n: int, columns: list[Any]) -> str:
         # Cells that float() read have no comma, quote or newline: joining is what csv would write.
         return ",,\n".join(map(",".join, zip(*columns, strict=True))) + ",,\n"
