@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import itertools
 import json
 import math
 import os
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from . import shellwords
-from .bindings import as_number, check_bindings, parse_bindings
+from .bindings import check_bindings, parse_bindings
 from .errors import INPUT, LIMIT, AutodiffError
 from .lines import LineReader, Overlong
 from .program import compile_program
@@ -89,11 +90,6 @@ def _reject_constant(name: str) -> float:
 
 def _json_text(value: object) -> str:
     return json.dumps(value)[:40]
-
-
-def finite_number(value: object, what: str) -> float:
-    """A JSON number as a finite float64; booleans, strings and nulls are not numbers."""
-    return as_number(value, what, _json_text)
 
 
 def json_bindings(members: object, what: str) -> dict[str, float]:
@@ -235,7 +231,7 @@ Line = tuple[int, "bytes | Overlong"]
 
 
 def run_lines(lines: Iterable[Line], strict: bool = True) -> list[dict[str, Any]]:
-    """Answers to numbered raw lines (the unit of work a --jobs worker gets)."""
+    """Answers to numbered raw lines: the unit of work of a --jobs worker, a Dask task, or one line when serial."""
     out = []
     for number, raw in lines:
         job = parse_job(number, raw)
@@ -313,16 +309,10 @@ def run_batch(
             elif pool:
                 records = _run_parallel(pool, dry, lines)
             else:
-                records = _run_serial(lines, strict)
+                # one line at a time, so that each answer is written as soon as it is known
+                records = itertools.chain.from_iterable(run_lines([line], strict) for line in lines)
             for record in records:
                 yield {"file": name, **record} if name_files else record
-
-
-def _run_serial(lines: Iterable[Line], strict: bool) -> Iterator[dict[str, Any]]:
-    for number, raw in lines:
-        job = parse_job(number, raw)
-        if job is not None:
-            yield run_job(job, strict)
 
 
 # --- --jobs N ------------------------------------------------------------------------
