@@ -193,3 +193,24 @@ def test_3000_inputs_are_summed_up() -> None:
     lines = result.output.splitlines()
     assert len(lines) < 400
     assert any("2,970 more inputs" in line for line in lines)
+
+
+# --- the header says what was computed, not what the file says about it ----------------------
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    "source",
+    ["x^2  # the square", "# softmax of two\nz = exp(x) # top\n\n# below\nz / (z + 1)", "a = x # one\r\n a*a # two"],
+)
+def test_display_header_leaves_comments_out(source: str) -> None:
+    from autodiff_cli.program import compile_program
+    from autodiff_cli.render.display import without_comments
+
+    shown = without_comments(source)
+    assert "#" not in shown and all(line.strip() for line in shown.split("\n"))
+    # the parser ignores comments: what the header shows computes the same thing
+    assert compile_program(shown).run({"x": 1.5}) == compile_program(source).run({"x": 1.5})
+    result = invoke(["eval", source, "x=1.5"])
+    assert result.exit_code == 0, result.output
+    assert "#" not in result.output.split("\n= ")[0].split(" = ")[0]

@@ -84,20 +84,21 @@ def test_printable_escapes_what_unicode_calls_control_or_format() -> None:
 
 
 @pytest.mark.parametrize("colour", [False, True])
-def test_eval_display_escapes_the_program(colour: bool) -> None:
+def test_eval_display_leaves_hostile_comments_out(colour: bool) -> None:
     env = {"FORCE_COLOR": "1", "NO_COLOR": ""} if colour else None
     result = run(["eval", f"x*2 # {HOSTILE}\ny = x # {HOSTILE}", "x=1"], env=env)
     assert result.exit_code == 0, result.output
     assert_inert(result.stdout, colour)
-    assert_escaped(result.stdout)
+    assert "owned" not in result.stdout and "evil" not in result.stdout  # the header shows no comment
+    assert _OWN_STYLE.sub("", result.stdout).startswith("x*2\ny = x\n= 1\n")
 
 
 @pytest.mark.parametrize("flag", ["--check", "--hessian"])
-def test_check_and_hessian_outputs_escape_the_program(flag: str) -> None:
+def test_check_and_hessian_outputs_leave_hostile_comments_out(flag: str) -> None:
     result = run(["eval", f"x*y # {HOSTILE}", "x=1", "y=2", flag])
     assert result.exit_code == 0, result.output
     assert_inert(result.stdout)
-    assert_escaped(result.stdout)
+    assert "owned" not in result.stdout and result.stdout.startswith("x*y = 2\n")
 
 
 @pytest.mark.parametrize("program", [f"x*2 # {HOSTILE}", f"a = x*2 # {HOSTILE}\na + 1 # {HOSTILE}"])
@@ -177,10 +178,9 @@ def test_batch_table_escapes_error_messages() -> None:
 
 def test_markup_in_user_text_prints_literally(tmp_path: Path) -> None:
     program = f"x*2 # {MARKUP}"
-    for args in (["eval", program, "x=1"], ["explain", program, "x=1"], ["eval", program, "x=1", "--check"]):
-        result = run(args)
-        assert result.exit_code == 0, result.output
-        assert MARKUP in result.stdout, args
+    result = run(["explain", program, "x=1"])
+    assert result.exit_code == 0, result.output
+    assert MARKUP in result.stdout
     first = _jobs(tmp_path, "[b]j", [{"id": "[red]i", "expr": program, "vars": {"x": 1}}])
     second = _jobs(tmp_path, "k", [{"expr": "x", "vars": {"x": 1}}])
     result = run(["batch", first, second])

@@ -26,7 +26,7 @@ from ..text import excerpt
 from .dag import MAX_ROWS, Picture, draw_dag, summary
 from .layout import cell_width
 
-__all__ = ["DisplayOptions", "Terminal", "display", "for_stream", "terminal_of", "to_text"]
+__all__ = ["DisplayOptions", "Terminal", "display", "for_stream", "terminal_of", "to_text", "without_comments"]
 
 MAX_TABLE_ROWS = 30
 """Rows of a table before the rest is summed up in a line (--json has them all)."""
@@ -175,7 +175,19 @@ def _shorten(source: str, width: int, more: str) -> str:
     return excerpt(source, width * 2, MAX_PROGRAM_LINES, more)
 
 
+def without_comments(source: str) -> str:
+    """The program as a header shows it: no ``#`` comments, nor the lines they leave blank.
+
+    A comment is for whoever reads the file; the header says what was computed
+    (``x^2  # the square`` heads its display as ``x^2 = 4``). The language has
+    no strings, so every ``#`` starts a comment.
+    """
+    lines = (line.partition("#")[0].rstrip() for line in source.split("\n"))
+    return "\n".join(line for line in lines if line.strip()) or source
+
+
 def _headline(source: str, value: float, options: DisplayOptions) -> Text:
+    source = without_comments(source)
     shown = _shorten(source, options.width, _more(options))
     number = format_number(value, options.digits)
     text = Text()
