@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from autodiff_cli.engine import topological_order
 from autodiff_cli.errors import AutodiffError
+from autodiff_cli.graph_view import graph_view
 from autodiff_cli.numbers import format_number
 from autodiff_cli.parser import parse
 from autodiff_cli.program import Program
@@ -105,7 +106,7 @@ def trace(grid: list[list[str]], boxes: list[Box], start: int) -> tuple[set[int]
 def check_picture(source: str, bindings: dict[str, float], width: int = 10_000) -> list[str]:
     """Draw the whole graph and trace every edge; return the picture's lines."""
     program = run(source, **bindings)
-    boxes, shown, complete = dag._view(program.graph, None, 4, UNICODE)
+    boxes, shown, complete = dag._view(graph_view(program.graph), None, 4, UNICODE)
     assert complete
     rows, _ = layout(boxes, len(boxes) - 1, UNICODE, width, 10_000)
     assert rows is not None

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from autodiff_cli.engine import Value, topological_order
 from autodiff_cli.errors import AutodiffError
+from autodiff_cli.graph_view import graph_view
 from autodiff_cli.parser import parse
 from autodiff_cli.program import Program
 from autodiff_cli.render import dag
@@ -191,7 +192,7 @@ def test_random_top_to_bottom_pictures_read_back_as_their_graphs(source: str) ->
         program = run(source, a=0.3, b=1.7, c=1.1)
     except AutodiffError:
         assume(False)
-    boxes, _, _ = dag._view(program.graph, None, 3, UNICODE, compact=True)
+    boxes, _, _ = dag._view(graph_view(program.graph), None, 3, UNICODE, compact=True)
     rows, _ = vertical(boxes, len(boxes) - 1, UNICODE, 10_000, 10_000)
     assert rows is not None
     assert_drawn_as_graph(["".join(text for text, _ in row) for row in rows], program.graph)

@@ -22,14 +22,12 @@ picture for the same program every time.
 
 from __future__ import annotations
 
-from ..engine import Value
+from ..graph_view import Drawable, GraphView, Node, graph_view
 from ..numbers import format_number, table_digits
-from ..ops import OPS
-from ..parser import Graph
 from .layout import ASCII, UNICODE, Box, Glyphs, Run, cell_width, layout
 from .vertical import vertical
 
-__all__ = ["MAX_ROWS", "TALL", "Picture", "draw_dag", "node_names", "op_label", "summary"]
+__all__ = ["MAX_ROWS", "TALL", "Picture", "draw_dag", "summary"]
 
 MAX_ROWS = 60
 """Rows a picture may take: a 3,000-term program must not flood the terminal."""
@@ -67,40 +65,22 @@ class Picture:
 # --- labels ----------------------------------------------------------------------------
 
 
-def node_names(graph: Graph) -> dict[Value, str]:
-    """What each named node is called: its input name and every name assigned to it."""
-    out: dict[Value, list[str]] = {}
-    for name, v in graph.inputs.items():
-        out.setdefault(v, []).append(name)
-    for name, v in graph.names.items():
-        names = out.setdefault(v, [])
-        if name not in names:
-            names.append(name)
-    return {v: "=".join(names) for v, names in out.items()}
-
-
-def op_label(v: Value) -> str:
-    """How an operation is written: its symbol (+, -) or its function name (tanh)."""
-    op = OPS.get(v._op)
-    return (op.symbol or op.name) if op is not None else v._op
-
-
-def _op_text(v: Value, names: dict[Value, str]) -> str:
+def _op_text(v: Node, names: dict[Node, str]) -> str:
     """The operation drawn on the arrow into ``v``: [*], or [x*x] when both operands are one node.
 
     Such a node has a single edge in, so the operation alone would read as a
     one-argument ``*``; only a name can be read twice, so the name is at hand.
     """
-    label = op_label(v)
-    p = v._prev
+    label = v.label
+    p = v.inputs
     if len(p) == 2 and p[0] is p[1]:
         name = names.get(p[0], "·").split("=")[0]
-        label = f"{name}{label}{name}" if OPS[v._op].symbol else f"{label}({name}, {name})"
+        label = f"{name}{label}{name}" if v.infix else f"{label}({name}, {name})"
     return f"[{label}]"
 
 
-def _value_runs(v: Value, name: str | None, digits: int, g: Glyphs, constant: bool) -> list[Run]:
-    value = format_number(v.data, digits)
+def _value_runs(v: Node, name: str | None, digits: int, g: Glyphs, constant: bool) -> list[Run]:
+    value = format_number(v.value, digits)
     grad = [(f"{g.grad}{format_number(v.grad, digits)}", "grad")]
     if name:
         return [(name, "name"), (f"({value})", "value"), *grad]
@@ -112,35 +92,35 @@ def _value_runs(v: Value, name: str | None, digits: int, g: Glyphs, constant: bo
 # --- what to draw ------------------------------------------------------------------------
 
 
-def _compact(v: Value, name: str | None, digits: int, g: Glyphs, op: str | None) -> tuple[list[Run], list[list[Run]]]:
+def _compact(v: Node, name: str | None, digits: int, g: Glyphs, op: str | None) -> tuple[list[Run], list[list[Run]]]:
     """The label as a column: operation and name, then =value, then ∂gradient.
 
     Each line starts with what it is (a value line with =, a gradient with
     ∂), so that a label's lines are not read as a constant or another label.
     """
-    if not v._prev and not name:
-        return [(format_number(v.data, digits), "const")], []
+    if not v.inputs and not name:
+        return [(format_number(v.value, digits), "const")], []
     head: list[Run] = [(op, "op"), (g.arrow, "edge")] if op else []
     if name:
         head += [(" " if op else "", "edge"), (name, "name")]
-    value = [("=" + format_number(v.data, digits), "value")]
+    value = [("=" + format_number(v.value, digits), "value")]
     return head, [value, [(g.grad.strip() + format_number(v.grad, digits), "grad")]]
 
 
-def _box(v: Value, children: list[int], names: dict[Value, str], digits: int, g: Glyphs, compact: bool) -> Box:
+def _box(v: Node, children: list[int], names: dict[Node, str], digits: int, g: Glyphs, compact: bool) -> Box:
     """The box of node ``v``: its label, in one line or (``compact``) as a column, and its operands."""
     name = names.get(v)
-    ordered = len(children) == 2 and v._op not in _SYMMETRIC
+    ordered = len(children) == 2 and v.op not in _SYMMETRIC
     if compact:
         head, extra = _compact(v, name, digits, g, _op_text(v, names) if children else None)
         return Box([r for r in head if r[0]], children, ordered, extra)
-    runs = _value_runs(v, name, digits, g, constant=not v._prev)
+    runs = _value_runs(v, name, digits, g, constant=not v.inputs)
     if children:
         runs = [(_op_text(v, names), "op"), (f"{g.arrow} ", "edge"), *runs]
     return Box(runs, children, ordered)
 
 
-def _view(graph: Graph, depth: int | None, digits: int, g: Glyphs, compact: bool = False) -> tuple[list[Box], int, bool]:
+def _view(graph: GraphView, depth: int | None, digits: int, g: Glyphs, compact: bool = False) -> tuple[list[Box], int, bool]:
     """The nodes within ``depth`` steps of the result (all if None), children first.
 
     Leaves next to a drawn node are always drawn; an operation beyond the
@@ -148,43 +128,43 @@ def _view(graph: Graph, depth: int | None, digits: int, g: Glyphs, compact: bool
     show, and whether that is all of them.
     """
     result = graph.result
-    names = node_names(graph)
-    kept: dict[Value, int] = {result: 0}
+    names = graph.called
+    kept: dict[Node, int] = {result: 0}
     level = [result]
     d = 0
     while level and (depth is None or d < depth):
         d += 1
         following = []
         for v in level:
-            for c in v._prev:
+            for c in v.inputs:
                 if c not in kept:
                     kept[c] = d
                     following.append(c)
         level = following
     for v in list(kept):
-        for c in v._prev:
-            if c not in kept and not c._prev:
+        for c in v.inputs:
+            if c not in kept and not c.inputs:
                 kept[c] = d + 1
     # children before parents, without recursion
-    order: list[Value] = []
-    state: dict[Value, bool] = {}
+    order: list[Node] = []
+    state: dict[Node, bool] = {}
     stack = [result]
     while stack:
         v = stack[-1]
         if v not in state:
             state[v] = False
-            stack.extend(c for c in v._prev if c in kept and c not in state)
+            stack.extend(c for c in v.inputs if c in kept and c not in state)
         else:
             stack.pop()
             if not state[v]:
                 state[v] = True
                 order.append(v)
-    index: dict[Value, int] = {}
-    stubs: dict[Value, int] = {}
+    index: dict[Node, int] = {}
+    stubs: dict[Node, int] = {}
     nodes: list[Box] = []
     for v in order:
         children: list[int] = []
-        for c in v._prev:
+        for c in v.inputs:
             if c in kept:
                 i = index[c]
             elif c in stubs:
@@ -202,29 +182,29 @@ def _view(graph: Graph, depth: int | None, digits: int, g: Glyphs, compact: bool
 # --- the tree, for graphs too wide to draw ------------------------------------------------
 
 
-def _tree(graph: Graph, digits: int, g: Glyphs, max_rows: int) -> tuple[list[list[Run]], int, bool]:
+def _tree(graph: GraphView, digits: int, g: Glyphs, max_rows: int) -> tuple[list[list[Run]], int, bool]:
     """The graph as an indented list from the result; an operation met again is marked, not repeated.
 
     Returns the rows (at most ``max_rows``), how many graph nodes they show, and
     whether that is all of the graph.
     """
-    names = node_names(graph)
+    names = graph.called
     rows: list[list[Run]] = []
-    seen: set[Value] = set()
-    stack: list[tuple[Value, str, str]] = [(graph.result, "", "")]
+    seen: set[Node] = set()
+    stack: list[tuple[Node, str, str]] = [(graph.result, "", "")]
     while stack and len(rows) < max_rows:
         v, lead, child_lead = stack.pop()
-        runs = _value_runs(v, names.get(v), digits, g, constant=not v._prev)
-        if v._prev:
+        runs = _value_runs(v, names.get(v), digits, g, constant=not v.inputs)
+        if v.inputs:
             runs = [(_op_text(v, names) + " ", "op"), *runs]
-        again = v in seen and bool(v._prev)
+        again = v in seen and bool(v.inputs)
         if again:
             runs.append((f" {g.shared}", "more"))
         rows.append([(lead, "edge"), *runs] if lead else runs)
         seen.add(v)
         if again:
             continue
-        kids = list(dict.fromkeys(v._prev))
+        kids = list(dict.fromkeys(v.inputs))
         for k in range(len(kids) - 1, -1, -1):
             last = k == len(kids) - 1
             branch, under = (g.tree[1], g.tree[3]) if last else (g.tree[0], g.tree[2])
@@ -255,19 +235,19 @@ def _clip(row: list[Run], width: int, g: Glyphs) -> list[Run]:
 # --- the entry point ---------------------------------------------------------------------
 
 
-def _count_below(root: Value, limit: int | None = None) -> int:
+def _count_below(root: Node, limit: int | None = None) -> int:
     """Nodes at or below ``root``; with ``limit``, stops counting past it."""
     seen = {root}
     stack = [root]
     while stack and (limit is None or len(seen) <= limit):
-        for c in stack.pop()._prev:
+        for c in stack.pop().inputs:
             if c not in seen:
                 seen.add(c)
                 stack.append(c)
     return len(seen)
 
 
-def _whole(graph: Graph, width: int, digits: int, g: Glyphs, max_rows: int) -> tuple[Picture | None, int]:
+def _whole(graph: GraphView, width: int, digits: int, g: Glyphs, max_rows: int) -> tuple[Picture | None, int]:
     """The whole graph as a DAG in the first form that fits, and the columns it would need left to right.
 
     Left to right with labels on one line; with compact labels (at the
@@ -293,7 +273,7 @@ def _whole(graph: Graph, width: int, digits: int, g: Glyphs, max_rows: int) -> t
 
 
 def draw_dag(
-    graph: Graph,
+    graph: Drawable,
     width: int = 80,
     digits: int | None = None,
     ascii: bool = False,
@@ -309,6 +289,7 @@ def draw_dag(
     significant digits, TABLE_DIGITS when None.
     """
     digits = table_digits(digits)
+    graph = graph_view(graph)
     g = ASCII if ascii else UNICODE
     small = 4 * max_rows
     if _count_below(graph.result, small) <= small:

@@ -18,9 +18,8 @@ from typing import NamedTuple, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from ..engine import Value
+from ..graph_view import Drawable, Node, graph_view
 from ..numbers import format_number, table_digits
-from ..parser import Graph
 from ..program import Result
 from ..text import excerpt
 from .dag import MAX_ROWS, Picture, draw_dag, summary
@@ -59,9 +58,10 @@ class DisplayOptions(NamedTuple):
     dag: bool = True
 
 
-def display(graph: Graph, result: Result, options: DisplayOptions | None = None) -> Text:
+def display(graph: Drawable, result: Result, options: DisplayOptions | None = None) -> Text:
     """Everything ``autodiff eval`` shows a person, for a graph that has just been run."""
     options = options or DisplayOptions()
+    graph = graph_view(graph)
     parts: list[Text] = [_headline(graph.source, result.value, options)]
     inputs = [(name, graph.inputs[name]) for name in result.gradients]
     if inputs:
@@ -76,7 +76,7 @@ def display(graph: Graph, result: Result, options: DisplayOptions | None = None)
 
 
 def for_stream(
-    graph: Graph,
+    graph: Drawable,
     result: Result,
     stream: TextIO,
     environ: Mapping[str, str],
@@ -202,11 +202,11 @@ def _headline(source: str, value: float, options: DisplayOptions) -> Text:
     return text
 
 
-def _table(title: str, rows: list[tuple[str, Value]], options: DisplayOptions) -> list[Text]:
+def _table(title: str, rows: list[tuple[str, Node]], options: DisplayOptions) -> list[Text]:
     """Name, value and gradient in aligned columns under a ruled header."""
     gradient = "gradient" if options.ascii else f"∂result/∂{title}"
     digits = table_digits(options.digits)
-    shown = [(name, format_number(v.data, digits), format_number(v.grad, digits)) for name, v in rows]
+    shown = [(name, format_number(v.value, digits), format_number(v.grad, digits)) for name, v in rows]
     shown = shown[:MAX_TABLE_ROWS]
     header = (title, "value", gradient)
     widths = [max(cell_width(row[k]) for row in [header, *shown]) for k in range(3)]

@@ -7,26 +7,25 @@ its result. Every node below the result appears once, however large the graph.
 
 from __future__ import annotations
 
-from ..engine import topological_order
+from ..graph_view import Drawable, graph_view
 from ..numbers import format_number, table_digits
-from ..parser import Graph
-from .dag import node_names, op_label
 
 __all__ = ["to_dot", "to_mermaid"]
 
 
-def _parts(graph: Graph, digits: int | None) -> tuple[list[tuple[str, list[str], str | None]], list[tuple[str, str]]]:
+def _parts(graph: Drawable, digits: int | None) -> tuple[list[tuple[str, list[str], str | None]], list[tuple[str, str]]]:
     """Every value (id, label fields, operation or None) and every operand edge (value id, operation id)."""
-    nodes = topological_order(graph.result)
+    view = graph_view(graph)
+    nodes = view.order
     ids = {v: f"v{i}" for i, v in enumerate(nodes)}
-    names = node_names(graph)
+    names = view.called
     digits = table_digits(digits)
     values = []
     for v in nodes:
         fields = [names[v]] if v in names else []
-        fields += [f"data {format_number(v.data, digits)}", f"grad {format_number(v.grad, digits)}"]
-        values.append((ids[v], fields, op_label(v) if v._prev else None))
-    edges = [(ids[c], f"{ids[v]}_op") for v in nodes for c in dict.fromkeys(v._prev)]
+        fields += [f"data {format_number(v.value, digits)}", f"grad {format_number(v.grad, digits)}"]
+        values.append((ids[v], fields, v.label if v.inputs else None))
+    edges = [(ids[c], f"{ids[v]}_op") for v in nodes for c in dict.fromkeys(v.inputs)]
     return values, edges
 
 
@@ -39,7 +38,7 @@ def _record_field(text: str) -> str:
     return "".join("\\" + ch if ch in "{}|<>\\" else ch for ch in text)
 
 
-def to_dot(graph: Graph, digits: int | None = None) -> str:
+def to_dot(graph: Drawable, digits: int | None = None) -> str:
     """Graphviz DOT for the graph after a run; ``dot -Tsvg`` draws it."""
     values, edges = _parts(graph, digits)
     lines = ["digraph autodiff {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
@@ -58,7 +57,7 @@ def _mermaid_text(text: str) -> str:
     return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
-def to_mermaid(graph: Graph, digits: int | None = None) -> str:
+def to_mermaid(graph: Drawable, digits: int | None = None) -> str:
     """A Mermaid flowchart (``flowchart LR``) of the graph after a run."""
     values, edges = _parts(graph, digits)
     lines = ["flowchart LR"]

@@ -1,0 +1,101 @@
+"""A run graph as render draws it: plain nodes with a value, a gradient, an operation and operands.
+
+render/ draws pictures (the DAG, the display's tables, DOT and Mermaid) of a
+program that has just run. It reads them from this description rather than
+from the engine's Values, the parser's Graph or the ops table, so that the
+drawing code depends on what a picture shows, not on how the engine keeps it.
+Nothing here prints or imports rich.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+from .engine import Value, topological_order
+from .ops import OPS
+from .parser import Graph
+
+__all__ = ["Drawable", "GraphView", "Node", "graph_view"]
+
+
+class Node:
+    """One value of the graph: what it holds after the run, and the operation that made it.
+
+    Compared and hashed by identity, like the engine's Values: a node used
+    twice is one node with two users.
+    """
+
+    __slots__ = ("grad", "infix", "inputs", "label", "op", "value")
+
+    def __init__(self, value: float, grad: float, inputs: tuple[Node, ...], op: str, label: str, infix: bool) -> None:
+        self.value = value
+        self.grad = grad  # d result / d node
+        self.inputs = inputs  # operands in order, a node twice when it is used twice (x*x)
+        self.op = op  # key of the ops table, "" for an input, a constant or a number
+        self.label = label  # how the operation is written: its symbol (+) or its name (tanh)
+        self.infix = infix  # whether the operation is written between its operands
+
+
+class GraphView:
+    """The whole picture: the program, its result, and the nodes people know by name."""
+
+    __slots__ = ("called", "inputs", "names", "order", "result", "source")
+
+    def __init__(self, source: str, result: Node, order: list[Node], inputs: dict[str, Node], names: dict[str, Node]) -> None:
+        self.source = source
+        self.result = result
+        self.order = order  # every node below the result, operands before their users
+        self.inputs = inputs  # names read before assignment, in order of first use
+        self.names = names  # every name assigned, bound to its last value
+        self.called = _called(inputs, names)  # what each named node is called: "a", or "c=d"
+
+
+Drawable: TypeAlias = "Graph | GraphView"
+"""What a picture is drawn from: a parsed graph after a run, or its view."""
+
+
+def graph_view(graph: Drawable) -> GraphView:
+    """The view of a graph that has been run (``Program.run``); a view is returned as it is."""
+    if isinstance(graph, GraphView):
+        return graph
+    made: dict[Value, Node] = {}
+    order = [_node(v, made) for v in topological_order(graph.result)]
+    for root in (*graph.inputs.values(), *graph.names.values()):
+        _add(root, made)  # a name need not feed the result ("y = x; 2")
+    inputs = {name: made[v] for name, v in graph.inputs.items()}
+    names = {name: made[v] for name, v in graph.names.items()}
+    return GraphView(graph.source, made[graph.result], order, inputs, names)
+
+
+def _node(v: Value, made: dict[Value, Node]) -> Node:
+    """The node of ``v``, whose operands already have theirs."""
+    op = OPS.get(v._op)
+    label = (op.symbol or op.name) if op is not None else v._op
+    node = Node(v.data, v.grad, tuple(made[c] for c in v._prev), v._op, label, bool(op and op.symbol))
+    made[v] = node
+    return node
+
+
+def _add(root: Value, made: dict[Value, Node]) -> None:
+    """Nodes for ``root`` and whatever below it has none yet, without recursion."""
+    stack = [(root, False)]
+    while stack:
+        v, ready = stack.pop()
+        if v in made:
+            continue
+        if ready:
+            _node(v, made)
+            continue
+        stack.append((v, True))
+        stack.extend((c, False) for c in v._prev if c not in made)
+
+
+def _called(inputs: dict[str, Node], names: dict[str, Node]) -> dict[Node, str]:
+    out: dict[Node, list[str]] = {}
+    for name, v in inputs.items():
+        out.setdefault(v, []).append(name)
+    for name, v in names.items():
+        called = out.setdefault(v, [])
+        if name not in called:
+            called.append(name)
+    return {v: "=".join(called) for v, called in out.items()}
