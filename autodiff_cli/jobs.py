@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .batch import Job, parse_job, run_job
-from .errors import INPUT, KINDS, AutodiffError
-from .program import Result
+from .errors import INPUT, AutodiffError
+from .records import read_record
 
 __all__ = ["answer", "read_record"]
 
@@ -64,46 +64,3 @@ def answer(job: Mapping[str, Any] | str, line: int | None = None, *, allow_nonfi
     if parsed is None:
         parsed = Job(number, error=AutodiffError(INPUT, "no program on the line (a blank line or a # comment)"))
     return run_job(parsed, strict=not allow_nonfinite)
-
-
-def _number(value: object, what: str) -> float:
-    """A number of a record; "inf", "-inf" and "nan" are how records write the others."""
-    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
-        return float(value)
-    if type(value) is bool or not isinstance(value, (int, float)):
-        raise AutodiffError(INPUT, f"not an autodiff record: {what} is not a number")
-    return float(value)
-
-
-def _error(record: Mapping[str, Any], error: object) -> AutodiffError:
-    if not isinstance(error, Mapping) or error.get("kind") not in KINDS or not isinstance(error.get("message"), str):
-        raise AutodiffError(INPUT, 'not an autodiff record: "error" needs a known "kind" and a "message"')
-    line, column = error.get("line"), error.get("column")
-    if line is not None and not (type(line) is int and type(column) is int):
-        raise AutodiffError(INPUT, 'not an autodiff record: the error\'s "line" and "column" must be integers')
-    source = record.get("expr") if isinstance(record.get("expr"), str) and line is not None else None
-    return AutodiffError(error["kind"], error["message"], line, column, source)
-
-
-def read_record(record: Mapping[str, Any] | str) -> Result | AutodiffError:
-    """What a record (a dict, or one line of ``autodiff batch --json``) says: a Result, or the error.
-
-    The inverse of ``answer``: the error comes back with its kind, message and
-    position (and the program as its source, so ``caret()`` works). A text or
-    mapping that is not a record raises AutodiffError(kind="input").
-    """
-    if isinstance(record, str):
-        try:
-            record = json.loads(record)
-        except ValueError as err:
-            raise AutodiffError(INPUT, f"not an autodiff record: not JSON ({err})") from None
-    if not isinstance(record, Mapping):
-        raise AutodiffError(INPUT, "not an autodiff record: not a JSON object")
-    if "error" in record:
-        return _error(record, record["error"])
-    gradients = record.get("gradients")
-    if "value" not in record or not isinstance(gradients, Mapping):
-        raise AutodiffError(INPUT, 'not an autodiff record: it has neither "error" nor "value" and "gradients"')
-    value = _number(record["value"], '"value"')
-    grads = {str(name): _number(g, f"the gradient for {name}") for name, g in gradients.items()}
-    return Result(value, grads)
