@@ -16,9 +16,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .engine import Value, describe, local_derivatives
+from .engine import Value, local_derivatives
 from .numbers import format_number
-from .ops import OPS
+from .ops import OPS, Op
 from .program import Program, exclusive
 
 __all__ = ["BackwardStep", "Contribution", "Explanation", "ForwardStep", "explain"]
@@ -173,10 +173,8 @@ def _names_of(program: Program) -> dict[Value, tuple[str, ...]]:
 # --- the two passes ------------------------------------------------------------------
 
 
-def _spell(v: Value, labels: dict[Value, str], spaced: bool) -> str:
-    """The operation of ``v`` written on its arguments' labels."""
-    op = OPS[v._op]
-    args = [labels[c] for c in v._prev]
+def _spell(op: Op, args: list[str], spaced: bool) -> str:
+    """The operation written on ``args``: its arguments' labels, or their values."""
     if op.symbol and len(args) == 2:
         return f"{args[0]} {op.symbol} {args[1]}" if spaced else f"{args[0]}{op.symbol}{args[1]}"
     if op.symbol:
@@ -197,8 +195,8 @@ def _forward_step(
         v.data,
         op=op.name,
         args=tuple(ids[c] for c in v._prev),
-        expr=_spell(v, labels, spaced=True),
-        arithmetic=describe(op, [c.data for c in v._prev]),
+        expr=_spell(op, [labels[c] for c in v._prev], spaced=True),
+        arithmetic=_spell(op, [format_number(c.data) for c in v._prev], spaced=True),  # numbers as labels show them
         names=names.get(v, ()),
     )
 
@@ -233,7 +231,7 @@ def _backward_steps(
         if not v._op:
             continue
         g = grads[v]
-        expr = _spell(v, labels, spaced=False)
+        expr = _spell(OPS[v._op], [labels[c] for c in v._prev], spaced=False)
         if g == 0.0:
             why = SKIPPED_DEAD if v not in feeding else SKIPPED_ZERO
             steps.append(BackwardStep(ids[v], labels[v], expr, g, (), v is root, why))
