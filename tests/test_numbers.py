@@ -126,6 +126,9 @@ def test_explain_shows_one_number_one_way() -> None:
     mission = _text(render_explanation(explain(compile_program(MISSION[0]), MISSION[1])))
     assert f"tanh(7) = {TANH_7:#.4g}" in mission  # a step, rounded like the DAG
     assert repr(TANH_7) in mission  # the result table, exactly
+    steps = explain(compile_program("x*1234567 + x*1e-5"), {"x": 2.0}).forward
+    arithmetic = [s.arithmetic for s in steps if s.op]
+    assert arithmetic == ["2 * 1234567", "2 * 1e-5", f"{2 * 1234567} + 2e-5"]  # never 1234567.0 nor 1e-05
 
 
 @pytest.mark.timeout(30)
