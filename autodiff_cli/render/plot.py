@@ -22,6 +22,7 @@ from typing import Any, NamedTuple, TextIO
 
 from rich.text import Text
 
+from ..numbers import TABLE_DIGITS, format_number
 from ..plot import PlotData, parse_limits
 from ..shapes import Curve, joins, outside, y_range
 from .display import Terminal
@@ -317,7 +318,7 @@ def _wrap(note: str, width: int) -> list[str]:
 def _title(data: PlotData, width: int) -> str:
     source = " ".join(data.source.split())
     points = f"{len(data.xs):,} point" + ("s" if len(data.xs) != 1 else "")
-    tail = f" for {data.x} from {data.xs[0]:g} to {data.xs[-1]:g} ({points})"
+    tail = f" for {data.x} from {format_number(data.xs[0])} to {format_number(data.xs[-1])} ({points})"
     room = width - len(tail)
     if len(source) > room:
         source = source[: max(1, room - 3)] + "..."
@@ -335,7 +336,7 @@ def plot_notes(data: PlotData, labels: Sequence[str], ascii: bool, options: Plot
     if data.second_gaps:
         notes.append(f"gaps: {labels[-1]} does not exist at {data.second_gaps:,} more points")
     if data.kinks:
-        shown = ", ".join(f"{k.x:.4g}" for k in data.kinks[:5])
+        shown = ", ".join(format_number(k.x, TABLE_DIGITS) for k in data.kinks[:5])
         more = f" and {len(data.kinks) - 5:,} more" if len(data.kinks) > 5 else ""
         mark = "#" if ascii else "◆"
         notes.append(f"kinks ({mark}, where the slope jumps): {data.x} = {shown}{more}")
@@ -345,5 +346,6 @@ def plot_notes(data: PlotData, labels: Sequence[str], ascii: bool, options: Plot
     left_out = outside(data.curves, low, high)
     if left_out:
         chosen = "" if options.ylim else " (see --ylim)"
-        notes.append(f"{left_out:,} points lie outside the y range {low:.4g} to {high:.4g}{chosen}")
+        y_low, y_high = format_number(low, TABLE_DIGITS), format_number(high, TABLE_DIGITS)
+        notes.append(f"{left_out:,} points lie outside the y range {y_low} to {y_high}{chosen}")
     return notes
