@@ -227,3 +227,23 @@ def test_check_text_follows_the_normal_output() -> None:
 def test_without_check_nothing_changes() -> None:
     result = run("eval", MISSION[0], "a=2", "b=3", "c=1", "--json")
     assert "check" not in strict_json(result.stdout)
+
+
+@pytest.mark.timeout(30)
+def test_check_table_in_plain_ascii() -> None:
+    import io
+
+    from rich.console import Console
+
+    from autodiff_cli.check import check_gradients
+    from autodiff_cli.program import compile_program
+    from autodiff_cli.render.check import render_check
+
+    report = check_gradients(compile_program("tanh(a*b+c)"), {"a": 2.0, "b": 3.0, "c": 1.0})
+    out = io.StringIO()
+    Console(file=out, width=100, color_system=None).print(render_check(report, ascii=True))
+    text = out.getvalue()
+    assert text.isascii() and "--" in text and "9.978e-6" in text
+    out = io.StringIO()
+    Console(file=out, width=100, color_system=None).print(render_check(report))
+    assert "─" in out.getvalue()  # box drawing unless asked

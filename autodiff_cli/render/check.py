@@ -12,7 +12,7 @@ from ..numbers import format_number, table_digits
 from ..records import check_record as check_record  # shim for cli.py; the merger removes it
 from ..text import printable
 
-__all__ = ["render_check"]
+__all__ = ["head_rule", "render_check"]
 
 STATUS_STYLE = {OK: "green", MISMATCH: "bold red", KINK: "yellow"}
 
@@ -20,10 +20,16 @@ MAX_ROWS = 30
 """Inputs in the table at most (every one that is not ok, if they fit); --json has them all."""
 
 
-def render_check(report: CheckReport, digits: int | None = None) -> RenderableType:
+def head_rule(ascii: bool) -> box.Box:
+    """A table's one rule, under its header: box drawing, or ``--`` for terminals without Unicode."""
+    return box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True) if ascii else box.SIMPLE_HEAD
+
+
+def render_check(report: CheckReport, digits: int | None = None, ascii: bool = False) -> RenderableType:
     """One row per input: autodiff, finite differences, relative error, verdict; notes below.
 
-    Gradients have ``digits`` significant digits (TABLE_DIGITS when None), like every table.
+    Gradients have ``digits`` significant digits (TABLE_DIGITS when None), like
+    every table; ``ascii`` draws the rule and the ellipsis in plain ASCII.
     """
     digits = table_digits(digits)
     verdict = "ok" if report.ok else "FAILED"
@@ -31,7 +37,7 @@ def render_check(report: CheckReport, digits: int | None = None) -> RenderableTy
         f"Finite-difference check: {verdict}, max relative error {report.max_rel_error:.2g} (tolerance {report.tolerance:g})",
         style="bold green" if report.ok else "bold red",
     )
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1))
+    table = Table(box=head_rule(ascii), padding=(0, 1))
     table.add_column("input", style="bold cyan", no_wrap=True)
     table.add_column("autodiff", justify="right")
     table.add_column("finite differences", justify="right")
@@ -48,7 +54,8 @@ def render_check(report: CheckReport, digits: int | None = None) -> RenderableTy
     if left:
         bad = sum(c.status != OK for c in report.inputs) - sum(c.status != OK for c in shown)
         which = f"{bad:,} of them not ok" if bad else "all ok"
-        notes.append(Text(f"… {left:,} more inputs, {which} (--json has every input)", style="dim"))
+        more = "..." if ascii else "…"
+        notes.append(Text(f"{more} {left:,} more inputs, {which} (--json has every input)", style="dim"))
     return Group(title, table, *notes)
 
 

@@ -26,16 +26,16 @@ def render_hessian(hessian: dict[str, dict[str, float]], digits: int | None = No
     ``MAX_INPUTS`` (2,000 inputs would be 4 million cells: a minute and
     gigabytes of rich layout for a table nobody can read).
     """
-    from rich import box
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
+    from .check import head_rule
+
     names = list(hessian)[:MAX_INPUTS]
     digits = table_digits(digits)
     d = "d/d" if ascii else "∂/∂"
-    rule = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True) if ascii else box.SIMPLE_HEAD
-    table = Table(box=rule, pad_edge=False, show_edge=False)
+    table = Table(box=head_rule(ascii), pad_edge=False, show_edge=False)
     table.add_column("", style="bold", no_wrap=True)
     for name in names:
         table.add_column(Text(f"{d}{name}"), justify="right", overflow="fold")
