@@ -1,7 +1,7 @@
 """Second derivatives of a program: the gradient built as a graph, then backpropagated.
 
 The gradient of the program with respect to its inputs is built once as new
-nodes (``engine.gradient_graph``); backpropagating each of those gradients
+nodes (``gradients.gradient_graph``); backpropagating each of those gradients
 gives one row of the Hessian. Where a second derivative does not exist the
 answer is a ``domain`` error that names the operation, like the first-order
 errors of ``program.Program.run``.
@@ -13,8 +13,9 @@ import math
 from collections.abc import Mapping
 from typing import NoReturn
 
-from .engine import Value, backpropagate, compute, gradient_graph, local_derivatives, topological_order
+from .engine import Value, backpropagate, compute, local_derivatives, topological_order
 from .errors import DOMAIN, OVERFLOW, AutodiffError
+from .gradients import gradient_graph
 from .ops import OPS
 from .program import Program, Result, compile_program, exclusive
 

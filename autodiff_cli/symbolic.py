@@ -1,6 +1,6 @@
 """Derivatives of a program, printed as programs in the language itself.
 
-The derivative graph comes from ``engine.gradient_graph`` (the same mechanism
+The derivative graph comes from ``gradients.gradient_graph`` (the same mechanism
 as ``backward(create_graph=True)`` and ``--hessian``), built over names instead
 of numbers. It is then rebuilt with every internal operation replaced by its
 spelling in the language, simplified and with repeated subexpressions shared,
@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .engine import GraphBuilder, Term, Value, forward, gradient_graph, topological_order
+from .engine import Value, forward, topological_order
 from .errors import NAME, AutodiffError
+from .gradients import GraphBuilder, Term, gradient_graph
 from .ops import CONSTANTS, FUNCTIONS, OPS
 from .parser import Graph, normalize_name, parse
 from .program import Program, compile_program
