@@ -45,7 +45,7 @@ def program_hessian(program: Program, bindings: Mapping[str, float]) -> tuple[Re
     try:
         grads = gradient_graph(program.order, program.result, leaves, origins=origins)
     except AutodiffError as err:
-        raise _located(program, err, getattr(err, "node", None)) from None
+        raise program.graph.locate(err, getattr(err, "node", None)) from None
     rows: Hessian = {}
     for name, leaf in zip(names, leaves, strict=True):
         grad = grads.get(leaf)
@@ -60,13 +60,6 @@ def program_hessian(program: Program, bindings: Mapping[str, float]) -> tuple[Re
     # Leave the program's nodes with the first-order gradients, as run() does: displays read them.
     backpropagate(program.order, program.result)
     return result, rows
-
-
-def _located(program: Program, err: AutodiffError, node: Value | None) -> AutodiffError:
-    position = program.graph.position(node) if node is not None else None
-    if position is not None:
-        err.located(position[0], position[1], program.source)
-    return err
 
 
 def _where(v: Value) -> str:
@@ -91,7 +84,7 @@ def _explain(program: Program, order: list[Value], leaves: list[Value], origin: 
             except AutodiffError as err:
                 kind = err.kind
             what = "overflows float64" if kind == OVERFLOW else "is infinite" if math.isinf(v.data) else "is undefined"
-            raise _located(program, AutodiffError(kind, f"the derivative of {_where(source)} {what}"), source)
+            raise program.graph.locate(AutodiffError(kind, f"the derivative of {_where(source)} {what}"), source)
     for v in reversed(order):
         g = v.grad
         if g == 0.0 or not v._prev or v not in varying:
@@ -107,8 +100,8 @@ def _explain(program: Program, order: list[Value], leaves: list[Value], origin: 
                 else:
                     what = "infinite" if math.isinf(d) else "undefined"
                     failure = AutodiffError(DOMAIN, f"the second derivative of {_where(source)} is {what}")
-                raise _located(program, failure, source)
+                raise program.graph.locate(failure, source)
             if math.isfinite(g) and not math.isfinite(g * d):
                 failure = AutodiffError(OVERFLOW, f"the second derivative of {_where(source)} overflows float64")
-                raise _located(program, failure, source)
+                raise program.graph.locate(failure, source)
     raise AutodiffError(OVERFLOW, "a second derivative overflows float64")

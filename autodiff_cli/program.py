@@ -87,8 +87,7 @@ class Program:
             elif name in CONSTANTS:
                 leaf.data = CONSTANTS[name]
             else:
-                line, column = self.graph.input_positions[name]
-                raise AutodiffError(NAME, f"{name} is not bound: give a value, e.g. {name}=1", line, column, self.source)
+                raise self.graph.input_error(NAME, f"{name} is not bound: give a value, e.g. {name}=1", name)
         return names
 
     def run(self, bindings: Mapping[str, float], gradients: bool = True, strict: bool = True) -> Result:
@@ -102,7 +101,7 @@ class Program:
             try:
                 forward(self.nodes, strict)
             except AutodiffError as err:
-                raise self._locate(err, getattr(err, "node", None)) from None
+                raise self.graph.locate(err, getattr(err, "node", None)) from None
             result = self.graph.result
             if not gradients:
                 return Result(result.data, {})
@@ -112,12 +111,6 @@ class Program:
             if strict and any(g - g != 0.0 for g in grads.values()):
                 self._explain_nonfinite_gradient(names)
             return Result(result.data, grads)
-
-    def _locate(self, err: AutodiffError, node: Value | None) -> AutodiffError:
-        position = self.graph.position(node) if node is not None else None
-        if position is not None:
-            err.located(position[0], position[1], self.source)
-        return err
 
     def _explain_nonfinite_gradient(self, names: list[str]) -> None:
         """Find the node whose derivative broke the gradient and raise about it."""
@@ -138,14 +131,13 @@ class Program:
                     args = ", ".join(exact(c.data) for c in v._prev)
                     where = f"{op.name}({args})" if op.symbol is None else f"'{op.symbol}' at ({args})"
                     if math.isinf(d) and not (op.singular and op.singular(*(c.data for c in v._prev))):
-                        raise self._locate(AutodiffError(OVERFLOW, f"the derivative of {where} overflows float64"), v)
+                        raise self.graph.locate(AutodiffError(OVERFLOW, f"the derivative of {where} overflows float64"), v)
                     what = "infinite" if math.isinf(d) else "undefined"
-                    raise self._locate(AutodiffError(DOMAIN, f"the derivative of {where} is {what}"), v)
+                    raise self.graph.locate(AutodiffError(DOMAIN, f"the derivative of {where} is {what}"), v)
                 if g - g == 0.0 and (g * d) - (g * d) != 0.0:
-                    raise self._locate(AutodiffError(OVERFLOW, "the gradient overflows float64"), v)
+                    raise self.graph.locate(AutodiffError(OVERFLOW, "the gradient overflows float64"), v)
         bad = next(n for n in names if self.graph.inputs[n].grad - self.graph.inputs[n].grad != 0.0)
-        line, column = self.graph.input_positions[bad]
-        raise AutodiffError(OVERFLOW, f"the gradient with respect to {bad} overflows float64", line, column, self.source)
+        raise self.graph.input_error(OVERFLOW, f"the gradient with respect to {bad} overflows float64", bad)
 
 
 def exclusive(work: Callable[..., T]) -> Callable[..., T]:

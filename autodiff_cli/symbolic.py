@@ -122,10 +122,7 @@ def _compute_constants(program: Program, symbols: set[Value]) -> None:
     try:
         forward(constant)
     except AutodiffError as err:
-        node = getattr(err, "node", None)
-        position = program.graph.position(node) if node is not None else None
-        if position is not None:
-            err.located(position[0], position[1], program.source)
+        program.graph.locate(err, getattr(err, "node", None))
         raise
 
 
