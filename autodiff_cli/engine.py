@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from .bindings import as_number
 from .errors import DOMAIN, OVERFLOW, AutodiffError
-from .ops import FUNCTIONS, OPS, Op, exact, ieee_div
+from .ops import FUNCTIONS, OPS, Op
+from .ops_math import exact, ieee_div
 
 if TYPE_CHECKING:
     from .value_api import ValueOperations

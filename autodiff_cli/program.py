@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 from .bindings import check_bindings
 from .engine import Value, backpropagate, forward, local_derivatives
 from .errors import DOMAIN, NAME, OVERFLOW, AutodiffError
-from .ops import CONSTANTS, OPS, exact
+from .ops import CONSTANTS, OPS
+from .ops_math import exact
 from .parser import Graph, parse
 
 T = TypeVar("T")
