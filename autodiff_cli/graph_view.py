@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from .engine import Value, topological_order
+from .graph import Graph
 from .ops import OPS
-from .parser import Graph
 
 __all__ = ["Drawable", "GraphView", "Node", "graph_view"]
 

@@ -19,9 +19,9 @@ from .errors import INPUT, KINDS, AutodiffError
 
 if TYPE_CHECKING:
     from .check import CheckReport
+    from .derivatives import Derivatives
     from .explain import BackwardStep, Explanation, ForwardStep
     from .program import Result
-    from .symbolic import Derivatives
 
 __all__ = [
     "SweepFormat",
