@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-import math
 import re
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -22,82 +21,19 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from .batch import Report, json_bindings, load_json
-from .bindings import CheckedBindings, check_name, parse_bindings, parse_number
+from .bindings import CheckedBindings, check_name, parse_number
 from .columns import ColumnProgram
 from .errors import INPUT, LIMIT, NAME, AutodiffError
 from .lines import OVERLONG, overlong_row, text_blocks
 from .ops import CONSTANTS
 from .program import Program
+from .ranges import MAX_SWEEP_ROWS, Axis, parse_axis, split_arguments
 from .render.records import SweepFormat, sweep_format
 
-__all__ = ["MAX_ROWS", "Axis", "Block", "Row", "Sweep", "parse_axis", "split_arguments"]
-
-MAX_ROWS = 10_000_000
-"""A sweep of ranges past this many rows is a typo (a step of 1e-9), not a plan."""
+__all__ = ["MAX_SWEEP_ROWS", "Axis", "Block", "Row", "Sweep", "parse_axis", "split_arguments"]
 
 MAX_BLOCK = 4096
 _LINE_END = re.compile(r"\r\n|\r|\n")
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One ``NAME=START:STOP:STEP`` range: ``count`` values from START, STOP included."""
-
-    name: str
-    start: float
-    stop: float
-    step: float
-    count: int
-
-    def value(self, i: int) -> float:
-        x = self.start + i * self.step
-        if x - x != 0.0:  # i*step overflows on the way across a range wider than float64's largest
-            x = 2.0 * (self.start / 2.0 + i * (self.step / 2.0))
-        # 0:0.3:0.1 should end at 0.3, not at 0.30000000000000004.
-        if i == self.count - 1 and abs(x - self.stop) <= 1e-9 * abs(self.step):
-            return self.stop
-        return x
-
-
-def parse_axis(arg: str) -> Axis:
-    """``'x=0:1:0.25'`` -> an Axis of 0, 0.25, 0.5, 0.75, 1; AutodiffError(kind='input') if malformed."""
-    name, _, spec = arg.partition("=")
-    name = check_name(name, f"bad range {arg!r}")
-    parts = spec.split(":")
-    if len(parts) != 3:
-        raise AutodiffError(INPUT, f"bad range {arg!r}: write NAME=START:STOP:STEP, e.g. x=0:1:0.1")
-    start, stop, step = (parse_number(p, name) for p in parts)
-    if step == 0.0:
-        raise AutodiffError(INPUT, f"bad range {arg!r}: the step cannot be 0")
-    span = _steps(start, stop, step)
-    if span < -1e-9:
-        raise AutodiffError(INPUT, f"bad range {arg!r}: a step of {step:g} never reaches {stop:g} from {start:g}")
-    if not math.isfinite(span) or span >= MAX_ROWS:
-        raise AutodiffError(INPUT, f"bad range {arg!r}: too many values (a sweep has at most {MAX_ROWS:,} rows)")
-    count = math.floor(span + 1e-9 * max(1.0, span)) + 1
-    return Axis(name, start, stop, step, count)
-
-
-def _steps(start: float, stop: float, step: float) -> float:
-    """(stop - start) / step, also where stop - start overflows (-1e308:1e308:1e303)."""
-    span = (stop - start) / step
-    if math.isinf(span):
-        span = (stop / 2.0 - start / 2.0) / step * 2.0
-    return span
-
-
-def split_arguments(args: Sequence[str]) -> tuple[dict[str, float], list[Axis]]:
-    """NAME=VALUE constants and NAME=START:STOP:STEP ranges, checked together."""
-    axes = [parse_axis(a) for a in args if ":" in a.partition("=")[2]]
-    constants = parse_bindings(a for a in args if ":" not in a.partition("=")[2])
-    seen: set[str] = set(constants)
-    for axis in axes:
-        if axis.name in seen:
-            raise AutodiffError(INPUT, f"{axis.name} is given more than once")
-        seen.add(axis.name)
-    if math.prod(axis.count for axis in axes) > MAX_ROWS:
-        raise AutodiffError(INPUT, f"the ranges give more than {MAX_ROWS:,} rows together")
-    return constants, axes
 
 
 # --- rows ----------------------------------------------------------------------------
