@@ -13,10 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from .bindings import CheckedBindings, check_name, parse_bindings, parse_number
 from .errors import INPUT, AutodiffError
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 __all__ = ["MAX_SWEEP_ROWS", "Axis", "is_range", "parse_axis", "split_arguments"]
 
@@ -25,7 +28,8 @@ MAX_SWEEP_ROWS = 10_000_000
 
 # A range computed by a program (plot's, from a number of points) reaches its
 # stop only to within rounding: this much of a step still counts as reaching it.
-_SLACK = Fraction(1, 10**9)
+# (fractions is imported where it is used: it costs a one-shot eval start-up time.)
+_SLACK = (1, 10**9)
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,10 @@ class Axis:
     @property
     def last_is_stop(self) -> bool:
         """Whether the last point is STOP (to within rounding of a computed step), shown as STOP itself."""
+        from fractions import Fraction
+
         last = Fraction(self.first + (self.count - 1) * self.step_units, self.denominator)
-        return abs(last - Fraction(self.stop)) <= _SLACK * abs(Fraction(self.step_units, self.denominator))
+        return abs(last - Fraction(self.stop)) <= Fraction(*_SLACK) * abs(Fraction(self.step_units, self.denominator))
 
 
 def is_range(arg: str) -> bool:
@@ -65,14 +71,19 @@ def is_range(arg: str) -> bool:
 
 def _exact(text: str, name: str) -> Fraction:
     """The exact rational a decimal text means, once it has passed the rule for numbers."""
+    from fractions import Fraction
+
     parse_number(text, name)
     return Fraction(text.strip(" \t"))
 
 
 def parse_axis(arg: str) -> Axis:
     """``'x=0:1:0.25'`` -> an Axis of 0, 0.25, 0.5, 0.75, 1; AutodiffError(kind='input') if malformed."""
+    from fractions import Fraction
+
     name, _, spec = arg.partition("=")
     name = check_name(name, f"bad range {arg!r}")
+    slack = Fraction(*_SLACK)
     parts = spec.split(":")
     if len(parts) != 3:
         raise AutodiffError(INPUT, f"bad range {arg!r}: write NAME=START:STOP:STEP, e.g. x=0:1:0.1")
@@ -80,13 +91,13 @@ def parse_axis(arg: str) -> Axis:
     if step == 0:
         raise AutodiffError(INPUT, f"bad range {arg!r}: the step cannot be 0")
     span = (stop - start) / step
-    if span < -_SLACK:
+    if span < -slack:
         raise AutodiffError(
             INPUT, f"bad range {arg!r}: a step of {float(step):g} never reaches {float(stop):g} from {float(start):g}"
         )
     if span >= MAX_SWEEP_ROWS:
         raise AutodiffError(INPUT, f"bad range {arg!r}: too many values (a sweep has at most {MAX_SWEEP_ROWS:,} rows)")
-    count = math.floor(span + _SLACK * max(Fraction(1), span)) + 1
+    count = math.floor(span + slack * max(Fraction(1), span)) + 1
     denominator = math.lcm(start.denominator, step.denominator)
     first = start.numerator * (denominator // start.denominator)
     units = step.numerator * (denominator // step.denominator)

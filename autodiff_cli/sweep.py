@@ -16,7 +16,7 @@ import csv
 import itertools
 import re
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -26,9 +26,9 @@ from .columns import ColumnProgram
 from .errors import INPUT, LIMIT, NAME, AutodiffError
 from .lines import OVERLONG, overlong_row, text_blocks
 from .ops import CONSTANTS
-from .program import Program
+from .program import Program, Result
 from .ranges import MAX_SWEEP_ROWS, Axis, parse_axis, split_arguments
-from .render.records import SweepFormat, sweep_format
+from .render.records import SweepFormat, csv_line, jsonl_line, sweep_format
 
 __all__ = ["MAX_SWEEP_ROWS", "Axis", "Block", "Row", "Sweep", "parse_axis", "split_arguments"]
 
@@ -52,6 +52,7 @@ class Block:
     columns: dict[str, list[float]] | None = None
     texts: dict[str, list[str]] | None = None  # the cells as written, for CSV output
     rows: list[Row] | None = None
+    kept: list[Sequence[str]] | None = None  # each row's --keep cells, as written
 
 
 def _is_utf8(text: str) -> bool:
@@ -154,13 +155,21 @@ class Sweep:
     """
 
     def __init__(
-        self, program: Program, constants: dict[str, float], axes: Sequence[Axis], fmt: str, strict: bool = True
+        self,
+        program: Program,
+        constants: dict[str, float],
+        axes: Sequence[Axis],
+        fmt: str,
+        strict: bool = True,
+        keep: Sequence[str] = (),
     ) -> None:
         self.program = program
         self.strict = strict  # False: report inf and nan instead of failing a row (--allow-nonfinite)
         self.constants = constants
         self.axes = list(axes)
         self.fmt = fmt
+        self.keep = list(keep)  # columns of CSV rows passed through to the output (--keep)
+        self._keep_index: list[int] = []
         self.report = Report()
         self._answered = Report()  # rows of the text being handed out, counted once it is written
 
@@ -180,6 +189,7 @@ class Sweep:
         For callers that want the numbers rather than the text (``plot``).
         """
         if rows is None:
+            self._refuse_keep("ranges")
             names = self._names(set(self.constants) | {a.name for a in self.axes}, complete=True)
             return names, self._axis_blocks(names)
         blocks = text_blocks(rows)
@@ -189,6 +199,7 @@ class Sweep:
         if text.startswith(OVERLONG):
             raise AutodiffError(LIMIT, f"the first line of the rows: {overlong_row(text.split()[0])}")
         if text.startswith("{"):
+            self._refuse_keep("JSON rows")
             return self._names(set(self.constants), complete=False), self._json_blocks(text, blocks)
         end = _LINE_END.search(text)
         assert end is not None  # every block ends with a line end
@@ -197,7 +208,19 @@ class Sweep:
         index = self._header_index(header)
         names = self._names(set(index) | set(self.constants), complete=True)
         wanted = {n: i for n, i in index.items() if n in names}
+        self._keep_index = [self._column(header, name) for name in self.keep]
         return names, self._csv_blocks(wanted, len(header), rest, blocks)
+
+    def _refuse_keep(self, source: str) -> None:
+        if self.keep:
+            raise AutodiffError(INPUT, f"--keep {self.keep[0]}: {source} have no columns to keep; --keep is for CSV --rows")
+
+    @staticmethod
+    def _column(header: list[str], name: str) -> int:
+        cells = [cell.strip() for cell in header]
+        if name not in cells:
+            raise AutodiffError(INPUT, f"--keep {name}: the rows have no column {name}")
+        return cells.index(name)
 
     def _names(self, given: set[str], complete: bool) -> list[str]:
         """The inputs that get columns, in order of first use; with ``complete``, all must be given."""
@@ -224,12 +247,16 @@ class Sweep:
         return index
 
     def _emit(self, names: list[str], blocks: Iterator[Block]) -> Iterator[str]:
-        out = sweep_format(self.fmt, names)
+        out: SweepFormat = sweep_format(self.fmt, names)
+        if self.keep:
+            out = _Kept(out, self.keep, self.fmt)
         header = out.header()
         if header:
             yield header
         columns = ColumnProgram(self.program, names)
         for block in blocks:
+            if isinstance(out, _Kept):
+                out.start(block)
             yield self._answer(block, names, columns, out)
             self.written()
 
@@ -251,6 +278,8 @@ class Sweep:
             if block is None:
                 rows = group if isinstance(group, list) else [list(r) for r in zip(*group, strict=True)]
                 block = Block(first, len(rows), rows=[_csv_row(r, wanted, ncols) for r in rows])
+            if self._keep_index:
+                block.kept = _kept_cells(group, self._keep_index)
             yield block
             first += block.n
 
@@ -373,3 +402,53 @@ def _csv_row(cells: list[str], wanted: dict[str, int], ncols: int) -> Row:
         except AutodiffError as err:
             return echo, err
     return echo, bindings
+
+
+def _kept_cells(group: list[list[str]] | tuple[list[str], ...], index: list[int]) -> list[Sequence[str]]:
+    """The --keep cells of each row of a group (a missing one is empty), fit for output."""
+    if isinstance(group, tuple):
+        return [list(map(_shown, cells)) for cells in zip(*(group[i] for i in index), strict=True)]
+    return [[_shown(row[i]) if i < len(row) and not row[0].startswith("\0") else "" for i in index] for row in group]
+
+
+class _Kept:
+    """A SweepFormat that passes each row's --keep columns through: first in CSV, a "kept" member in JSON."""
+
+    def __init__(self, inner: SweepFormat, keep: Sequence[str], fmt: str) -> None:
+        self.inner = inner
+        self.keep = list(keep)
+        self.csv = fmt != "jsonl"
+        self.first = 1
+        self.cells: list[Sequence[str]] = []
+
+    def start(self, block: Block) -> None:
+        """The block whose rows come next."""
+        self.first, self.cells = block.first, block.kept or [[""] * len(self.keep)] * block.n
+
+    def _tag(self, row: int, line: str) -> str:
+        cells = self.cells[row - self.first]
+        if self.csv:
+            return csv_line(cells)[:-1] + "," + line
+        return line[:-2] + ', "kept": ' + jsonl_line(dict(zip(self.keep, cells, strict=True)))[:-1] + "}\n"
+
+    def header(self) -> str:
+        header = self.inner.header()
+        return csv_line(self.keep)[:-1] + "," + header if header else header
+
+    def block(
+        self,
+        first: int,
+        given: Sequence[list[float]],
+        shown: Sequence[list[str] | None],
+        values: list[float],
+        gradients: Sequence[list[float]],
+    ) -> str:
+        # A block's lines are numbers only (no quoted newline), so splitting at newlines is exact.
+        lines = self.inner.block(first, given, shown, values, gradients).split("\n")[:-1]
+        return "".join(self._tag(row, line + "\n") for row, line in enumerate(lines, first))
+
+    def success(self, row: int, echo: Mapping[str, Any], bindings: Mapping[str, float], result: Result) -> str:
+        return self._tag(row, self.inner.success(row, echo, bindings, result))
+
+    def failure(self, row: int, echo: Mapping[str, Any], error: AutodiffError) -> str:
+        return self._tag(row, self.inner.failure(row, echo, error))

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..errors import AutodiffError
-from ..ranges import Axis, split_arguments
+from ..ranges import Axis, is_range, split_arguments
 from . import run
 from .options import ProgramCommand, Shared, read_program, shared_options, usage
 from .output import guarded
@@ -36,6 +36,12 @@ def bindings_and_ranges(bindings: tuple[str, ...]) -> tuple[dict[str, float], li
 @click.option(
     "--rows", type=_ROWS_FILE, help="Sweep: evaluate at every row of this CSV or JSON-lines file (- for standard input)."
 )
+@click.option(
+    "--keep",
+    multiple=True,
+    metavar="COLUMN",
+    help="With --rows (CSV): pass this column through to every output row, e.g. a label (repeatable).",
+)
 @click.option("--no-dag", is_flag=True, help="Leave the graph out of the display.")
 @click.option(
     "--graph",
@@ -51,6 +57,7 @@ def eval_command(
     program: str,
     bindings: tuple[str, ...],
     rows: str | None,
+    keep: tuple[str, ...],
     no_dag: bool,
     graph_format: str | None,
     check: bool,
@@ -69,8 +76,8 @@ def eval_command(
     ranges (STOP included, each point exact in decimal: 0:1:0.1 gives 0.3;
     several ranges give their cartesian product). Plain NAME=VALUE bindings are
     shared by all rows. A sweep writes CSV (the default) or JSON lines: each
-    row's inputs, `value`, and one `d/dNAME` per input; the other columns of
-    --rows pass through. --check, --hessian and --graph are for one point: a
+    row's inputs, `value`, and one `d/dNAME` per input; --keep COLUMN passes a
+    column of CSV --rows through (first in CSV, under "kept" in JSON). --check, --hessian and --graph are for one point: a
     sweep refuses them.
 
     \b
@@ -87,8 +94,10 @@ def eval_command(
     constants, axes = bindings_and_ranges(bindings)
     extras = {"--check": check, "--hessian": hessian, "--graph": graph_format is not None}
     if rows is not None or axes or shared.fmt in ("csv", "jsonl"):
-        run.refuse_with_sweep(extras, rows, axes, shared.fmt)
-        sys.exit(run.sweep(program, constants, axes, rows, shared))
+        run.refuse_with_sweep(extras, rows, next(filter(is_range, bindings), None), shared.fmt)
+        sys.exit(run.sweep(program, constants, axes, rows, keep, shared))
+    if keep:
+        usage(f"--keep {keep[0]} passes a column of --rows through: give --rows FILE")
     run.refuse_with_one_shot(extras, shared)
     sys.exit(run.one_shot(read_program(program), constants, shared, graph_format, check, hessian, not no_dag))
 

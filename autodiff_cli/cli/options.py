@@ -8,7 +8,6 @@ command that declares them. A command gets them all as one ``Shared``.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from collections.abc import Callable, Sequence
@@ -167,6 +166,8 @@ class ProgramCommand(click.Command):
                 options += [arg[:2], arg[2:]]
             elif param is None:
                 if _LOOKS_LIKE_OPTION.fullmatch(arg):
+                    import difflib  # only on the way out: it costs start-up time
+
                     raise click.NoSuchOption(name, possibilities=difflib.get_close_matches(name, params), ctx=ctx)
                 positional.append(arg)
             else:

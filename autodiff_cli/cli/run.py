@@ -30,14 +30,14 @@ def _given(extras: Mapping[str, bool]) -> list[str]:
     return [flag for flag, on in extras.items() if on]
 
 
-def refuse_with_sweep(extras: Mapping[str, bool], rows: str | None, axes: Sequence[Axis], fmt: str | None) -> None:
+def refuse_with_sweep(extras: Mapping[str, bool], rows: str | None, first_range: str | None, fmt: str | None) -> None:
     """A sweep writes one record a row: the one-point extras (--check, --hessian, --graph) cannot join it."""
-    why = "--rows" if rows is not None else f"the range {axes[0].name}=START:STOP:STEP" if axes else f"--format {fmt}"
+    why = "--rows" if rows is not None else f"the range {first_range}" if first_range else f"--format {fmt}"
     for flag in _given(extras):
         usage(f"{flag} and {why} cannot be combined: {flag} is for one point, {why} makes a sweep")
     if fmt == "text":
         usage("a sweep writes csv or jsonl: use --format csv or --format jsonl")
-    if axes and rows is not None:
+    if first_range and rows is not None:
         usage("give --rows or NAME=START:STOP:STEP ranges, not both")
 
 
@@ -52,15 +52,19 @@ def refuse_with_one_shot(extras: Mapping[str, bool], shared: Shared) -> None:
         usage("--hessian and --allow-nonfinite cannot be combined: second derivatives need finite values")
 
 
-def sweep(program: str, constants: dict[str, float], axes: Sequence[Axis], rows: str | None, shared: Shared) -> int:
+def sweep(
+    program: str, constants: dict[str, float], axes: Sequence[Axis], rows: str | None, keep: Sequence[str], shared: Shared
+) -> int:
     """Run and write a sweep; return the exit status."""
     from .streams import write_sweep
 
     if program == "-" and rows == "-":
         usage("PROGRAM and --rows cannot both come from standard input")
+    if keep and rows is None:
+        usage(f"--keep {keep[0]} passes a column of --rows through: give --rows FILE")
     fmt = "jsonl" if shared.fmt in ("json", "jsonl") else "csv"
     compiled = compile_program(read_program(program))
-    return write_sweep(compiled, constants, axes, rows, fmt, not shared.allow_nonfinite, shared.quiet)
+    return write_sweep(compiled, constants, axes, rows, fmt, not shared.allow_nonfinite, shared.quiet, keep)
 
 
 def one_shot(
@@ -184,7 +188,7 @@ def batch(files: Sequence[str], jobs: int, scheduler: str | None, first_line: in
     if scheduler is not None:
         _check_scheduler(scheduler, jobs)
     fmt = "jsonl" if shared.fmt == "json" else shared.fmt or "text"
-    return write_batch(files, fmt, jobs, shared.quiet, not shared.allow_nonfinite, first_line, scheduler)
+    return write_batch(files, fmt, jobs, shared.quiet, not shared.allow_nonfinite, first_line, scheduler, shared.width)
 
 
 def _check_scheduler(scheduler: str, jobs: int) -> None:

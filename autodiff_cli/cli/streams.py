@@ -60,7 +60,7 @@ def _progress(paths: Sequence[str], quiet: bool) -> Any:
     return BatchProgress(total, redirect_stdout=sys.stdout.isatty())
 
 
-def _formatter(fmt: str, name_files: bool) -> tuple[str, Callable[[dict[str, Any]], str]]:
+def _formatter(fmt: str, name_files: bool, width: int | None) -> tuple[str, Callable[[dict[str, Any]], str]]:
     """The header and the writer of one record for ``fmt``."""
     from ..render import records
 
@@ -68,11 +68,11 @@ def _formatter(fmt: str, name_files: bool) -> tuple[str, Callable[[dict[str, Any
         return "", records.jsonl_line
     if fmt == "csv":
         return records.batch_csv_header(name_files), lambda r: records.batch_csv_line(r, name_files)
-    table = records.BatchTable(name_files)  # digits: wire when render takes it
+    table = records.BatchTable(name_files)  # digits, ascii: wire when render takes them
 
     def render(renderable: Any) -> str:
         with console().capture() as capture:
-            console().print(renderable)
+            console().print(renderable, width=width)
         return capture.get()
 
     return render(table.header()), lambda r: render(table.row(r))
@@ -95,6 +95,7 @@ def write_batch(
     strict: bool = True,
     first_line: int = 1,
     scheduler: str | None = None,
+    width: int | None = None,
 ) -> int:
     """Run a batch and write its answers; return the exit status."""
     report = Report()
@@ -102,7 +103,7 @@ def write_batch(
     if jobs > workers and not quiet:
         say(f"autodiff: --jobs {jobs} is more than {WORKERS_PER_CORE} per core: running at most {workers} workers")
     name_files = len(paths) > 1
-    header, line_of = _formatter(fmt, name_files)
+    header, line_of = _formatter(fmt, name_files, width)
     stack = contextlib.ExitStack()
     engine = _engine(stack, scheduler)
     progress = _progress(paths, quiet)
@@ -129,9 +130,10 @@ def write_sweep(
     fmt: str,
     strict: bool = True,
     quiet: bool = False,
+    keep: Sequence[str] = (),
 ) -> int:
     """Run a sweep over ``rows`` (a path, ``-``) or the ranges and write it; return the exit status."""
-    sweep = Sweep(program, constants, axes, fmt, strict)
+    sweep = Sweep(program, constants, axes, fmt, strict, keep)
     with LineWriter() as out:
         with contextlib.suppress(Interrupted), contextlib.ExitStack() as stack:
             stream = None
