@@ -234,3 +234,35 @@ def test_keep_a_missing_column_is_refused() -> None:
 def test_the_range_count_matches_float_math_for_integers() -> None:
     axis = parse_axis("t=0:9999:1")
     assert axis.count == 10_000 and axis.value(9999) == 9999.0 and math.isclose(axis.value(5000), 5000.0)
+
+
+# --- 7. a binding is checked once, at the edge ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["eval", "x*y", "x=1", "y=2"],
+        ["eval", "x*y", "x=1", "y=2", "--check"],
+        ["eval", "x*y", "x=1", "y=2", "--hessian", "--json"],
+        ["explain", "x*y", "x=1", "y=2"],
+        ["eval", "x*y", "x=0:1:1", "y=2"],
+    ],
+)
+def test_lower_layers_get_bindings_already_checked(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import autodiff_cli.bindings as bindings
+    import autodiff_cli.check as check
+    import autodiff_cli.program as program
+
+    seen: list[bool] = []
+    real = bindings.check_bindings
+
+    def spy(given: object, *rest: object) -> bindings.CheckedBindings:
+        seen.append(type(given) is bindings.CheckedBindings)  # passed through untouched, not checked again
+        return real(given, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(program, "check_bindings", spy)
+    monkeypatch.setattr(check, "check_bindings", spy)
+    code, _, err = run(args)
+    assert code == 0, err
+    assert all(seen), seen

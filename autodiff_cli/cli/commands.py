@@ -92,12 +92,12 @@ def eval_command(
     overflow) or a row of a sweep failed, 2 for bad usage or a syntax or name error.
     """
     constants, axes = bindings_and_ranges(bindings)
+    if keep and rows is None:
+        usage(f"--keep {keep[0]} passes a column of --rows through: give --rows FILE")
     extras = {"--check": check, "--hessian": hessian, "--graph": graph_format is not None}
     if rows is not None or axes or shared.fmt in ("csv", "jsonl"):
         run.refuse_with_sweep(extras, rows, next(filter(is_range, bindings), None), shared.fmt)
         sys.exit(run.sweep(program, constants, axes, rows, keep, shared))
-    if keep:
-        usage(f"--keep {keep[0]} passes a column of --rows through: give --rows FILE")
     run.refuse_with_one_shot(extras, shared)
     sys.exit(run.one_shot(read_program(program), constants, shared, graph_format, check, hessian, not no_dag))
 

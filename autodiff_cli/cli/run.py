@@ -60,8 +60,6 @@ def sweep(
 
     if program == "-" and rows == "-":
         usage("PROGRAM and --rows cannot both come from standard input")
-    if keep and rows is None:
-        usage(f"--keep {keep[0]} passes a column of --rows through: give --rows FILE")
     fmt = "jsonl" if shared.fmt in ("json", "jsonl") else "csv"
     compiled = compile_program(read_program(program))
     return write_sweep(compiled, constants, axes, rows, fmt, not shared.allow_nonfinite, shared.quiet, keep)
