@@ -105,7 +105,7 @@ def eval_command(
 @click.command("explain", cls=ProgramCommand)
 @click.argument("program")
 @click.argument("bindings", nargs=-1)
-@shared_options(("text", "json"), nonfinite=False)
+@shared_options(("text", "json"), ascii=False, nonfinite=False)  # ascii: declare when render_explanation takes it
 @guarded
 def explain_command(program: str, bindings: tuple[str, ...], shared: Shared) -> None:
     """Show the forward and backward passes of PROGRAM, step by step.

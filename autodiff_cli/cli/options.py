@@ -56,6 +56,7 @@ def shared_options(
     formats: Sequence[str] = (),
     json_means: str = "json",
     display: bool = True,
+    ascii: bool = True,
     min_width: int = 20,
     nonfinite: bool = True,
     notes: str = "",
@@ -64,6 +65,8 @@ def shared_options(
 
     ``formats`` are the keys of FORMATS it writes (none: no --format, no --json);
     ``--json`` means ``json_means`` (jsonl for the commands that stream records).
+    A command declares only what it honours: one that cannot draw in ASCII
+    yet has no --ascii, so asking for it is a usage error, not ignored.
     """
 
     def decorate(command: F) -> F:
@@ -82,7 +85,7 @@ def shared_options(
             )
             return command(*args, shared=shared, **kwargs)
 
-        for option in reversed(_options(formats, json_means, display, min_width, nonfinite, notes)):
+        for option in reversed(_options(formats, json_means, display, ascii, min_width, nonfinite, notes)):
             wrapper = option(wrapper)
         return wrapper  # type: ignore[return-value]
 
@@ -90,7 +93,7 @@ def shared_options(
 
 
 def _options(
-    formats: Sequence[str], json_means: str, display: bool, min_width: int, nonfinite: bool, notes: str
+    formats: Sequence[str], json_means: str, display: bool, ascii: bool, min_width: int, nonfinite: bool, notes: str
 ) -> list[Callable[[Any], Any]]:
     options: list[Callable[[Any], Any]] = []
     if formats:
@@ -105,7 +108,7 @@ def _options(
             click.option(
                 "--width", type=click.IntRange(min_width, 1000), help="Columns to fit (default: COLUMNS, or the terminal's)."
             ),
-            click.option("--ascii", "ascii_only", is_flag=True, help="Draw with plain ASCII, no Unicode."),
+            *([click.option("--ascii", "ascii_only", is_flag=True, help="Draw with plain ASCII, no Unicode.")] if ascii else []),
             click.option("-q", "--quiet", is_flag=True, help="Nothing on standard error but errors: no summary, no progress."),
         ]
     if nonfinite:

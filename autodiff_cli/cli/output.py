@@ -10,6 +10,7 @@ once; then the output is flushed and the status is 128 + the signal.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import stat
@@ -33,6 +34,7 @@ __all__ = [
     "console",
     "fail",
     "guarded",
+    "open_rows",
     "report_error",
     "say",
     "standard_input",
@@ -155,6 +157,13 @@ def standard_input() -> BinaryIO:
     if sys.stdin is None:
         raise AutodiffError(INPUT, "standard input is closed: there is nothing to read")
     return sys.stdin.buffer
+
+
+def open_rows(stack: contextlib.ExitStack, rows: str | None) -> BinaryIO | None:
+    """The --rows file as bytes (``-``: standard input), closed with ``stack``; None without --rows."""
+    if rows is None:
+        return None
+    return standard_input() if rows == "-" else stack.enter_context(open(rows, "rb"))
 
 
 # --- whole lines, whatever the signals ---------------------------------------------------

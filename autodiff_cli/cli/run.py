@@ -17,7 +17,7 @@ from ..errors import AutodiffError
 from ..program import compile_program
 from ..ranges import Axis
 from .options import Shared, read_program, usage
-from .output import EXIT_FAILED, console, say, standard_input
+from .output import EXIT_FAILED, console, open_rows, say
 
 if TYPE_CHECKING:
     from ..check import CheckReport
@@ -159,7 +159,7 @@ def explain(source: str, values: dict[str, float], shared: Shared) -> None:
     else:
         from ..render.explain import render_explanation
 
-        # digits, ascii: wire when render takes them
+        # digits: wire when render takes it
         console().print(render_explanation(explanation), width=shared.width)
 
 
@@ -229,8 +229,7 @@ def plot(program: str, bindings: tuple[str, ...], shared: Shared, options: dict[
         usage("PROGRAM and --rows cannot both come from standard input")
     compiled = compile_program(read_program(program))
     with contextlib.ExitStack() as stack:
-        stream = None if rows is None else standard_input() if rows == "-" else stack.enter_context(open(rows, "rb"))
-        data = plot_data(compiled, constants, axes, stream, options["x_name"], options["wrt"], options["second"])
+        data = plot_data(compiled, constants, axes, open_rows(stack, rows), options["x_name"], options["wrt"], options["second"])
     require_points(data)
     if save:
         from ..render.plot_image import save_image

@@ -14,7 +14,7 @@ from ..batch import WORKERS_PER_CORE, Report, run_batch, worker_count
 from ..errors import AutodiffError
 from ..program import Program
 from ..sweep import Axis, Sweep
-from .output import Interrupted, LineWriter, console, say, standard_input
+from .output import Interrupted, LineWriter, console, open_rows, say, standard_input
 
 __all__ = ["write_batch", "write_sweep"]
 
@@ -136,12 +136,7 @@ def write_sweep(
     sweep = Sweep(program, constants, axes, fmt, strict, keep)
     with LineWriter() as out:
         with contextlib.suppress(Interrupted), contextlib.ExitStack() as stack:
-            stream = None
-            if rows == "-":
-                stream = standard_input()
-            elif rows is not None:
-                stream = stack.enter_context(open(rows, "rb"))
-            for text in sweep.run(stream):
+            for text in sweep.run(open_rows(stack, rows)):
                 out.write(text, sweep.written)
     report = sweep.report
     if (report.failed or out.status) and not quiet:
