@@ -14,7 +14,7 @@ import click
 from ..errors import AutodiffError
 from ..ranges import Axis, is_range, split_arguments
 from . import run
-from .options import ProgramCommand, Shared, read_program, shared_options, usage
+from .options import ProgramCommand, Shared, program_arguments, read_program, shared_options, usage
 from .output import guarded
 
 __all__ = ["batch_command", "diff_command", "eval_command", "explain_command", "plot_command"]
@@ -31,8 +31,7 @@ def bindings_and_ranges(bindings: tuple[str, ...]) -> tuple[dict[str, float], li
 
 
 @click.command("eval", cls=ProgramCommand)
-@click.argument("program")
-@click.argument("bindings", nargs=-1)
+@program_arguments()
 @click.option(
     "--rows", type=_ROWS_FILE, help="Sweep: evaluate at every row of this CSV or JSON-lines file (- for standard input)."
 )
@@ -103,8 +102,7 @@ def eval_command(
 
 
 @click.command("explain", cls=ProgramCommand)
-@click.argument("program")
-@click.argument("bindings", nargs=-1)
+@program_arguments()
 @shared_options(("text", "json"), ascii=False, nonfinite=False)  # ascii: declare when render_explanation takes it
 @guarded
 def explain_command(program: str, bindings: tuple[str, ...], shared: Shared) -> None:
@@ -128,7 +126,7 @@ def explain_command(program: str, bindings: tuple[str, ...], shared: Shared) -> 
 
 
 @click.command("diff", cls=ProgramCommand, takes_bindings=False)
-@click.argument("program")
+@program_arguments(bindings=False)
 @click.option("--wrt", multiple=True, metavar="NAME", help="An input to differentiate for (repeatable; default: all).")
 @click.option("--order", type=click.IntRange(1, 2), default=1, show_default=True, help="1 for d/dx, 2 for d2/dx dy.")
 @shared_options(("text", "json"), display=False, nonfinite=False)
@@ -155,8 +153,7 @@ def diff_command(program: str, wrt: tuple[str, ...], order: int, shared: Shared)
 
 
 @click.command("plot", cls=ProgramCommand)
-@click.argument("program")
-@click.argument("bindings", nargs=-1)
+@program_arguments()
 @click.option("--wrt", multiple=True, metavar="NAME", help="Also the derivative for this input (repeatable).")
 @click.option("--second", is_flag=True, help="Also the second derivative along the swept input.")
 @click.option("--rows", type=_ROWS_FILE, help="Plot the rows of this CSV or JSON-lines file (- for standard input).")

@@ -19,7 +19,7 @@ import click
 from ..errors import INPUT, LIMIT, AutodiffError
 from .output import standard_input
 
-__all__ = ["FORMATS", "ProgramCommand", "Shared", "read_program", "shared_options", "usage"]
+__all__ = ["FORMATS", "ProgramCommand", "Shared", "program_arguments", "read_program", "shared_options", "usage"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,10 +27,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 _LOOKS_LIKE_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?")
 
 FORMATS: dict[str, str] = {
-    "text": "text for people (the default)",
+    "text": "for people (the default)",
     "json": "one JSON object",
     "jsonl": "JSON Lines, one object a line",
-    "csv": "CSV with a header line",
+    "csv": "a header line, then one line a row",
 }
 """Every output format, and what it means wherever a command offers it."""
 
@@ -118,6 +118,17 @@ def _options(
 
 
 # --- PROGRAM and its arguments -------------------------------------------------------
+
+
+def program_arguments(bindings: bool = True) -> Callable[[F], F]:
+    """PROGRAM, then the BINDINGS (NAME=VALUE or ranges) unless the command takes none."""
+
+    def decorate(command: F) -> F:
+        if bindings:
+            command = click.argument("bindings", nargs=-1)(command)
+        return click.argument("program")(command)
+
+    return decorate
 
 
 def read_program(program: str) -> str:
