@@ -45,9 +45,9 @@ class Axis:
     stop: float
     step: float
     count: int
-    first: int = field(default=0, repr=False)
-    step_units: int = field(default=0, repr=False)
-    denominator: int = field(default=1, repr=False)
+    first: int = field(repr=False)  # START * denominator
+    step_units: int = field(repr=False)  # STEP * denominator
+    denominator: int = field(repr=False)
 
     def value(self, i: int) -> float:
         """The i-th point (from 0), rounded once from its exact decimal value."""

@@ -266,3 +266,21 @@ def test_lower_layers_get_bindings_already_checked(args: list[str], monkeypatch:
     code, _, err = run(args)
     assert code == 0, err
     assert all(seen), seen
+
+
+def test_keep_is_for_csv_rows_only() -> None:
+    code, out, err = run(["eval", "x", "--rows", "-", "--keep", "tag"], '{"x": 1}\n')
+    assert code == 2 and "--keep tag" in err and out == ""
+
+
+def test_a_sweep_takes_json_as_its_older_spelling_of_json_lines() -> None:
+    lines = [run(["eval", "x*3", "x=1:2:1", *spelling])[1] for spelling in (["--json"], ["-f", "json"], ["-fjsonl"])]
+    assert lines[0] == lines[1] == lines[2]
+    assert [json.loads(line)["value"] for line in lines[0].splitlines()] == [3.0, 6.0]
+
+
+def test_an_axis_cannot_be_made_without_its_exact_steps() -> None:
+    from autodiff_cli.ranges import Axis
+
+    with pytest.raises(TypeError):
+        Axis("x", 0.0, 1.0, 0.1, 11)  # type: ignore[call-arg]

@@ -87,13 +87,22 @@ def one_shot(
     elif graph:
         from ..render.export import to_dot, to_mermaid
 
-        click.echo((to_dot if graph == "dot" else to_mermaid)(compiled.graph, shared.digits or 4))
+        click.echo((to_dot if graph == "dot" else to_mermaid)(compiled.graph, _digits(shared)))
     else:
         _write_display(compiled, result, shared, dag, second, report)
     if report is not None and not report.ok:
         _check_failed(report)
         return EXIT_FAILED
     return 0
+
+
+def _digits(shared: Shared) -> int:
+    """--digits for the render functions, which take an int for now.
+
+    digits: return shared.digits itself (None: not given) once for_stream,
+    to_dot, to_mermaid and render_hessian take ``digits: int | None``.
+    """
+    return shared.digits or 4
 
 
 def _write_json(source: str, result: Result, second: dict[str, dict[str, float]] | None, report: CheckReport | None) -> None:
@@ -121,7 +130,7 @@ def _write_display(
 ) -> None:
     from ..render.display import for_stream
 
-    digits = shared.digits or 4  # digits: pass None through when the display takes it
+    digits = _digits(shared)
     text = for_stream(compiled.graph, result, sys.stdout, os.environ, shared.width, digits, shared.ascii, dag)
     click.echo(text, color=True)  # colour codes are in the text only when they are wanted
     if second is not None:
