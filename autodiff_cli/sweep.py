@@ -407,7 +407,9 @@ def _csv_row(cells: list[str], wanted: dict[str, int], ncols: int) -> Row:
 def _kept_cells(group: list[list[str]] | tuple[list[str], ...], index: list[int]) -> list[Sequence[str]]:
     """The --keep cells of each row of a group (a missing one is empty), fit for output."""
     if isinstance(group, tuple):
-        return [list(map(_shown, cells)) for cells in zip(*(group[i] for i in index), strict=True)]
+        n = len(group[0])
+        columns = [group[i] if i < len(group) else [""] * n for i in index]  # rows shorter than the header
+        return [list(map(_shown, cells)) for cells in zip(*columns, strict=True)]
     return [[_shown(row[i]) if i < len(row) and not row[0].startswith("\0") else "" for i in index] for row in group]
 
 

@@ -284,3 +284,10 @@ def test_an_axis_cannot_be_made_without_its_exact_steps() -> None:
 
     with pytest.raises(TypeError):
         Axis("x", 0.0, 1.0, 0.1, 11)  # type: ignore[call-arg]
+
+
+def test_keep_a_column_a_short_row_lacks_is_empty() -> None:
+    code, out, _ = run(["eval", "x", "--rows", "-", "--keep", "label"], "x,y,label\n1,2\n3,4\n")
+    assert code == 1
+    got = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["label"], r["x"], r["error_kind"]) for r in got] == [("", "1", "input"), ("", "3", "input")]
