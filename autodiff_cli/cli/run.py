@@ -36,9 +36,9 @@ def refuse_with_sweep(extras: Mapping[str, bool], rows: str | None, first_range:
     for flag in _given(extras):
         usage(f"{flag} and {why} cannot be combined: {flag} is for one point, {why} makes a sweep")
     if fmt == "text":
-        usage("a sweep writes csv or jsonl: use --format csv or --format jsonl")
+        usage(f"--format text and {why} cannot be combined: a sweep writes csv or jsonl")
     if first_range and rows is not None:
-        usage("give --rows or NAME=START:STOP:STEP ranges, not both")
+        usage(f"--rows and the range {first_range} cannot be combined: give --rows or ranges, not both")
 
 
 def refuse_with_one_shot(extras: Mapping[str, bool], shared: Shared) -> None:
