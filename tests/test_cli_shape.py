@@ -293,3 +293,13 @@ def test_keep_a_column_a_short_row_lacks_is_empty() -> None:
     assert code == 1
     got = list(csv.DictReader(io.StringIO(out)))
     assert [(r["label"], r["x"], r["error_kind"]) for r in got] == [("", "1", "input"), ("", "3", "input")]
+
+
+def test_nothing_below_the_cli_imports_it() -> None:
+    import re
+
+    below = [p for p in PACKAGE.rglob("*.py") if "cli" not in p.relative_to(PACKAGE).parts[:1] and p.name != "__main__.py"]
+    assert len(below) > 20
+    for path in below:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(from|import) (\.+|autodiff_cli\.)cli\b", text, re.M), path
