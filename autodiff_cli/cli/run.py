@@ -97,11 +97,9 @@ def one_shot(
 
 
 def _digits(shared: Shared) -> int:
-    """--digits for the render functions, which take an int for now.
-
-    digits: return shared.digits itself (None: not given) once for_stream,
-    to_dot, to_mermaid and render_hessian take ``digits: int | None``.
-    """
+    """--digits for the render functions, which take an int for now (None would break them)."""
+    # digits: wire when render takes it: return shared.digits itself (None: not given)
+    # once for_stream, to_dot, to_mermaid and render_hessian take ``digits: int | None``.
     return shared.digits or 4
 
 
@@ -142,7 +140,8 @@ def _write_display(
         from ..render.check import render_check
 
         click.echo()
-        console().print(render_check(report))  # digits, ascii: wire when render takes them
+        # digits: wire when render takes it (shared.digits and shared.ascii to render_check)
+        console().print(render_check(report))
 
 
 def _check_failed(report: CheckReport) -> None:

@@ -68,7 +68,8 @@ def _formatter(fmt: str, name_files: bool, width: int | None) -> tuple[str, Call
         return "", records.jsonl_line
     if fmt == "csv":
         return records.batch_csv_header(name_files), lambda r: records.batch_csv_line(r, name_files)
-    table = records.BatchTable(name_files)  # digits, ascii: wire when render takes them
+    # digits: wire when render takes it (shared.digits to the batch table; ascii too)
+    table = records.BatchTable(name_files)
 
     def render(renderable: Any) -> str:
         with console().capture() as capture:
