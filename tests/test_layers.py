@@ -30,7 +30,7 @@ LAYERS: dict[str, str] = {
     "__main__": "cli",
     # the click commands and what prints for them
     "cli": "commands",
-    "streaming": "commands",
+    **{f"cli.{name}": "commands" for name in ("commands", "options", "output", "run", "streams")},
     # people only: pictures, tables, text
     **{f"render.{name}": "render" for name in ("blocks", "check", "dag", "derivatives", "display", "explain")},
     **{f"render.{name}": "render" for name in ("export", "hessian", "layout", "machine", "plot", "plot_image")},
@@ -51,6 +51,7 @@ LAYERS: dict[str, str] = {
     "shapes": "features",  # plot's kinks and poles
     "shellwords": "features",  # batch's line splitting
     "sweep": "features",
+    "ranges": "features",  # NAME=START:STOP:STEP, stepped exactly in decimal
     "symbolic": "features",  # the old name of derivatives, a shim until the merge
     "workers": "features",  # batch --jobs processes
     # compiled programs, run at bindings
