@@ -156,7 +156,7 @@ def test_every_module_has_a_layer() -> None:
 def test_the_reader_sees_every_kind_of_import() -> None:
     # Checked against the source by hand: a top-level, a function-level and a TYPE_CHECKING import.
     assert "render.records" in imports("sweep")
-    assert "render.progress" in imports("streaming")  # inside a function
+    assert "render.progress" in imports("cli.streams")  # inside a function
     assert "jobs" in imports("__init__")  # under TYPE_CHECKING and in __getattr__
     assert "shellwords" in imports("batch")  # from . import shellwords
 

@@ -173,7 +173,7 @@ def explain(source: str, values: dict[str, float], shared: Shared) -> None:
 
 def diff(source: str, wrt: list[str], order: int, shared: Shared) -> None:
     """Write the derivatives as programs."""
-    from ..symbolic import derivatives
+    from ..derivatives import derivatives
 
     found = derivatives(source, wrt, order)
     if shared.fmt == "json":
