@@ -227,9 +227,8 @@ class Sweep:
         inputs = self.program.inputs
         for name in inputs:
             if complete and name not in given and name not in CONSTANTS:
-                line, column = self.program.graph.input_positions[name]
                 message = f"{name} is not bound: the rows have no column {name} and no {name}=VALUE was given"
-                raise AutodiffError(NAME, message, line, column, self.program.source)
+                raise self.program.graph.input_error(NAME, message, name)
         return [n for n in inputs if n in given or (n not in CONSTANTS and not complete)]
 
     def _header_index(self, header: list[str]) -> dict[str, int]:
