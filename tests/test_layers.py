@@ -30,7 +30,7 @@ LAYERS: dict[str, str] = {
     "__main__": "cli",
     # the click commands and what prints for them
     "cli": "commands",
-    "streaming": "commands",
+    **{f"cli.{name}": "commands" for name in ("commands", "options", "output", "run", "streams")},
     # people only: pictures, tables, text
     **{f"render.{name}": "render" for name in ("batch_table", "blocks", "check", "dag", "derivatives", "display")},
     "render.explain": "render",
@@ -54,6 +54,7 @@ LAYERS: dict[str, str] = {
     "shapes": "features",  # plot's kinks and poles
     "shellwords": "features",  # batch's line splitting
     "sweep": "features",
+    "ranges": "features",  # NAME=START:STOP:STEP, stepped exactly in decimal
     "symbolic": "features",  # the old name of derivatives, a shim until the merge
     "workers": "features",  # batch --jobs processes
     # compiled programs, run at bindings
@@ -148,7 +149,7 @@ def test_every_module_has_a_layer() -> None:
 def test_the_reader_sees_every_kind_of_import() -> None:
     # Checked against the source by hand: a top-level, a function-level and a TYPE_CHECKING import.
     assert "records" in imports("sweep")
-    assert "render.progress" in imports("streaming")  # inside a function
+    assert "render.progress" in imports("cli.streams")  # inside a function
     assert "jobs" in imports("__init__")  # under TYPE_CHECKING and in __getattr__
     assert "shellwords" in imports("batch")  # from . import shellwords
 
