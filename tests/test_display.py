@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pathlib
 import pty
@@ -42,10 +43,12 @@ def test_the_display_is_the_default() -> None:
     result = invoke(MISSION)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "tanh(a*b+c) = 1.000"
+    assert lines[0] == f"tanh(a*b+c) = {math.tanh(7)!r}"  # as the JSON shows it: not exactly 1
     table = [line.split() for line in lines if line.split()[:1] in (["a"], ["b"], ["c"])]
     assert table == [["a", "2", "9.978e-6"], ["b", "3", "6.652e-6"], ["c", "1", "3.326e-6"]]
     assert "[tanh]→ 1.000 ∂1" in result.output
+    rounded = invoke([*MISSION, "--digits", "4"]).output
+    assert rounded.splitlines()[0] == "tanh(a*b+c) = 1.000" and rounded.splitlines()[1:] == lines[1:]
 
 
 def test_named_intermediates_have_their_own_table() -> None:

@@ -87,7 +87,7 @@ def one_shot(
     elif graph:
         from ..render.export import to_dot, to_mermaid
 
-        click.echo((to_dot if graph == "dot" else to_mermaid)(compiled.graph, _digits(shared)))
+        click.echo((to_dot if graph == "dot" else to_mermaid)(compiled.graph, shared.digits))
     else:
         _write_display(compiled, result, shared, dag, second, report)
     if report is not None and not report.ok:
@@ -96,24 +96,13 @@ def one_shot(
     return 0
 
 
-def _digits(shared: Shared) -> int:
-    """--digits for the render functions, which take an int for now (None would break them)."""
-    # digits: wire when render takes it: return shared.digits itself (None: not given)
-    # once for_stream, to_dot, to_mermaid and render_hessian take ``digits: int | None``.
-    return shared.digits or 4
-
-
 def _write_json(source: str, result: Result, second: dict[str, dict[str, float]] | None, report: CheckReport | None) -> None:
-    from ..render.machine import dumps, result_record
+    from ..records import check_record, dumps, hessian_record, result_record
 
     record = result_record(source, result)
     if second is not None:
-        from ..render.hessian import hessian_record
-
         record["hessian"] = hessian_record(second)
     if report is not None:
-        from ..render.check import check_record
-
         record["check"] = check_record(report)
     click.echo(dumps(record))
 
@@ -128,7 +117,7 @@ def _write_display(
 ) -> None:
     from ..render.display import for_stream
 
-    digits = _digits(shared)
+    digits = shared.digits  # None: the result line as the JSON shows it, tables to TABLE_DIGITS
     text = for_stream(compiled.graph, result, sys.stdout, os.environ, shared.width, digits, shared.ascii, dag)
     click.echo(text, color=True)  # colour codes are in the text only when they are wanted
     if second is not None:
@@ -140,8 +129,7 @@ def _write_display(
         from ..render.check import render_check
 
         click.echo()
-        # digits: wire when render takes it (shared.digits and shared.ascii to render_check)
-        console().print(render_check(report))
+        console().print(render_check(report, digits, shared.ascii))
 
 
 def _check_failed(report: CheckReport) -> None:
@@ -160,15 +148,13 @@ def explain(source: str, values: dict[str, float], shared: Shared) -> None:
 
     explanation = explain_program(compile_program(source), values)
     if shared.fmt == "json":
-        from ..render.explain import explanation_record
-        from ..render.machine import dumps
+        from ..records import dumps, explanation_record
 
         click.echo(dumps(explanation_record(explanation)))
     else:
         from ..render.explain import render_explanation
 
-        # digits: wire when render takes it
-        console().print(render_explanation(explanation), width=shared.width)
+        console().print(render_explanation(explanation, shared.digits), width=shared.width)
 
 
 def diff(source: str, wrt: list[str], order: int, shared: Shared) -> None:
@@ -177,8 +163,7 @@ def diff(source: str, wrt: list[str], order: int, shared: Shared) -> None:
 
     found = derivatives(source, wrt, order)
     if shared.fmt == "json":
-        from ..render.derivatives import derivatives_record
-        from ..render.machine import dumps
+        from ..records import derivatives_record, dumps
 
         click.echo(dumps(derivatives_record(found)))
     else:
@@ -194,7 +179,8 @@ def batch(files: Sequence[str], jobs: int, scheduler: str | None, first_line: in
     if scheduler is not None:
         _check_scheduler(scheduler, jobs)
     fmt = "jsonl" if shared.fmt == "json" else shared.fmt or "text"
-    return write_batch(files, fmt, jobs, shared.quiet, not shared.allow_nonfinite, first_line, scheduler, shared.width)
+    strict = not shared.allow_nonfinite
+    return write_batch(files, fmt, jobs, shared.quiet, strict, first_line, scheduler, shared.width, shared.digits)
 
 
 def _check_scheduler(scheduler: str, jobs: int) -> None:

@@ -60,16 +60,20 @@ def _progress(paths: Sequence[str], quiet: bool) -> Any:
     return BatchProgress(total, redirect_stdout=sys.stdout.isatty())
 
 
-def _formatter(fmt: str, name_files: bool, width: int | None) -> tuple[str, Callable[[dict[str, Any]], str]]:
+def _formatter(
+    fmt: str, name_files: bool, width: int | None, digits: int | None = None
+) -> tuple[str, Callable[[dict[str, Any]], str]]:
     """The header and the writer of one record for ``fmt``."""
-    from ..render import records
+    from ..records import jsonl_line
+    from ..records_csv import batch_csv_header, batch_csv_line
 
     if fmt == "jsonl":
-        return "", records.jsonl_line
+        return "", jsonl_line
     if fmt == "csv":
-        return records.batch_csv_header(name_files), lambda r: records.batch_csv_line(r, name_files)
-    # digits: wire when render takes it (shared.digits to the batch table; ascii too)
-    table = records.BatchTable(name_files)
+        return batch_csv_header(name_files), lambda r: batch_csv_line(r, name_files)
+    from ..render.batch_table import BatchTable
+
+    table = BatchTable(name_files, digits)
 
     def render(renderable: Any) -> str:
         with console().capture() as capture:
@@ -97,6 +101,7 @@ def write_batch(
     first_line: int = 1,
     scheduler: str | None = None,
     width: int | None = None,
+    digits: int | None = None,
 ) -> int:
     """Run a batch and write its answers; return the exit status."""
     report = Report()
@@ -104,7 +109,7 @@ def write_batch(
     if jobs > workers and not quiet:
         say(f"autodiff: --jobs {jobs} is more than {WORKERS_PER_CORE} per core: running at most {workers} workers")
     name_files = len(paths) > 1
-    header, line_of = _formatter(fmt, name_files, width)
+    header, line_of = _formatter(fmt, name_files, width, digits)
     stack = contextlib.ExitStack()
     engine = _engine(stack, scheduler)
     progress = _progress(paths, quiet)

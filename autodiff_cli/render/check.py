@@ -9,7 +9,6 @@ from rich.text import Text
 
 from ..check import KINK, MISMATCH, OK, CheckReport, InputCheck
 from ..numbers import format_number, table_digits
-from ..records import check_record as check_record  # shim for cli.py; the merger removes it
 from ..text import printable
 
 __all__ = ["head_rule", "render_check"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..derivatives import Derivatives
-from ..records import derivatives_record as derivatives_record  # shim for cli.py; the merger removes it
 
 
 def render_derivatives(d: Derivatives) -> str:

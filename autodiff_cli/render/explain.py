@@ -10,7 +10,6 @@ from rich.tree import Tree
 
 from ..explain import CONSTANT, INPUT, NUMBER, BackwardStep, Contribution, Explanation, ForwardStep
 from ..numbers import format_number, table_digits
-from ..records import explanation_record as explanation_record  # shim for cli.py; the merger removes it
 from ..text import clip, excerpt
 
 __all__ = ["render_explanation"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..numbers import format_number, table_digits
-from ..records import hessian_record as hessian_record  # shim for cli.py; the merger removes it
 
 if TYPE_CHECKING:
     from rich.console import Group, RenderableType
