@@ -1,0 +1,251 @@
+"""A tight LALR loop over lark's own tables, calling the builder directly.
+
+lark's LALR parser spends most of a short program's parse in generic
+machinery: a Token (a ``str`` subclass) per token, a generator per stage
+(lexer, postlexer, parser), and three or four wrapper calls per reduction
+(child filters, single-child expansion, the ``v_args`` spread). ``Driver``
+runs the very same parse table and the very same contextual-lexer regular
+expressions, taken from the lark parser that ``parser_tables`` loads, in one
+loop: tokens are small tuples, chain reductions (``expr: term``) cost no call,
+and every other reduction calls the builder's method with its children spread.
+
+The driver only knows how to succeed. At the first character no terminal
+matches, or the first token the table has no action for, it raises
+``Reject``, and the caller parses the text again with lark's own loop, which
+finds the same error and describes it (expected tokens, the token before):
+error messages come from one place, and errors are rare.
+
+grammar.lark stays the one definition of the language: nothing here names a
+rule, and the only terminals named are the three the postlexer handles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from lark import Lark
+
+__all__ = ["Driver", "Reject", "Token"]
+
+
+class Token(NamedTuple):
+    """What a builder callback reads of a token: the same three fields lark's Token has."""
+
+    value: str
+    line: int
+    column: int
+
+
+class Reject(Exception):
+    """The text is not in the language; lark's own loop will say why."""
+
+
+Gather = Callable[[list[Any]], list[Any]]
+Reduction = tuple[Callable[..., Any], Gather | None]  # the callback, and which children it gets (None: all)
+_END = "$END"
+_NOWHERE = (-1, None)  # where a token the table has no action for leads
+
+
+def _gather(include: list[tuple[int, bool, int]], append_none: int) -> Gather:
+    """lark's child filter: keep some children, splice inlined ``_rule`` lists, insert placeholders."""
+
+    def gather(values: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for i, splice, nones in include:
+            out += [None] * nones
+            if splice:
+                out += values[i]
+            else:
+                out.append(values[i])
+        out += [None] * append_none
+        return out
+
+    return gather
+
+
+def _children(*children: Any) -> list[Any]:
+    """An inlined ``_rule``: its children, to be spliced into its parent's."""
+    return list(children)
+
+
+def _only(child: Any) -> Any:
+    return child
+
+
+def _single_or(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``?rule``: one child stands for itself, several go to ``method``."""
+    return lambda *children: children[0] if len(children) == 1 else method(*children)
+
+
+def _reduction(rule: Any, callbacks: dict[str, Callable[..., Any]], placeholders: bool) -> Reduction | None:
+    """What reducing ``rule`` calls, as lark's ParseTreeBuilder would wrap the callback; None: keep the one child."""
+    size = len(rule.expansion)
+    flags = list(rule.options.empty_indices) if placeholders and rule.options.empty_indices else [False] * size
+    include: list[tuple[int, bool, int]] = []
+    nones = 0
+    symbols = iter(enumerate(rule.expansion))
+    for empty in flags:
+        if empty:
+            nones += 1
+            continue
+        i, sym = next(symbols)
+        if rule.options.keep_all_tokens or not (sym.is_term and sym.filter_out):
+            include.append((i, not sym.is_term and sym.name.startswith("_"), nones))
+            nones = 0
+    single = rule.options.expand1 and not rule.alias
+    name = rule.alias or rule.origin.name
+    gather = None if include == [(i, False, 0) for i in range(size)] and not nones else _gather(include, nones)
+    if single and size == 1 and gather is None:
+        return None  # a chain rule, expr: term
+    method = callbacks.get(name)
+    if method is None:
+        if name.startswith("_"):
+            method = _children
+        elif single and len(include) == 1 and not nones and not include[0][2]:
+            method = _only  # "(" expr ")"
+        else:
+            raise ValueError(f"no callback for rule {name}")
+    elif single:
+        method = _single_or(method)
+    return method, gather
+
+
+class Driver:
+    """lark's parse table and contextual lexer, run in one loop that calls ``callbacks`` by rule alias.
+
+    ``callbacks`` maps a rule's alias (or name) to the builder method lark
+    would call; rules named ``_...`` with no callback are inlined into their
+    parent, as lark does. ``open``, ``close`` and ``newline`` name the
+    terminals of the postlexer this loop stands in for: a ``newline`` between
+    ``open`` and ``close`` is dropped.
+    """
+
+    def __init__(
+        self,
+        parser: Lark,
+        callbacks: dict[str, Callable[..., Any]],
+        open: str = "LPAR",
+        close: str = "RPAR",
+        newline: str = "_NL",
+    ) -> None:
+        frontend: Any = parser.parser
+        table = frontend.parser.parser.parse_table
+        if len(table.start_states) != 1 or frontend.lexer.postlexer.always_accept != (newline,):
+            raise ValueError("the driver runs one start symbol and the newline postlexer only")
+        self.open, self.close, self.newline = open, close, newline
+        (self.start,) = table.start_states.values()
+        (self.end,) = table.end_states.values()
+        rules = {arg for row in table.states.values() for _, arg in row.values() if not isinstance(arg, int)}
+        kept = {sym.name for rule in rules for sym in rule.expansion if sym.is_term and not sym.filter_out}
+        self.kept = frozenset(kept) | {newline}  # a newline is kept when it ends a statement
+        placeholders = parser.options.maybe_placeholders
+        self.actions = self._actions(table.states, {rule: _reduction(rule, callbacks, placeholders) for rule in rules})
+        self.lexers = self._lexers(frontend.lexer.lexer, table.states)
+
+    def _actions(
+        self, states: dict[int, dict[str, tuple[Any, Any]]], reductions: dict[Any, Reduction | None]
+    ) -> list[dict[str, Any]]:
+        """Per state, token name to a shift (the next state, an int) or a reduction (size, after, method, gather).
+
+        ``after`` maps the state uncovered by the reduction to, per token, the
+        state the parser lands in and what it does there, chain rules already
+        followed: with ``expr: term: unary: power: primary`` an operand costs
+        one reduction, not five.
+        """
+        goto: dict[str, dict[int, int]] = {}
+        for state, row in states.items():
+            for symbol, (_, arg) in row.items():
+                if not symbol.isupper():
+                    goto.setdefault(symbol, {})[state] = arg
+
+        def land(below: int, state: int) -> dict[str, tuple[int, Any]]:
+            landed: dict[str, tuple[int, Any]] = {_END: (state, None)} if state == self.end else {}
+            for kind in filter(str.isupper, states[state]):
+                at, action = state, states[state][kind][1]
+                while action is not None and not isinstance(action, int) and reductions[action] is None:
+                    at = goto[action.origin.name][below]
+                    action = states[at].get(kind, (None, None))[1]
+                landed[kind] = (at, None if action is None else encode(action))
+            return landed
+
+        def encode(action: Any) -> Any:
+            if isinstance(action, int):
+                return action
+            method, gather = reductions[action] or (_only, None)  # a chain rule here only if not after a goto
+            return len(action.expansion), after[action.origin.name], method, gather
+
+        # Every origin's map exists before any is filled: encode() refers to them.
+        after: dict[str, dict[int, dict[str, tuple[int, Any]]]] = {
+            name: {below: {} for below in targets} for name, targets in goto.items()
+        }
+        for name, targets in goto.items():
+            for below, state in targets.items():
+                after[name][below].update(land(below, state))
+        return [{kind: encode(arg) for kind, (_, arg) in states[state].items() if kind.isupper()} for state in range(len(states))]
+
+    @staticmethod
+    def _lexers(contextual: Any, states: dict[int, Any]) -> list[tuple[Callable[..., Any], frozenset[str], frozenset[str]]]:
+        """Per state, lark's own compiled pattern for the terminals that state accepts, and what to skip or count."""
+        lexers = []
+        for state in range(len(states)):
+            lexer = contextual.lexers[state]
+            patterns = lexer.scanner._mres
+            if len(patterns) != 1 or lexer.callback:
+                raise ValueError("the driver runs one pattern per state and no lexer callbacks")
+            lexers.append((patterns[0].match, lexer.ignore_types, lexer.newline_types))
+        return lexers
+
+    def parse(self, text: str) -> Any:
+        """What the start rule's callback returns, or ``Reject`` if ``text`` is not in the language."""
+        actions, lexers, kept, end_state = self.actions, self.lexers, self.kept, self.end
+        open, close, newline, new = self.open, self.close, self.newline, tuple.__new__
+        states = [self.start]
+        values: list[Any] = []
+        pos, stop, line, line_start, depth = 0, len(text), 1, 0, 0
+        while True:
+            while pos < stop:  # the next token, in the lexer of the state the parser is in
+                match, ignore, newlines = lexers[states[-1]]
+                m = match(text, pos)
+                if m is None:
+                    raise Reject
+                kind, start, pos = m.lastgroup, pos, m.end()
+                tok = new(Token, (m.group(), line, start - line_start + 1)) if kind in kept else None
+                if kind in newlines:
+                    count = text.count("\n", start, pos)
+                    if count:
+                        line += count
+                        line_start = text.rindex("\n", start, pos) + 1
+                if kind in ignore:
+                    continue
+                if kind == open:
+                    depth += 1
+                elif kind == close:
+                    depth = max(0, depth - 1)
+                elif kind == newline and depth:
+                    continue
+                break
+            else:
+                kind, tok = _END, None
+            action = actions[states[-1]].get(kind)
+            while True:  # reduce until the token can be shifted
+                if action.__class__ is int:
+                    states.append(action)
+                    values.append(tok)
+                    break
+                if action is None:
+                    raise Reject
+                size, after, method, gather = action
+                if size:
+                    children = values[-size:]
+                    del values[-size:]
+                    del states[-size:]
+                else:
+                    children = []
+                value = method(*children) if gather is None else method(*gather(children))
+                state, action = after[states[-1]].get(kind, _NOWHERE)
+                states.append(state)
+                values.append(value)
+                if state == end_state and kind is _END:
+                    return value
