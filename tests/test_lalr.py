@@ -155,6 +155,12 @@ def test_3000_broken_programs_fail_or_parse_the_same() -> None:
         "ln(a)",
         "a\r\n+ b",
         "a\x00",
+        "a   ",
+        " \t\f\r\v",
+        "a \v\n b",
+        "a  $",
+        "(a \n\t) # x\n",
+        "x=1 \t",
     ],
 )
 def test_edges_parse_the_same(source: str) -> None:
