@@ -225,7 +225,10 @@ class Driver:
         return lexers
 
     def parse(self, text: str) -> Any:
-        """What the start rule's callback returns, or ``Reject`` if ``text`` is not in the language."""
+        """What the start rule's callback returns, or ``Reject`` if ``text`` is not in the language.
+
+        One function on purpose: this is the loop every token goes through, and a call per token costs.
+        """
         actions, lexers, roles, blanks, end_state, new = (
             self.actions,
             self.lexers,
@@ -234,36 +237,38 @@ class Driver:
             self.end,
             tuple.__new__,
         )
+        end, keep, ignore, count, open, close, newline = _END, _KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE
         states = [self.start]
         values: list[Any] = []
         pos, stop, line, line_start, depth = 0, len(text), 1, 0, 0
         while True:
+            kind, tok = end, None
             while pos < stop:  # the next token, in the lexer of the state the parser is in
                 m = lexers[states[-1]](text, pos)
                 if m is None:
                     if text[pos:].strip(blanks):
                         raise Reject
-                    pos, kind, tok = stop, _END, None  # only blanks were left
-                    break
+                    break  # only blanks were left
                 kind = m.lastgroup
                 value, start, pos = m.group(kind), m.start(kind), m.end()
                 role = roles[kind]
-                tok = new(Token, (value, line, start - line_start + 1)) if role & _KEEP else None
-                if role & ~_KEEP:
-                    if role & _COUNT and "\n" in value:
-                        line += value.count("\n")
-                        line_start = start + value.rindex("\n") + 1
-                    if role & _IGNORE:
-                        continue
-                    if role & _OPEN:
-                        depth += 1
-                    elif role & _CLOSE:
-                        depth = max(0, depth - 1)
-                    elif role & _NEWLINE and depth:
-                        continue
+                tok = new(Token, (value, line, start - line_start + 1)) if role & keep else None
+                if role == keep:
+                    break
+                if role & count and "\n" in value:
+                    line += value.count("\n")
+                    line_start = start + value.rindex("\n") + 1
+                if role & ignore:
+                    kind = end
+                    continue
+                if role & open:
+                    depth += 1
+                elif role & close:
+                    depth = max(0, depth - 1)
+                elif role & newline and depth:
+                    kind = end
+                    continue
                 break
-            else:
-                kind, tok = _END, None
             action = actions[states[-1]].get(kind)
             while True:  # reduce until the token can be shifted
                 if action.__class__ is int:
@@ -273,15 +278,18 @@ class Driver:
                 if action is None:
                     raise Reject
                 size, after, method, gather = action
-                if size:
+                if size == 1 and gather is None:
+                    del states[-1]
+                    value = method(values.pop())
+                elif size:
                     children = values[-size:]
                     del values[-size:]
                     del states[-size:]
+                    value = method(*children) if gather is None else method(*gather(children))
                 else:
-                    children = []
-                value = method(*children) if gather is None else method(*gather(children))
+                    value = method() if gather is None else method(*gather([]))
                 state, action = after[states[-1]].get(kind, _NOWHERE)
                 states.append(state)
                 values.append(value)
-                if state == end_state and kind is _END:
+                if state == end_state and kind is end:
                     return value

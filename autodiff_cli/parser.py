@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # lark itself loads with the first parse: `import autodiff_cl
 __all__ = ["Graph", "normalize_name", "parse"]
 
 _AUGMENTED = {"+=": "+", "-=": "-", "*=": "*", "/=": "/"}
+_BINARY_NAMES = {symbol: op.name for symbol, op in BINARY_OPERATORS.items()}
 _TOKEN_WORDS = {
     "NAME": "name",
     "NUMBER": "number",
@@ -112,11 +113,12 @@ class _Builder:
 
     def _name(self, tok: Token) -> str:
         """The NFKC name of a NAME token; lark's NAME also matches x² and ½, which are not identifiers."""
-        text = tok.value
-        if not text.isascii():
-            problem = name_problem(text)
-            if problem is not None:
-                raise AutodiffError(SYNTAX, problem[1], tok.line, tok.column + problem[0], self.source)  # type: ignore[operator]
+        text: str = tok.value
+        if text.isascii():
+            return text  # NFKC leaves ASCII as it is
+        problem = name_problem(text)
+        if problem is not None:
+            raise AutodiffError(SYNTAX, problem[1], tok.line, tok.column + problem[0], self.source)  # type: ignore[operator]
         return normalize_name(text)
 
     def _lookup(self, tok: Token) -> Value:
@@ -145,6 +147,13 @@ class _Builder:
         return v
 
     def name(self, tok: Token) -> Value:
+        text = tok.value  # the common case first: every operand comes through here
+        if text.isascii():
+            v = self.env.get(text)
+            if v is None:
+                v = self.inputs.get(text)
+            if v is not None:
+                return v
         return self._lookup(tok)
 
     def call(self, tok: Token, *args: Value | None) -> Value:
@@ -165,7 +174,11 @@ class _Builder:
         return self._node(op.name, given, tok)
 
     def binary(self, left: Value, tok: Token, right: Value) -> Value:
-        return self._node(BINARY_OPERATORS[tok.value].name, (left, right), tok)
+        v = Value(0.0, (left, right), _BINARY_NAMES[tok.value])  # _node, inlined: half the nodes are binary
+        self.nodes.append(v)
+        self.positions.append(tok.line)  # type: ignore[arg-type]
+        self.positions.append(tok.column)  # type: ignore[arg-type]
+        return v
 
     def unary(self, tok: Token, operand: Value) -> Value:
         if tok.value == "+":
