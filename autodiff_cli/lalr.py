@@ -4,8 +4,8 @@ lark's LALR parser spends most of a short program's parse in generic
 machinery: a Token (a ``str`` subclass) per token, a generator per stage
 (lexer, postlexer, parser), and three or four wrapper calls per reduction
 (child filters, single-child expansion, the ``v_args`` spread). ``Driver``
-runs the very same parse table and the very same contextual-lexer regular
-expressions, taken from the lark parser that ``parser_tables`` loads, in one
+runs the very same parse table, and lark's own regular expression for the
+terminals, taken from the lark parser that ``parser_tables`` loads, in one
 loop: tokens are small tuples, chain reductions (``expr: term``) cost no call,
 and every other reduction calls the builder's method with its children spread.
 
@@ -22,7 +22,7 @@ rule, and the only terminals named are the three the postlexer handles.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -48,18 +48,20 @@ Reduction = tuple[Callable[..., Any], Gather | None]  # the callback, and which 
 _END = "$END"
 _NOWHERE = (-1, None)  # where a token the table has no action for leads
 # What the lexer does with a token, by terminal: flags.
-_KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE = 1, 2, 4, 8, 16, 32
+_KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE, _STOP = 1, 2, 4, 8, 16, 32, 64
+_STRAY = "_DRIVER_STRAY"  # the group that matches a character no terminal matches
 
 
-def _roles(root: Any, kept: set[str], open: str, close: str, newline: str) -> dict[str, int]:
+def _roles(root: Any, kept: set[str], open: str, close: str, newline: str) -> dict[str | None, int]:
     """Per terminal: keep it for a callback, skip it, count its newlines (as lark does), or track nesting."""
-    roles = {}
+    roles: dict[str | None, int] = {}
     for name in root.terminals_by_name:
         flags = _KEEP if name in kept else 0
         flags |= _IGNORE if name in root.ignore_types else 0
         flags |= _COUNT if name in root.newline_types else 0
         flags |= {open: _OPEN, close: _CLOSE, newline: _NEWLINE}.get(name, 0)
         roles[name] = flags
+    roles[_STRAY] = roles[None] = _STOP  # a stray character, or the end of the text
     return roles
 
 
@@ -159,7 +161,7 @@ class Driver:
         self.blanks = blanks
         placeholders = parser.options.maybe_placeholders
         self.actions = self._actions(table.states, {rule: _reduction(rule, callbacks, placeholders) for rule in rules})
-        self.lexers = self._lexers(frontend.lexer.lexer, len(table.states))
+        self.scan = self._scanner(frontend.lexer.lexer)
 
     def _actions(
         self, states: dict[int, dict[str, tuple[Any, Any]]], reductions: dict[Any, Reduction | None]
@@ -202,59 +204,58 @@ class Driver:
                 after[name][below].update(land(below, state))
         return [{kind: encode(arg) for kind, (_, arg) in states[state].items() if kind.isupper()} for state in range(len(states))]
 
-    def _lexers(self, contextual: Any, count: int) -> list[Callable[..., Any]]:
-        """Per state, lark's own pattern for the terminals that state accepts, blanks skipped first.
+    def _scanner(self, contextual: Any) -> Callable[[str], Iterator[re.Match[str]]]:
+        """lark's pattern for every terminal, blanks skipped first, ending in a match for a stray character or the end.
 
-        Skipping blanks inside the pattern saves a trip round the loop per
-        space; it reads the same tokens as lark only if, in every state, lark
-        reads a blank as the ignored terminal, which is checked here.
+        The driver reads the text with this one pattern instead of the
+        pattern of the state it is in (lark's contextual lexer): a token read
+        this way that the state accepts is the token the state's own pattern
+        reads (the same alternatives in the same order, fewer of them), and a
+        token the state does not accept has no action, so the driver rejects
+        the text and lark's loop reads it again the contextual way.
+        Skipping blanks inside the pattern reads what lark reads only if lark
+        reads each blank as an ignored terminal, which is checked here.
         """
+        root = contextual.root_lexer
+        patterns = root.scanner._mres
+        if len(patterns) != 1 or root.callback:  # a state's lexer has callbacks only if the root's has
+            raise ValueError("the driver runs one pattern and no lexer callbacks")
+        (pattern,) = patterns
         blank = "".join(self.blanks)
-        lexers = []
-        for state in range(count):
-            lexer = contextual.lexers[state]
-            patterns = lexer.scanner._mres
-            if len(patterns) != 1 or lexer.callback:
-                raise ValueError("the driver runs one pattern per state and no lexer callbacks")
-            pattern = patterns[0]
-            for ch in self.blanks:
-                m = pattern.match(ch + blank + "x")
-                if m is None or not self.roles.get(m.lastgroup, 0) & _IGNORE or m.group() != ch + blank:
-                    raise ValueError(f"lark does not skip {ch!r} as a blank in state {state}")
-            lexers.append(re.compile(f"[{re.escape(blank)}]*+(?:{pattern.pattern})", pattern.flags).match)
-        return lexers
+        for ch in blank:
+            m = pattern.match(ch + blank + "x")
+            if m is None or not self.roles.get(m.lastgroup, 0) & _IGNORE or m.group() != ch + blank:
+                raise ValueError(f"lark does not skip {ch!r} as a blank")
+        whole = f"[{re.escape(blank)}]*+(?:{pattern.pattern}|(?P<{_STRAY}>[\\s\\S])|\\Z)"
+        return re.compile(whole, pattern.flags).finditer
 
     def parse(self, text: str) -> Any:
         """What the start rule's callback returns, or ``Reject`` if ``text`` is not in the language.
 
         One function on purpose: this is the loop every token goes through, and a call per token costs.
         """
-        actions, lexers, roles, blanks, end_state, new = (
-            self.actions,
-            self.lexers,
-            self.roles,
-            self.blanks,
-            self.end,
-            tuple.__new__,
-        )
-        end, keep, ignore, count, open, close, newline = _END, _KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE
+        actions, roles, end_state, new = self.actions, self.roles, self.end, tuple.__new__
+        end, keep, ignore, count, open, close, newline, stop = _END, _KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE, _STOP
         states = [self.start]
         values: list[Any] = []
-        pos, stop, line, line_start, depth = 0, len(text), 1, 0, 0
+        line, line_start, depth = 1, 0, 0
+        tokens = self.scan(text)
+        kind: str | None
         while True:
             kind, tok = end, None
-            while pos < stop:  # the next token, in the lexer of the state the parser is in
-                m = lexers[states[-1]](text, pos)
-                if m is None:
-                    if text[pos:].strip(blanks):
-                        raise Reject
-                    break  # only blanks were left
+            for m in tokens:  # the next token
                 kind = m.lastgroup
-                value, start, pos = m.group(kind), m.start(kind), m.end()
                 role = roles[kind]
-                tok = new(Token, (value, line, start - line_start + 1)) if role & keep else None
                 if role == keep:
+                    tok = new(Token, (m.group(kind), line, m.start(kind) - line_start + 1))  # type: ignore[arg-type]
                     break
+                if role & stop:
+                    if kind is not None:
+                        raise Reject
+                    kind, tok = end, None
+                    break
+                value, start = m.group(kind), m.start(kind)  # type: ignore[arg-type]  # kind None has the stop role
+                tok = new(Token, (value, line, start - line_start + 1)) if role & keep else None
                 if role & count and "\n" in value:
                     line += value.count("\n")
                     line_start = start + value.rindex("\n") + 1

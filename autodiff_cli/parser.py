@@ -5,10 +5,12 @@ the graph grows while the text is read, with no parse tree and no recursion,
 so a 300,000-term sum or 100,000 nested parentheses parse like a short program.
 Only structure is built here; ``program.Program`` computes the numbers.
 
-The loop that drives the builder is ``lalr.Driver``, lark's own tables run
-without lark's per-token objects (about 3x faster); on a text that is not a
-program it steps aside and lark's loop, the reference, finds and describes
-the error. ``LARK_LOOP = True`` uses lark's loop for everything.
+From the second program a process parses on, the loop that drives the
+builder is ``lalr.Driver``, lark's own tables run without lark's per-token
+objects (about 3x faster); on a text that is not a program it steps aside and
+lark's loop, the reference, finds and describes the error. The first program
+goes through lark's loop, so that ``autodiff eval`` never builds the driver.
+``LARK_LOOP = True`` uses lark's loop for everything.
 """
 
 from __future__ import annotations
@@ -274,6 +276,8 @@ _LOCK = threading.Lock()
 _PARSER: Lark | None = None
 _DRIVER: Driver | None = None
 
+_PARSED_ONE = False  # the first program goes through lark's loop: `autodiff eval` never builds the driver (~6 ms)
+
 LARK_LOOP = False
 """True: parse with lark's own loop only, the reference ``lalr.Driver`` is tested against (about 3x slower)."""
 
@@ -327,14 +331,16 @@ def parse(source: str) -> Graph:
 
     from .lalr import Reject
 
+    global _PARSED_ONE
     with _LOCK, _collector_paused():
         _BUILDER.reset(source)
         try:
-            if not LARK_LOOP:
+            if not LARK_LOOP and _PARSED_ONE:
                 try:
                     return _driver().parse(source)  # type: ignore[no-any-return]
                 except Reject:  # not a program: lark's loop finds the same error and says what it expected
                     _BUILDER.reset(source)
+            _PARSED_ONE = True
             return _parser().parse(source)  # type: ignore[return-value]
         except UnexpectedInput as err:
             error = _syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None)))
