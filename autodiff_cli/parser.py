@@ -22,7 +22,7 @@ import threading
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .bindings import name_problem, normalize_name
 from .engine import Value
@@ -169,7 +169,7 @@ class _Builder:
             close = [ALIASES[name]] if name in ALIASES else difflib.get_close_matches(name, list(FUNCTIONS), n=2)
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
             raise self._error(NAME, f"unknown function {name}{hint}", tok)
-        given = tuple(a for a in args if a is not None)
+        given = cast("tuple[Value, ...]", args) if None not in args else tuple(a for a in args if a is not None)  # None: f()
         if len(given) != op.arity:
             plural = "argument" if op.arity == 1 else "arguments"
             raise self._error(NAME, f"{name} takes {op.arity} {plural}, got {len(given)}", tok)
