@@ -33,7 +33,10 @@ if TYPE_CHECKING:  # lark itself loads with the first parse: `import autodiff_cl
     from lark import Lark, Token
     from lark.exceptions import UnexpectedInput
 
+    from . import lalr
     from .lalr import Driver
+
+    AnyToken = Token | lalr.Token  # lark's loop hands the builder lark Tokens, the driver its 3-tuples
 
 __all__ = ["Graph", "normalize_name", "parse"]
 
@@ -103,17 +106,17 @@ class _Builder:
         self.constants: list[Value] = []
         self.env: dict[str, Value] = {}
 
-    def _error(self, kind: str, message: str, tok: Token) -> AutodiffError:
+    def _error(self, kind: str, message: str, tok: AnyToken) -> AutodiffError:
         return AutodiffError(kind, message, tok.line, tok.column, self.source)
 
-    def _node(self, op: str, children: tuple[Value, ...], tok: Token) -> Value:
+    def _node(self, op: str, children: tuple[Value, ...], tok: AnyToken) -> Value:
         v = Value(0.0, children, op)
         self.nodes.append(v)
         self.positions.append(tok.line)  # type: ignore[arg-type]
         self.positions.append(tok.column)  # type: ignore[arg-type]
         return v
 
-    def _name(self, tok: Token) -> str:
+    def _name(self, tok: AnyToken) -> str:
         """The NFKC name of a NAME token; lark's NAME also matches x² and ½, which are not identifiers."""
         text: str = tok.value
         if text.isascii():
@@ -123,7 +126,7 @@ class _Builder:
             raise AutodiffError(SYNTAX, problem[1], tok.line, tok.column + problem[0], self.source)  # type: ignore[operator]
         return normalize_name(text)
 
-    def _lookup(self, tok: Token) -> Value:
+    def _lookup(self, tok: AnyToken) -> Value:
         name = self._name(tok)
         v = self.env.get(name)
         if v is not None:
@@ -140,7 +143,7 @@ class _Builder:
 
     # --- lark callbacks, named by the grammar's aliases ---------------------------
 
-    def number(self, tok: Token) -> Value:
+    def number(self, tok: AnyToken) -> Value:
         x = float(tok.value)
         if math.isinf(x):
             raise self._error(OVERFLOW, f"the number {_abbrev(tok.value)} is too large for float64", tok)
@@ -148,7 +151,7 @@ class _Builder:
         self.constants.append(v)
         return v
 
-    def name(self, tok: Token) -> Value:
+    def name(self, tok: AnyToken) -> Value:
         text = tok.value  # the common case first: every operand comes through here
         if text.isascii():
             v = self.env.get(text)
@@ -158,7 +161,7 @@ class _Builder:
                 return v
         return self._lookup(tok)
 
-    def call(self, tok: Token, *args: Value | None) -> Value:
+    def call(self, tok: AnyToken, *args: Value | None) -> Value:
         name = self._name(tok)
         op = FUNCTIONS.get(name)
         if op is None:
@@ -175,29 +178,29 @@ class _Builder:
             raise self._error(NAME, f"{name} takes {op.arity} {plural}, got {len(given)}", tok)
         return self._node(op.name, given, tok)
 
-    def binary(self, left: Value, tok: Token, right: Value) -> Value:
+    def binary(self, left: Value, tok: AnyToken, right: Value) -> Value:
         v = Value(0.0, (left, right), _BINARY_NAMES[tok.value])  # _node, inlined: half the nodes are binary
         self.nodes.append(v)
         self.positions.append(tok.line)  # type: ignore[arg-type]
         self.positions.append(tok.column)  # type: ignore[arg-type]
         return v
 
-    def unary(self, tok: Token, operand: Value) -> Value:
+    def unary(self, tok: AnyToken, operand: Value) -> Value:
         if tok.value == "+":
             return operand
         return self._node("neg", (operand,), tok)
 
-    def _bind(self, tok: Token, value: Value) -> Value:
+    def _bind(self, tok: AnyToken, value: Value) -> Value:
         name = self._name(tok)
         if name in FUNCTIONS:
             raise self._error(NAME, f"{name} is a function and cannot be assigned", tok)
         self.env[name] = value
         return value
 
-    def assign(self, tok: Token, value: Value) -> Value:
+    def assign(self, tok: AnyToken, value: Value) -> Value:
         return self._bind(tok, value)
 
-    def augassign(self, tok: Token, op: Token, value: Value) -> Value:
+    def augassign(self, tok: AnyToken, op: AnyToken, value: Value) -> Value:
         current = self._lookup(tok)
         return self._bind(tok, self._node(_AUGMENTED[op.value], (current, value), op))
 
