@@ -332,13 +332,13 @@ def parse(source: str) -> Graph:
         )
     from lark.exceptions import UnexpectedInput
 
-    from .lalr import Reject
-
     global _PARSED_ONE
     with _LOCK, _collector_paused():
         _BUILDER.reset(source)
         try:
             if not LARK_LOOP and _PARSED_ONE:
+                from .lalr import Reject  # not before: `autodiff eval` parses one program and never needs it
+
                 try:
                     return _driver().parse(source)  # type: ignore[no-any-return]
                 except Reject:  # not a program: lark's loop finds the same error and says what it expected
