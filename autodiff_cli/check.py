@@ -50,7 +50,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from .bindings import check_bindings
+from .bindings import CheckedBindings, check_bindings
 from .errors import AutodiffError
 from .program import Program, exclusive
 from .ridders import (
@@ -163,7 +163,7 @@ def _rounding_noise(program: Program) -> float:
 
 def _values_along(program: Program, point: dict[str, float], name: str) -> Callable[[float], float | None]:
     """The program's value as a function of one input, None where it cannot be evaluated."""
-    moved = dict(point)
+    moved = CheckedBindings(point)  # x is finite (below): the moved point needs no second check per call
     # One-sided differences reuse the central ones' values; the sign tells 0.0 from -0.0.
     seen: dict[tuple[float, float], float | None] = {}
 

@@ -57,11 +57,6 @@ class ColumnProgram:
         self.steps = [(OPS[v._op], slots[id(v)], tuple(slots[id(c)] for c in v._prev)) for v in program.nodes]
         self.root = slots[id(graph.result)]
 
-    @property
-    def cells(self) -> int:
-        """Numbers held per row while running, to size blocks."""
-        return 2 * self.size + 1
-
     def run(
         self, columns: Sequence[list[float]], n: int, nodes: list[list[float]] | None = None
     ) -> tuple[list[float], list[list[float]]] | None:

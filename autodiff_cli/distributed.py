@@ -42,6 +42,13 @@ IN_FLIGHT = 3
 # Deaths of workers a task may witness before Dask gives up on it, in a LocalCluster we start
 # (on a remote scheduler, its own setting, 3 by default). Then each job of it gets the same chances alone.
 ALLOWED_FAILURES = 1
+# Our own LocalCluster's settings (its nannies carry them into the workers). Dask's statistical
+# profiler samples every worker thread 100 times a second under the GIL the jobs hold: a third of the
+# job's time on a busy machine, for a profile nobody reads (there is no dashboard).
+LOCAL_CONFIG = {
+    "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+    "distributed.worker.profile.enabled": False,
+}
 WORKER_WAIT = 60.0  # seconds for a first worker to join the scheduler
 # Times a job alone must be given up on by Dask before it is declared the one that kills workers.
 VERDICTS = 2
@@ -103,7 +110,7 @@ def connect(scheduler: str, worker_wait: float = WORKER_WAIT) -> Iterator[Any]:
         if workers is not None:
             from dask import config
 
-            stack.enter_context(config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}))
+            stack.enter_context(config.set(LOCAL_CONFIG))
             address: Any = stack.enter_context(
                 LocalCluster(  # type: ignore[no-untyped-call]
                     n_workers=workers,

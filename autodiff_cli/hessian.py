@@ -1,7 +1,7 @@
 """Second derivatives of a program: the gradient built as a graph, then backpropagated.
 
 The gradient of the program with respect to its inputs is built once as new
-nodes (``engine.gradient_graph``); backpropagating each of those gradients
+nodes (``gradients.gradient_graph``); backpropagating each of those gradients
 gives one row of the Hessian. Where a second derivative does not exist the
 answer is a ``domain`` error that names the operation, like the first-order
 errors of ``program.Program.run``.
@@ -13,10 +13,11 @@ import math
 from collections.abc import Mapping
 from typing import NoReturn
 
-from .engine import Value, backpropagate, compute, gradient_graph, local_derivatives, topological_order
-from .errors import DOMAIN, OVERFLOW, AutodiffError
+from .engine import Value, backpropagate, compute, topological_order
+from .errors import OVERFLOW, AutodiffError
+from .gradients import gradient_graph
 from .ops import OPS
-from .program import Program, Result, compile_program, exclusive
+from .program import Program, Result, compile_program, exclusive, nonfinite_derivative, operation_at
 
 __all__ = ["hessian", "program_hessian"]
 
@@ -44,7 +45,7 @@ def program_hessian(program: Program, bindings: Mapping[str, float]) -> tuple[Re
     try:
         grads = gradient_graph(program.order, program.result, leaves, origins=origins)
     except AutodiffError as err:
-        raise _located(program, err, getattr(err, "node", None)) from None
+        raise program.graph.locate(err, getattr(err, "node", None)) from None
     rows: Hessian = {}
     for name, leaf in zip(names, leaves, strict=True):
         grad = grads.get(leaf)
@@ -61,25 +62,12 @@ def program_hessian(program: Program, bindings: Mapping[str, float]) -> tuple[Re
     return result, rows
 
 
-def _located(program: Program, err: AutodiffError, node: Value | None) -> AutodiffError:
-    position = program.graph.position(node) if node is not None else None
-    if position is not None:
-        err.located(position[0], position[1], program.source)
-    return err
-
-
-def _where(v: Value) -> str:
-    op = OPS[v._op]
-    args = ", ".join(f"{c.data:g}" for c in v._prev)
-    return f"{op.name}({args})" if op.symbol is None else f"'{op.symbol}' at ({args})"
+def _short(x: float) -> str:
+    return f"{x:g}"
 
 
 def _explain(program: Program, order: list[Value], leaves: list[Value], origin: dict[Value, Value]) -> NoReturn:
     """Find why a row of the Hessian is not finite, and raise about the program's operation."""
-    varying = set(leaves)
-    for v in order:
-        if v._prev and any(c in varying for c in v._prev):
-            varying.add(v)
     # A first derivative that does not exist, in a branch the gradient itself did not need.
     for v in order:
         if v._prev and not math.isfinite(v.data) and all(math.isfinite(c.data) for c in v._prev):
@@ -90,24 +78,6 @@ def _explain(program: Program, order: list[Value], leaves: list[Value], origin: 
             except AutodiffError as err:
                 kind = err.kind
             what = "overflows float64" if kind == OVERFLOW else "is infinite" if math.isinf(v.data) else "is undefined"
-            raise _located(program, AutodiffError(kind, f"the derivative of {_where(source)} {what}"), source)
-    for v in reversed(order):
-        g = v.grad
-        if g == 0.0 or not v._prev or v not in varying:
-            continue
-        for child, d in zip(v._prev, local_derivatives(v), strict=True):
-            if child not in varying:
-                continue
-            source = origin.get(v, v)
-            if not math.isfinite(d):
-                op = OPS[v._op]
-                if math.isinf(d) and not (op.singular and op.singular(*(c.data for c in v._prev))):
-                    failure = AutodiffError(OVERFLOW, f"the second derivative of {_where(source)} overflows float64")
-                else:
-                    what = "infinite" if math.isinf(d) else "undefined"
-                    failure = AutodiffError(DOMAIN, f"the second derivative of {_where(source)} is {what}")
-                raise _located(program, failure, source)
-            if math.isfinite(g) and not math.isfinite(g * d):
-                failure = AutodiffError(OVERFLOW, f"the second derivative of {_where(source)} overflows float64")
-                raise _located(program, failure, source)
-    raise AutodiffError(OVERFLOW, "a second derivative overflows float64")
+            raise program.graph.locate(AutodiffError(kind, f"the derivative of {operation_at(source, _short)} {what}"), source)
+    error = nonfinite_derivative(program.graph, order, leaves, origin=origin, number=_short, label="second derivative")
+    raise error or AutodiffError(OVERFLOW, "a second derivative overflows float64")

@@ -21,12 +21,12 @@ import math
 import threading
 from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from .bindings import name_problem, normalize_name
 from .engine import Value
 from .errors import LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
+from .graph import Graph  # defined there; importing it from here still works
 from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
 
 if TYPE_CHECKING:  # lark itself loads with the first parse: `import autodiff_cli` stays light
@@ -71,27 +71,6 @@ ALIASES = {
     "power": "pow",
     "logistic": "sigmoid",
 }
-
-
-@dataclass
-class Graph:
-    """A parsed program: its nodes in creation order, which is a topological order."""
-
-    source: str
-    nodes: list[Value]  # operations, children before parents
-    positions: array[int]  # line, column of nodes[i] at 2*i, 2*i + 1
-    inputs: dict[str, Value]  # names read before assignment, in order of first use
-    input_positions: dict[str, tuple[int, int]]
-    constants: list[Value]  # number literals
-    names: dict[str, Value]  # every name assigned, bound to its last value
-    result: Value
-
-    def position(self, node: Value) -> tuple[int, int] | None:
-        """Where ``node`` was written, if it is an operation of this program."""
-        for i, v in enumerate(self.nodes):
-            if v is node:
-                return self.positions[2 * i], self.positions[2 * i + 1]
-        return None
 
 
 class _Builder:

@@ -9,7 +9,7 @@ rows go one at a time through ``Program.run``, which decides every error: a
 point that fails is a gap, counted by kind, never a made-up number.
 
 The second derivative is the derivative of the gradient: the gradient with
-respect to the swept input is built once as a graph (``engine.gradient_graph``)
+respect to the swept input is built once as a graph (``gradients.gradient_graph``)
 and made a program of its own, which runs over the same blocks.
 
 A kink is where the first derivative jumps: relu and abs at 0, min and max
@@ -28,8 +28,9 @@ from typing import Any, BinaryIO
 
 from .bindings import parse_number
 from .columns import ColumnProgram
-from .engine import Value, forward, gradient_graph, topological_order
+from .engine import Value, forward, topological_order
 from .errors import INPUT, NAME, AutodiffError
+from .gradients import gradient_graph
 from .ops import CONSTANTS
 from .parser import Graph
 from .program import Program, exclusive

@@ -11,19 +11,29 @@ import functools
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .bindings import check_bindings
 from .engine import Value, backpropagate, forward, local_derivatives
 from .errors import DOMAIN, NAME, OVERFLOW, AutodiffError
-from .ops import CONSTANTS, OPS, exact
+from .ops import CONSTANTS, OPS
+from .ops_math import exact
 from .parser import Graph, parse
 
 T = TypeVar("T")
 
-__all__ = ["Program", "Result", "clear_cache", "compile_program", "evaluate", "exclusive"]
+__all__ = [
+    "Program",
+    "Result",
+    "clear_cache",
+    "compile_program",
+    "evaluate",
+    "exclusive",
+    "nonfinite_derivative",
+    "operation_at",
+]
 
 
 @dataclass(frozen=True)
@@ -87,8 +97,7 @@ class Program:
             elif name in CONSTANTS:
                 leaf.data = CONSTANTS[name]
             else:
-                line, column = self.graph.input_positions[name]
-                raise AutodiffError(NAME, f"{name} is not bound: give a value, e.g. {name}=1", line, column, self.source)
+                raise self.graph.input_error(NAME, f"{name} is not bound: give a value, e.g. {name}=1", name)
         return names
 
     def run(self, bindings: Mapping[str, float], gradients: bool = True, strict: bool = True) -> Result:
@@ -102,7 +111,7 @@ class Program:
             try:
                 forward(self.nodes, strict)
             except AutodiffError as err:
-                raise self._locate(err, getattr(err, "node", None)) from None
+                raise self.graph.locate(err, getattr(err, "node", None)) from None
             result = self.graph.result
             if not gradients:
                 return Result(result.data, {})
@@ -113,39 +122,68 @@ class Program:
                 self._explain_nonfinite_gradient(names)
             return Result(result.data, grads)
 
-    def _locate(self, err: AutodiffError, node: Value | None) -> AutodiffError:
-        position = self.graph.position(node) if node is not None else None
-        if position is not None:
-            err.located(position[0], position[1], self.source)
-        return err
-
     def _explain_nonfinite_gradient(self, names: list[str]) -> None:
         """Find the node whose derivative broke the gradient and raise about it."""
-        inputs = {self.graph.inputs[n] for n in names}
-        depends = set(inputs)
-        for v in self.nodes:
-            if any(c in depends for c in v._prev):
-                depends.add(v)
-        for v in reversed(self.order):
-            g = v.grad
-            if g == 0.0 or not v._op or v not in depends:
+        inputs = self.graph.inputs
+        overall = "the gradient overflows float64"
+        error = nonfinite_derivative(self.graph, self.order, [inputs[n] for n in names], overall=overall)
+        if error is None:
+            bad = next(n for n in names if inputs[n].grad - inputs[n].grad != 0.0)
+            error = self.graph.input_error(OVERFLOW, f"the gradient with respect to {bad} overflows float64", bad)
+        raise error
+
+
+def operation_at(v: Value, number: Callable[[float], str] = exact) -> str:
+    """Node ``v``'s operation at its arguments, as messages name it: log(-1), '/' at (1, 0)."""
+    op = OPS[v._op]
+    args = ", ".join(number(c.data) for c in v._prev)
+    return f"{op.name}({args})" if op.symbol is None else f"'{op.symbol}' at ({args})"
+
+
+def nonfinite_derivative(
+    graph: Graph,
+    order: Sequence[Value],
+    wrt: Iterable[Value],
+    *,
+    origin: Mapping[Value, Value] | None = None,
+    number: Callable[[float], str] = exact,
+    label: str = "derivative",
+    overall: str | None = None,
+) -> AutodiffError | None:
+    """Why backpropagating ``order`` gave a non-finite gradient: the error to raise, or None if no node is to blame.
+
+    Walks from the root down, as the gradient flowed, to the first node whose
+    local derivative toward ``wrt`` is not finite, or whose finite slope makes
+    a finite gradient overflow. ``origin`` maps a node of ``order`` (a node of
+    a gradient graph, for the Hessian) to the program's node it came from,
+    which the message names and the error points at; ``number`` spells its
+    arguments; ``label`` names what broke ("second derivative"); ``overall``,
+    if given, is the message for an overflowing product instead of one that
+    names the operation. The same words for first and second derivatives.
+    """
+    depends = set(wrt)
+    for v in order:
+        if v._prev and any(c in depends for c in v._prev):
+            depends.add(v)
+    for v in reversed(order):
+        g = v.grad
+        if g == 0.0 or not v._op or v not in depends:
+            continue
+        source = origin.get(v, v) if origin else v
+        for child, d in zip(v._prev, local_derivatives(v), strict=True):
+            if child not in depends:
                 continue
-            for child, d in zip(v._prev, local_derivatives(v), strict=True):
-                if child not in depends:
-                    continue
+            where = operation_at(source, number)
+            if d - d != 0.0:
                 op = OPS[v._op]
-                if d - d != 0.0:
-                    args = ", ".join(exact(c.data) for c in v._prev)
-                    where = f"{op.name}({args})" if op.symbol is None else f"'{op.symbol}' at ({args})"
-                    if math.isinf(d) and not (op.singular and op.singular(*(c.data for c in v._prev))):
-                        raise self._locate(AutodiffError(OVERFLOW, f"the derivative of {where} overflows float64"), v)
-                    what = "infinite" if math.isinf(d) else "undefined"
-                    raise self._locate(AutodiffError(DOMAIN, f"the derivative of {where} is {what}"), v)
-                if g - g == 0.0 and (g * d) - (g * d) != 0.0:
-                    raise self._locate(AutodiffError(OVERFLOW, "the gradient overflows float64"), v)
-        bad = next(n for n in names if self.graph.inputs[n].grad - self.graph.inputs[n].grad != 0.0)
-        line, column = self.graph.input_positions[bad]
-        raise AutodiffError(OVERFLOW, f"the gradient with respect to {bad} overflows float64", line, column, self.source)
+                if math.isinf(d) and not (op.singular and op.singular(*(c.data for c in v._prev))):
+                    return graph.locate(AutodiffError(OVERFLOW, f"the {label} of {where} overflows float64"), source)
+                what = "infinite" if math.isinf(d) else "undefined"
+                return graph.locate(AutodiffError(DOMAIN, f"the {label} of {where} is {what}"), source)
+            if g - g == 0.0 and (g * d) - (g * d) != 0.0:
+                message = overall or f"the {label} of {where} overflows float64"
+                return graph.locate(AutodiffError(OVERFLOW, message), source)
+    return None
 
 
 def exclusive(work: Callable[..., T]) -> Callable[..., T]:

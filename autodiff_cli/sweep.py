@@ -14,90 +14,26 @@ from __future__ import annotations
 
 import csv
 import itertools
-import math
 import re
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from .batch import Report, json_bindings, load_json
-from .bindings import CheckedBindings, check_name, parse_bindings, parse_number
+from .bindings import CheckedBindings, check_name, parse_number
 from .columns import ColumnProgram
 from .errors import INPUT, LIMIT, NAME, AutodiffError
 from .lines import OVERLONG, overlong_row, text_blocks
 from .ops import CONSTANTS
-from .program import Program
-from .render.records import SweepFormat, sweep_format
+from .program import Program, Result
+from .ranges import MAX_SWEEP_ROWS, Axis, parse_axis, split_arguments
+from .render.records import SweepFormat, csv_line, jsonl_line, sweep_format
 
-__all__ = ["MAX_ROWS", "Axis", "Block", "Row", "Sweep", "parse_axis", "split_arguments"]
-
-MAX_ROWS = 10_000_000
-"""A sweep of ranges past this many rows is a typo (a step of 1e-9), not a plan."""
+__all__ = ["MAX_SWEEP_ROWS", "Axis", "Block", "Row", "Sweep", "parse_axis", "split_arguments"]
 
 MAX_BLOCK = 4096
 _LINE_END = re.compile(r"\r\n|\r|\n")
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One ``NAME=START:STOP:STEP`` range: ``count`` values from START, STOP included."""
-
-    name: str
-    start: float
-    stop: float
-    step: float
-    count: int
-
-    def value(self, i: int) -> float:
-        x = self.start + i * self.step
-        if x - x != 0.0:  # i*step overflows on the way across a range wider than float64's largest
-            x = 2.0 * (self.start / 2.0 + i * (self.step / 2.0))
-        # 0:0.3:0.1 should end at 0.3, not at 0.30000000000000004.
-        if i == self.count - 1 and abs(x - self.stop) <= 1e-9 * abs(self.step):
-            return self.stop
-        return x
-
-
-def parse_axis(arg: str) -> Axis:
-    """``'x=0:1:0.25'`` -> an Axis of 0, 0.25, 0.5, 0.75, 1; AutodiffError(kind='input') if malformed."""
-    name, _, spec = arg.partition("=")
-    name = check_name(name, f"bad range {arg!r}")
-    parts = spec.split(":")
-    if len(parts) != 3:
-        raise AutodiffError(INPUT, f"bad range {arg!r}: write NAME=START:STOP:STEP, e.g. x=0:1:0.1")
-    start, stop, step = (parse_number(p, name) for p in parts)
-    if step == 0.0:
-        raise AutodiffError(INPUT, f"bad range {arg!r}: the step cannot be 0")
-    span = _steps(start, stop, step)
-    if span < -1e-9:
-        raise AutodiffError(INPUT, f"bad range {arg!r}: a step of {step:g} never reaches {stop:g} from {start:g}")
-    if not math.isfinite(span) or span >= MAX_ROWS:
-        raise AutodiffError(INPUT, f"bad range {arg!r}: too many values (a sweep has at most {MAX_ROWS:,} rows)")
-    count = math.floor(span + 1e-9 * max(1.0, span)) + 1
-    return Axis(name, start, stop, step, count)
-
-
-def _steps(start: float, stop: float, step: float) -> float:
-    """(stop - start) / step, also where stop - start overflows (-1e308:1e308:1e303)."""
-    span = (stop - start) / step
-    if math.isinf(span):
-        span = (stop / 2.0 - start / 2.0) / step * 2.0
-    return span
-
-
-def split_arguments(args: Sequence[str]) -> tuple[dict[str, float], list[Axis]]:
-    """NAME=VALUE constants and NAME=START:STOP:STEP ranges, checked together."""
-    axes = [parse_axis(a) for a in args if ":" in a.partition("=")[2]]
-    constants = parse_bindings(a for a in args if ":" not in a.partition("=")[2])
-    seen: set[str] = set(constants)
-    for axis in axes:
-        if axis.name in seen:
-            raise AutodiffError(INPUT, f"{axis.name} is given more than once")
-        seen.add(axis.name)
-    if math.prod(axis.count for axis in axes) > MAX_ROWS:
-        raise AutodiffError(INPUT, f"the ranges give more than {MAX_ROWS:,} rows together")
-    return constants, axes
 
 
 # --- rows ----------------------------------------------------------------------------
@@ -116,6 +52,7 @@ class Block:
     columns: dict[str, list[float]] | None = None
     texts: dict[str, list[str]] | None = None  # the cells as written, for CSV output
     rows: list[Row] | None = None
+    kept: list[Sequence[str]] | None = None  # each row's --keep cells, as written
 
 
 def _is_utf8(text: str) -> bool:
@@ -218,13 +155,21 @@ class Sweep:
     """
 
     def __init__(
-        self, program: Program, constants: dict[str, float], axes: Sequence[Axis], fmt: str, strict: bool = True
+        self,
+        program: Program,
+        constants: dict[str, float],
+        axes: Sequence[Axis],
+        fmt: str,
+        strict: bool = True,
+        keep: Sequence[str] = (),
     ) -> None:
         self.program = program
         self.strict = strict  # False: report inf and nan instead of failing a row (--allow-nonfinite)
         self.constants = constants
         self.axes = list(axes)
         self.fmt = fmt
+        self.keep = list(keep)  # columns of CSV rows passed through to the output (--keep)
+        self._keep_index: list[int] = []
         self.report = Report()
         self._answered = Report()  # rows of the text being handed out, counted once it is written
 
@@ -244,6 +189,7 @@ class Sweep:
         For callers that want the numbers rather than the text (``plot``).
         """
         if rows is None:
+            self._refuse_keep("ranges")
             names = self._names(set(self.constants) | {a.name for a in self.axes}, complete=True)
             return names, self._axis_blocks(names)
         blocks = text_blocks(rows)
@@ -253,6 +199,7 @@ class Sweep:
         if text.startswith(OVERLONG):
             raise AutodiffError(LIMIT, f"the first line of the rows: {overlong_row(text.split()[0])}")
         if text.startswith("{"):
+            self._refuse_keep("JSON rows")
             return self._names(set(self.constants), complete=False), self._json_blocks(text, blocks)
         end = _LINE_END.search(text)
         assert end is not None  # every block ends with a line end
@@ -261,16 +208,27 @@ class Sweep:
         index = self._header_index(header)
         names = self._names(set(index) | set(self.constants), complete=True)
         wanted = {n: i for n, i in index.items() if n in names}
+        self._keep_index = [self._column(header, name) for name in self.keep]
         return names, self._csv_blocks(wanted, len(header), rest, blocks)
+
+    def _refuse_keep(self, source: str) -> None:
+        if self.keep:
+            raise AutodiffError(INPUT, f"--keep {self.keep[0]}: {source} have no columns to keep; --keep is for CSV --rows")
+
+    @staticmethod
+    def _column(header: list[str], name: str) -> int:
+        cells = [cell.strip() for cell in header]
+        if name not in cells:
+            raise AutodiffError(INPUT, f"--keep {name}: the rows have no column {name}")
+        return cells.index(name)
 
     def _names(self, given: set[str], complete: bool) -> list[str]:
         """The inputs that get columns, in order of first use; with ``complete``, all must be given."""
         inputs = self.program.inputs
         for name in inputs:
             if complete and name not in given and name not in CONSTANTS:
-                line, column = self.program.graph.input_positions[name]
                 message = f"{name} is not bound: the rows have no column {name} and no {name}=VALUE was given"
-                raise AutodiffError(NAME, message, line, column, self.program.source)
+                raise self.program.graph.input_error(NAME, message, name)
         return [n for n in inputs if n in given or (n not in CONSTANTS and not complete)]
 
     def _header_index(self, header: list[str]) -> dict[str, int]:
@@ -288,12 +246,16 @@ class Sweep:
         return index
 
     def _emit(self, names: list[str], blocks: Iterator[Block]) -> Iterator[str]:
-        out = sweep_format(self.fmt, names)
+        out: SweepFormat = sweep_format(self.fmt, names)
+        if self.keep:
+            out = _Kept(out, self.keep, self.fmt)
         header = out.header()
         if header:
             yield header
         columns = ColumnProgram(self.program, names)
         for block in blocks:
+            if isinstance(out, _Kept):
+                out.start(block)
             yield self._answer(block, names, columns, out)
             self.written()
 
@@ -315,6 +277,8 @@ class Sweep:
             if block is None:
                 rows = group if isinstance(group, list) else [list(r) for r in zip(*group, strict=True)]
                 block = Block(first, len(rows), rows=[_csv_row(r, wanted, ncols) for r in rows])
+            if self._keep_index:
+                block.kept = _kept_cells(group, self._keep_index)
             yield block
             first += block.n
 
@@ -437,3 +401,55 @@ def _csv_row(cells: list[str], wanted: dict[str, int], ncols: int) -> Row:
         except AutodiffError as err:
             return echo, err
     return echo, bindings
+
+
+def _kept_cells(group: list[list[str]] | tuple[list[str], ...], index: list[int]) -> list[Sequence[str]]:
+    """The --keep cells of each row of a group (a missing one is empty), fit for output."""
+    if isinstance(group, tuple):
+        n = len(group[0])
+        columns = [group[i] if i < len(group) else [""] * n for i in index]  # rows shorter than the header
+        return [list(map(_shown, cells)) for cells in zip(*columns, strict=True)]
+    return [[_shown(row[i]) if i < len(row) and not row[0].startswith("\0") else "" for i in index] for row in group]
+
+
+class _Kept:
+    """A SweepFormat that passes each row's --keep columns through: first in CSV, a "kept" member in JSON."""
+
+    def __init__(self, inner: SweepFormat, keep: Sequence[str], fmt: str) -> None:
+        self.inner = inner
+        self.keep = list(keep)
+        self.csv = fmt != "jsonl"
+        self.first = 1
+        self.cells: list[Sequence[str]] = []
+
+    def start(self, block: Block) -> None:
+        """The block whose rows come next."""
+        self.first, self.cells = block.first, block.kept or [[""] * len(self.keep)] * block.n
+
+    def _tag(self, row: int, line: str) -> str:
+        cells = self.cells[row - self.first]
+        if self.csv:
+            return csv_line(cells)[:-1] + "," + line
+        return line[:-2] + ', "kept": ' + jsonl_line(dict(zip(self.keep, cells, strict=True)))[:-1] + "}\n"
+
+    def header(self) -> str:
+        header = self.inner.header()
+        return csv_line(self.keep)[:-1] + "," + header if header else header
+
+    def block(
+        self,
+        first: int,
+        given: Sequence[list[float]],
+        shown: Sequence[list[str] | None],
+        values: list[float],
+        gradients: Sequence[list[float]],
+    ) -> str:
+        # A block's lines are numbers only (no quoted newline), so splitting at newlines is exact.
+        lines = self.inner.block(first, given, shown, values, gradients).split("\n")[:-1]
+        return "".join(self._tag(row, line + "\n") for row, line in enumerate(lines, first))
+
+    def success(self, row: int, echo: Mapping[str, Any], bindings: Mapping[str, float], result: Result) -> str:
+        return self._tag(row, self.inner.success(row, echo, bindings, result))
+
+    def failure(self, row: int, echo: Mapping[str, Any], error: AutodiffError) -> str:
+        return self._tag(row, self.inner.failure(row, echo, error))

@@ -5,9 +5,12 @@ process, start-up included, output to a file whose bytes must be the same in
 every mode. Two job sizes:
 
 * light: 100,000 distinct short programs (bench_batch's kind, ~0.2 ms each);
-* heavy: distinct programs of tanh statements, about 5x a light job (~1 ms on
-  an idle machine), calibrated against the light jobs in the same run, so that
-  the load of a shared machine does not change what "heavy" means.
+* heavy: distinct programs of tanh statements, at least 1 ms each (and at least
+  5x a light job), calibrated in the same run.
+
+Each mode is also run on one job, so that its start-up (a LocalCluster's is
+seconds) is reported apart from its rate once started; the target is about the
+rate, and the bench prints from how many jobs the cluster pays off.
 
 The scheduler's cost per job is measured with one worker: (local:1 on N jobs
 minus local:1 on one job) minus (serial on N jobs minus serial on one job),
@@ -32,6 +35,7 @@ from autodiff_cli.jobs import answer
 
 FUNCTIONS = ["sin", "cos", "tanh", "exp", "sqrt", "log", "atan", "sigmoid"]
 TARGET = 1.5
+HEAVY_MS = 1.0  # the issue's target is for jobs of 1 ms or more
 
 
 def light_job(i: int, rng: random.Random) -> dict:
@@ -80,17 +84,31 @@ def run(path: Path, *args: str) -> tuple[float, str]:
 MODES = {"serial": (), "--jobs 2": ("--jobs", "2"), "--scheduler local:2": ("--scheduler", "local:2")}
 
 
-def measure(name: str, path: Path, n: int) -> dict[str, float]:
+def measure(name: str, path: Path, n: int, one: Path) -> dict[str, float]:
+    """Jobs per second of each mode once started: (n - 1) jobs over (time of n jobs - time of one job).
+
+    End-to-end rates are printed too; the difference is the start-up (a LocalCluster's is seconds).
+    """
     rates: dict[str, float] = {}
+    starts: dict[str, float] = {}
     digests = set()
     for mode, args in MODES.items():
         seconds, digest = run(path, *args)
+        starts[mode], _ = run(one, *args)
         digests.add(digest)
-        rates[mode] = n / seconds
-        print(f"  {name}: {mode:<22} {rates[mode]:>9,.0f} jobs/s ({seconds:.1f} s)", flush=True)
+        rates[mode] = (n - 1) / max(seconds - starts[mode], 1e-9)
+        print(
+            f"  {name}: {mode:<22} {n / seconds:>9,.0f} jobs/s end to end ({seconds:.1f} s),"
+            f" {rates[mode]:>9,.0f} jobs/s once started (start-up {starts[mode]:.2f} s)",
+            flush=True,
+        )
     assert len(digests) == 1, "the modes wrote different bytes"
     ratio = rates["--scheduler local:2"] / rates["serial"]
-    print(f"  {name}: local:2 / serial = {ratio:.2f}x; output identical in every mode", flush=True)
+    print(f"  {name}: local:2 / serial = {ratio:.2f}x once started; output identical in every mode", flush=True)
+    cost = starts["--scheduler local:2"] - starts["serial"]
+    gain = 1 / rates["serial"] - 1 / rates["--scheduler local:2"]
+    if gain > 0:
+        print(f"  {name}: local:2 pays off from about {cost / gain:,.0f} jobs of this size", flush=True)
     return rates
 
 
@@ -114,16 +132,16 @@ def main(light_n: int = 100_000, heavy_n: int = 10_000) -> None:
         write(light, [light_job(i, rng) for i in range(light_n)])
         light_ms = per_job_ms([light_job(i, rng) for i in range(500)])
         print(f"light jobs: {light_ms:.2f} ms each in this process", flush=True)
-        measure("light", light, light_n)
-        steps = calibrate(5 * light_ms)
+        measure("light", light, light_n, one)
+        steps = calibrate(max(HEAVY_MS, 5 * light_ms))
         heavy = folder / "heavy.jsonl"
         jobs = [heavy_job(i, rng, steps) for i in range(heavy_n)]
         write(heavy, jobs)
         print(f"heavy jobs: {steps} statements, {per_job_ms(jobs[:300]):.2f} ms each in this process", flush=True)
-        rates = measure("heavy", heavy, heavy_n)
+        rates = measure("heavy", heavy, heavy_n, one)
         ratio = rates["--scheduler local:2"] / rates["serial"]
         verdict = "ok" if ratio >= TARGET else "MISSED"
-        print(f"  heavy: local:2 at {ratio:.2f}x serial (target >= {TARGET}x) {verdict}", flush=True)
+        print(f"  heavy: local:2 at {ratio:.2f}x serial once started (target >= {TARGET}x) {verdict}", flush=True)
         sample = folder / "sample.jsonl"
         sample_n = min(light_n, 20_000)
         write(sample, [light_job(i, rng) for i in range(sample_n)])

@@ -13,9 +13,9 @@ import pathlib
 import random
 import sys
 
+from autodiff_cli.derivatives import derivatives
 from autodiff_cli.hessian import program_hessian
 from autodiff_cli.program import compile_program
-from autodiff_cli.symbolic import derivatives
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from timing import best_of

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 
 from autodiff_cli.cli import main
+from autodiff_cli.derivatives import derivatives
 from autodiff_cli.errors import AutodiffError
 from autodiff_cli.ops import FUNCTIONS, INTERNAL
 from autodiff_cli.program import compile_program, evaluate
-from autodiff_cli.symbolic import derivatives
 
 from .sympy_programs import SYMBOLS, at, close, close_all, evaluates, near_kink, points, programs
 

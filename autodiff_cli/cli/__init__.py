@@ -1,0 +1,71 @@
+"""The ``autodiff`` command: the group, guarded whole, and its commands.
+
+``main`` is the console-script entry point (``autodiff_cli.cli:main``). The
+package is the only part of autodiff that prints or chooses an exit status:
+``options`` declares what the commands share, ``commands`` reads each
+command's arguments, ``run`` and ``streams`` compute and write, and
+``output`` owns the consoles, the signals and the exit status.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import LIMIT, AutodiffError
+from .commands import batch_command, diff_command, eval_command, explain_command, plot_command
+from .output import fail, input_output_failed, internal_error, report_error, say
+
+__all__ = ["main", "report_error"]
+
+
+class Commands(click.Group):
+    """The ``autodiff`` group, guarded whole: click writes --help and --version before any command's guard."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if sys.stdout is None:
+            say("autodiff: input/output error: standard output is closed: there is nowhere to write")
+            sys.exit(1)
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # a full disk must be reported now, not lost at exit
+        except OSError as err:
+            input_output_failed(err)
+        except MemoryError:
+            fail(AutodiffError(LIMIT, "out of memory"))
+        except Exception as err:
+            if "--debug" in (kwargs.get("args") or (args[0] if args else None) or sys.argv[1:]):
+                raise
+            internal_error(err)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List each command's first sentence whole: click would cut it to fit one line."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="autodiff")
+@click.option("--debug", is_flag=True, hidden=True, help="Show a traceback for internal errors.")
+def main(debug: bool) -> None:
+    """autodiff: the value of a formula and its derivatives.
+
+    \b
+    Try:
+      autodiff eval "tanh(a*b+c)" a=2 b=3 c=1
+    """
+
+
+for _command in (eval_command, explain_command, diff_command, plot_command, batch_command):
+    main.add_command(_command)

@@ -1,0 +1,203 @@
+"""The options every command shares, declared once, and the reading of PROGRAM and its arguments.
+
+``--format`` takes its choices from one ``FORMATS`` table, ``--json`` is its
+shorthand everywhere, and the display options (``--digits``, ``--width``,
+``--ascii``, ``--quiet``) and ``--allow-nonfinite`` mean the same on every
+command that declares them. A command gets them all as one ``Shared``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from ..errors import INPUT, LIMIT, AutodiffError
+from .output import standard_input
+
+__all__ = ["FORMATS", "ProgramCommand", "Shared", "program_arguments", "read_program", "shared_options", "usage"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Programs may start with '-' ("--x" is minus minus x), but one that reads as an option is refused as one.
+_LOOKS_LIKE_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?")
+
+FORMATS: dict[str, str] = {
+    "text": "for people (the default)",
+    "json": "one JSON object",
+    "jsonl": "JSON Lines, one object a line",
+    "csv": "a header line, then one line a row",
+}
+"""Every output format, and what it means wherever a command offers it."""
+
+
+@dataclass(frozen=True)
+class Shared:
+    """The shared options of one run; ``fmt`` is None when neither --format nor --json was given."""
+
+    fmt: str | None
+    digits: int | None
+    width: int | None
+    ascii: bool
+    quiet: bool
+    allow_nonfinite: bool
+
+
+def usage(message: str) -> NoReturn:
+    """Bad usage (exit 2) with click's own "Try --help" hint."""
+    raise click.UsageError(message, click.get_current_context())
+
+
+def shared_options(
+    formats: Sequence[str] = (),
+    json_means: str = "json",
+    display: bool = True,
+    ascii: bool = True,
+    min_width: int = 20,
+    nonfinite: bool = True,
+    notes: str = "",
+) -> Callable[[F], F]:
+    """Declare the shared options on a command and hand them to it as ``shared``.
+
+    ``formats`` are the keys of FORMATS it writes (none: no --format, no --json);
+    ``--json`` means ``json_means`` (jsonl for the commands that stream records).
+    A command declares only what it honours: one that cannot draw in ASCII
+    yet has no --ascii, so asking for it is a usage error, not ignored.
+    """
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            as_json, fmt = kwargs.pop("as_json", False), kwargs.pop("fmt", None)
+            if as_json and fmt not in (None, "json", json_means):
+                usage(f"--json and --format {fmt} are two different outputs: pick one")
+            shared = Shared(
+                json_means if as_json else fmt,
+                kwargs.pop("digits", None),
+                kwargs.pop("width", None),
+                kwargs.pop("ascii_only", False),
+                kwargs.pop("quiet", False),
+                kwargs.pop("allow_nonfinite", False),
+            )
+            return command(*args, shared=shared, **kwargs)
+
+        for option in reversed(_options(formats, json_means, display, ascii, min_width, nonfinite, notes)):
+            wrapper = option(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _options(
+    formats: Sequence[str], json_means: str, display: bool, ascii: bool, min_width: int, nonfinite: bool, notes: str
+) -> list[Callable[[Any], Any]]:
+    options: list[Callable[[Any], Any]] = []
+    if formats:
+        choices = "; ".join(f"{name}: {FORMATS[name]}" for name in formats)
+        options += [
+            click.option("--json", "as_json", is_flag=True, help=f"Short for --format {json_means}."),
+            click.option("-f", "--format", "fmt", type=click.Choice(list(formats)), help=f"Output format: {choices}.{notes}"),
+        ]
+    if display:
+        options += [
+            click.option("--digits", type=click.IntRange(1, 17), help="Significant digits shown (default: 4 in tables)."),
+            click.option(
+                "--width", type=click.IntRange(min_width, 1000), help="Columns to fit (default: COLUMNS, or the terminal's)."
+            ),
+            *([click.option("--ascii", "ascii_only", is_flag=True, help="Draw with plain ASCII, no Unicode.")] if ascii else []),
+            click.option("-q", "--quiet", is_flag=True, help="Nothing on standard error but errors: no summary, no progress."),
+        ]
+    if nonfinite:
+        help_text = 'Report inf and nan values and gradients instead of failing (JSON: "inf", "-inf", "nan").'
+        options.append(click.option("--allow-nonfinite", is_flag=True, help=help_text))
+    return options
+
+
+# --- PROGRAM and its arguments -------------------------------------------------------
+
+
+def program_arguments(bindings: bool = True) -> Callable[[F], F]:
+    """PROGRAM, then the BINDINGS (NAME=VALUE or ranges) unless the command takes none."""
+
+    def decorate(command: F) -> F:
+        if bindings:
+            command = click.argument("bindings", nargs=-1)(command)
+        return click.argument("program")(command)
+
+    return decorate
+
+
+def read_program(program: str) -> str:
+    """PROGRAM itself, or standard input when it is ``-``."""
+    if program != "-":
+        return program
+    from ..parser import MAX_PROGRAM_CHARS
+
+    limit = 4 * MAX_PROGRAM_CHARS  # bytes: room for the character limit in any UTF-8
+    data = standard_input().read(limit + 1)  # never more, however long the input goes on
+    if len(data) > limit:
+        message = f"standard input has more than {limit:,} bytes; a program has at most {MAX_PROGRAM_CHARS:,} characters"
+        raise AutodiffError(LIMIT, message)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise AutodiffError(INPUT, f"standard input is not valid UTF-8 (byte {err.start})") from None
+    # The newline a shell pipe adds is not part of the program people wrote.
+    return text[:-1] if text.endswith("\n") else text
+
+
+class ProgramCommand(click.Command):
+    """A command whose first argument is a program, which may well start with '-'.
+
+    click would read ``-(tanh(x))`` as a cluster of short options (``-h`` among
+    them). Only the command's declared options are options here (``-fjson``
+    too, when ``json`` is one of -f's choices); every other argument is
+    positional, wherever it stands, and everything after ``--`` is. An
+    unknown ``--name`` before ``--`` is refused, with click's "Did you mean".
+    """
+
+    def __init__(self, *args: Any, takes_bindings: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.takes_bindings = takes_bindings
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        params = {name: p for p in self.get_params(ctx) if isinstance(p, click.Option) for name in (*p.opts, *p.secondary_opts)}
+        options: list[str] = []
+        positional: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                positional.extend(args[i + 1 :])
+                break
+            name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+            param = params.get(name)
+            if param is None and _attached_value(params.get(arg[:2]), arg[2:]):
+                options += [arg[:2], arg[2:]]
+            elif param is None:
+                if _LOOKS_LIKE_OPTION.fullmatch(arg):
+                    import difflib  # only on the way out: it costs start-up time
+
+                    raise click.NoSuchOption(name, possibilities=difflib.get_close_matches(name, params), ctx=ctx)
+                positional.append(arg)
+            else:
+                options.append(arg)
+                if not (param.is_flag or param.count) and "=" not in arg:
+                    if i + 1 == len(args):  # else click would take the "--" added below as its value
+                        raise click.BadOptionUsage(name, f"Option '{name}' requires an argument.", ctx)
+                    options.append(args[i + 1])
+                    i += 1
+            i += 1
+        if not self.takes_bindings and len(positional) > 1:
+            extra = " ".join(positional[1:])
+            raise click.UsageError(f"{self.name} takes no bindings ({extra}): it works for every value of the inputs", ctx)
+        return super().parse_args(ctx, [*options, "--", *positional])
+
+
+def _attached_value(param: click.Option | None, value: str) -> bool:
+    """Whether ``-fVALUE`` is the option -f with VALUE: only for a choice, so that ``-fx`` stays a program."""
+    return param is not None and isinstance(param.type, click.Choice) and value in param.type.choices

@@ -1,0 +1,257 @@
+"""Everything the command line writes: the two consoles, the exit status, the signals, whole lines.
+
+The only place that prints. One rich Console writes results to standard
+output and one writes diagnostics to standard error; rich applies the colour
+policy (NO_COLOR, FORCE_COLOR, a pipe) to both, so it is written nowhere
+else. SIGINT and SIGTERM never cut a line in half: while a line is being
+written the signal waits for it, otherwise it stops reading and computing at
+once; then the output is flushed and the status is 128 + the signal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import stat
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
+
+import click
+
+from ..errors import DOMAIN, INPUT, LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
+from ..text import printable
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "Interrupted",
+    "LineWriter",
+    "console",
+    "fail",
+    "guarded",
+    "open_rows",
+    "report_error",
+    "say",
+    "standard_input",
+]
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+# syntax and name errors are the caller's mistake in `eval`, like a bad option.
+EXIT_FOR_KIND = {
+    SYNTAX: EXIT_USAGE,
+    NAME: EXIT_USAGE,
+    INPUT: EXIT_USAGE,
+    DOMAIN: EXIT_FAILED,
+    OVERFLOW: EXIT_FAILED,
+    LIMIT: EXIT_FAILED,
+}
+
+
+def console() -> Console:
+    """The one rich Console for results of this run; rich itself honours NO_COLOR, FORCE_COLOR and pipes.
+
+    Kept in the click context, not the process: rich reads the environment and
+    the terminal when a Console is made, and each run (a test's too) has its own.
+    """
+    from rich.console import Console
+
+    ctx = click.get_current_context(silent=True)
+    meta: dict[str, Any] = ctx.find_root().meta if ctx is not None else {}
+    made: Console | None = meta.get("autodiff.console")
+    if made is None:
+        made = meta["autodiff.console"] = Console(highlight=False)
+    return made
+
+
+def say(message: str) -> None:
+    """One line of diagnostics on standard error (plain text: no rich needed to say it)."""
+    click.echo(message, err=True)
+
+
+def report_error(error: AutodiffError) -> None:
+    """A person-readable error on standard error: kind, message, then the caret picture.
+
+    Messages may quote the input, so they are escaped too (``text.printable``).
+    """
+    say(f"autodiff: {printable(str(error))}")
+    picture = error.caret()
+    if picture:
+        say(picture)
+
+
+def fail(error: AutodiffError) -> NoReturn:
+    """Report ``error`` and exit with the status its kind calls for."""
+    report_error(error)
+    sys.exit(EXIT_FOR_KIND.get(error.kind, EXIT_FAILED))
+
+
+def internal_error(err: Exception) -> NoReturn:
+    """An unexpected exception as one line, never a traceback: a person cannot act on one."""
+    say(f"autodiff: internal error: {type(err).__name__}: {printable(str(err))} (run with --debug for details)")
+    sys.exit(EXIT_FAILED)
+
+
+def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn anything unexpected into one line on stderr, never a traceback (unless --debug)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        try:
+            try:
+                return command(*args, **kwargs)
+            finally:
+                if sys.stdout is not None:
+                    sys.stdout.flush()  # a full disk must be reported now, not lost at exit
+        except AutodiffError as err:
+            fail(err)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except MemoryError:
+            fail(AutodiffError(LIMIT, "out of memory"))
+        except OSError as err:
+            input_output_failed(err)
+        except Exception as err:
+            if ctx.find_root().params.get("debug"):
+                raise
+            internal_error(err)
+
+    return wrapper
+
+
+def input_output_failed(err: OSError) -> NoReturn:
+    """A failed read or write: say which file, and make sure the exit cannot fail again."""
+    where = f" ({printable(str(err.filename))})" if err.filename else ""
+    say(f"autodiff: input/output error: {err.strerror or err}{where}")
+    _discard_stdout()
+    sys.exit(EXIT_FAILED)
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so the exit-time flush cannot fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _quiet_broken_pipe() -> NoReturn:
+    """A reader that went away (``| head -1``) is not an error: leave without a word."""
+    _discard_stdout()
+    sys.exit(EXIT_FAILED)
+
+
+def standard_input() -> BinaryIO:
+    """Standard input as bytes; an input error if the shell closed it (``<&-``)."""
+    if sys.stdin is None:
+        raise AutodiffError(INPUT, "standard input is closed: there is nothing to read")
+    return sys.stdin.buffer
+
+
+def open_rows(stack: contextlib.ExitStack, rows: str | None) -> BinaryIO | None:
+    """The --rows file as bytes (``-``: standard input), closed with ``stack``; None without --rows."""
+    if rows is None:
+        return None
+    return standard_input() if rows == "-" else stack.enter_context(open(rows, "rb"))
+
+
+# --- whole lines, whatever the signals ---------------------------------------------------
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: stop, keep the whole lines written so far, exit with ``status``.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on
+    the way up can mistake it for a failed job.
+    """
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _is_regular_file(stream: Any) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+        return False
+
+
+class LineWriter:
+    """Writes whole lines to standard output, flushed at once unless it is a regular file.
+
+    As a context manager it owns SIGINT and SIGTERM: ``status`` is 128 + the
+    signal once one arrived. Leaving the context flushes, and from then on a
+    signal is only noted, so the way out cannot be cut short either. ``signal``
+    is imported here, not at start-up: a one-shot ``eval`` never needs it.
+    """
+
+    def __init__(self) -> None:
+        import signal
+
+        self._signal = signal
+        self._signals = {signal.SIGINT, signal.SIGTERM}
+        self.flush_each = not _is_regular_file(sys.stdout)
+        self.status: int | None = None
+        self._writing = False
+        self._closing = False
+        self._previous: dict[int, Any] = {}
+
+    def write(self, text: str, written: Callable[[], None] | None = None) -> None:
+        """Write ``text`` (whole lines), then call ``written``; a signal that arrives meanwhile is acted on after.
+
+        ``written`` is where what was written gets counted: a signal cannot
+        fall between the write and the count, so a summary counts exactly the
+        lines that were written.
+        """
+        signal = self._signal
+        # The signals wait in the kernel while the text is written: a write to a
+        # full pipe is then never cut short by them, at any level of the I/O stack.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, self._signals) if self._previous else None
+        self._writing = True
+        try:
+            out = sys.stdout  # looked up each time: a progress bar may be routing it
+            out.write(text)
+            if self.flush_each:
+                out.flush()
+            if written is not None:
+                written()
+        finally:
+            self._writing = False
+            if held is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if self.status is not None and not self._closing:
+            raise Interrupted(self.status)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.status = 128 + signum
+        if not (self._writing or self._closing):
+            raise Interrupted(self.status)
+
+    def __enter__(self) -> LineWriter:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for signum in self._signals:
+                self._previous[signum] = self._signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._closing = True
+        try:
+            sys.stdout.flush()
+        finally:
+            for signum, handler in self._previous.items():
+                self._signal.signal(signum, handler)
+            self._previous.clear()

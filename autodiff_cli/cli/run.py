@@ -1,0 +1,260 @@
+"""What each command does once its arguments are read: compute, then write through ``output``.
+
+The refusals are here too, decided once per run: flags that cannot combine
+are bad usage (exit 2) naming both, never one of them silently dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..errors import AutodiffError
+from ..program import compile_program
+from ..ranges import Axis
+from .options import Shared, read_program, usage
+from .output import EXIT_FAILED, console, open_rows, say
+
+if TYPE_CHECKING:
+    from ..check import CheckReport
+    from ..program import Program, Result
+
+__all__ = ["batch", "diff", "explain", "one_shot", "plot", "refuse_with_one_shot", "refuse_with_sweep", "sweep"]
+
+
+def _given(extras: Mapping[str, bool]) -> list[str]:
+    return [flag for flag, on in extras.items() if on]
+
+
+def refuse_with_sweep(extras: Mapping[str, bool], rows: str | None, first_range: str | None, fmt: str | None) -> None:
+    """A sweep writes one record a row: the one-point extras (--check, --hessian, --graph) cannot join it."""
+    why = "--rows" if rows is not None else f"the range {first_range}" if first_range else f"--format {fmt}"
+    for flag in _given(extras):
+        usage(f"{flag} and {why} cannot be combined: {flag} is for one point, {why} makes a sweep")
+    if fmt == "text":
+        usage(f"--format text and {why} cannot be combined: a sweep writes csv or jsonl")
+    if first_range and rows is not None:
+        usage(f"--rows and the range {first_range} cannot be combined: give --rows or ranges, not both")
+
+
+def refuse_with_one_shot(extras: Mapping[str, bool], shared: Shared) -> None:
+    """--graph is an output of its own; --hessian cannot report inf and nan yet."""
+    if extras["--graph"]:
+        if shared.fmt == "json":
+            usage("--graph and --json are two different outputs: pick one")
+        for flag in _given({"--check": extras["--check"], "--hessian": extras["--hessian"]}):
+            usage(f"--graph and {flag} cannot be combined: --graph prints the graph alone")
+    if extras["--hessian"] and shared.allow_nonfinite:
+        usage("--hessian and --allow-nonfinite cannot be combined: second derivatives need finite values")
+
+
+def sweep(
+    program: str, constants: dict[str, float], axes: Sequence[Axis], rows: str | None, keep: Sequence[str], shared: Shared
+) -> int:
+    """Run and write a sweep; return the exit status."""
+    from .streams import write_sweep
+
+    if program == "-" and rows == "-":
+        usage("PROGRAM and --rows cannot both come from standard input")
+    fmt = "jsonl" if shared.fmt in ("json", "jsonl") else "csv"
+    compiled = compile_program(read_program(program))
+    return write_sweep(compiled, constants, axes, rows, fmt, not shared.allow_nonfinite, shared.quiet, keep)
+
+
+def one_shot(
+    source: str, values: dict[str, float], shared: Shared, graph: str | None, check: bool, hessian: bool, dag: bool
+) -> int:
+    """Evaluate once and write the answer, with the extras asked for; return the exit status."""
+    compiled = compile_program(source)
+    second = None
+    if hessian:
+        from ..hessian import program_hessian
+
+        result, second = program_hessian(compiled, values)
+    else:
+        result = compiled.run(values, strict=not shared.allow_nonfinite)
+    report = None
+    if check:
+        from ..check import check_gradients
+
+        report = check_gradients(compiled, values)
+    if shared.fmt == "json":
+        _write_json(source, result, second, report)
+    elif graph:
+        from ..render.export import to_dot, to_mermaid
+
+        click.echo((to_dot if graph == "dot" else to_mermaid)(compiled.graph, _digits(shared)))
+    else:
+        _write_display(compiled, result, shared, dag, second, report)
+    if report is not None and not report.ok:
+        _check_failed(report)
+        return EXIT_FAILED
+    return 0
+
+
+def _digits(shared: Shared) -> int:
+    """--digits for the render functions, which take an int for now (None would break them)."""
+    # digits: wire when render takes it: return shared.digits itself (None: not given)
+    # once for_stream, to_dot, to_mermaid and render_hessian take ``digits: int | None``.
+    return shared.digits or 4
+
+
+def _write_json(source: str, result: Result, second: dict[str, dict[str, float]] | None, report: CheckReport | None) -> None:
+    from ..render.machine import dumps, result_record
+
+    record = result_record(source, result)
+    if second is not None:
+        from ..render.hessian import hessian_record
+
+        record["hessian"] = hessian_record(second)
+    if report is not None:
+        from ..render.check import check_record
+
+        record["check"] = check_record(report)
+    click.echo(dumps(record))
+
+
+def _write_display(
+    compiled: Program,
+    result: Result,
+    shared: Shared,
+    dag: bool,
+    second: dict[str, dict[str, float]] | None,
+    report: CheckReport | None,
+) -> None:
+    from ..render.display import for_stream
+
+    digits = _digits(shared)
+    text = for_stream(compiled.graph, result, sys.stdout, os.environ, shared.width, digits, shared.ascii, dag)
+    click.echo(text, color=True)  # colour codes are in the text only when they are wanted
+    if second is not None:
+        from ..render.hessian import render_hessian
+
+        click.echo()
+        console().print(render_hessian(second, digits, shared.ascii))
+    if report is not None:
+        from ..render.check import render_check
+
+        click.echo()
+        # digits: wire when render takes it (shared.digits and shared.ascii to render_check)
+        console().print(render_check(report))
+
+
+def _check_failed(report: CheckReport) -> None:
+    sys.stdout.flush()  # the table first, then the verdict, also on a shared terminal
+    for c in report.inputs:
+        if c.failed:
+            say(
+                f"autodiff: check failed: d/d{c.name} is {c.autodiff!r} by autodiff but {c.finite_difference!r} "
+                f"by finite differences (relative error {c.rel_error:.2g} > tolerance {report.tolerance:g})"
+            )
+
+
+def explain(source: str, values: dict[str, float], shared: Shared) -> None:
+    """Write the forward and backward passes of one point."""
+    from ..explain import explain as explain_program
+
+    explanation = explain_program(compile_program(source), values)
+    if shared.fmt == "json":
+        from ..render.explain import explanation_record
+        from ..render.machine import dumps
+
+        click.echo(dumps(explanation_record(explanation)))
+    else:
+        from ..render.explain import render_explanation
+
+        # digits: wire when render takes it
+        console().print(render_explanation(explanation), width=shared.width)
+
+
+def diff(source: str, wrt: list[str], order: int, shared: Shared) -> None:
+    """Write the derivatives as programs."""
+    from ..derivatives import derivatives
+
+    found = derivatives(source, wrt, order)
+    if shared.fmt == "json":
+        from ..render.derivatives import derivatives_record
+        from ..render.machine import dumps
+
+        click.echo(dumps(derivatives_record(found)))
+    else:
+        from ..render.derivatives import render_derivatives
+
+        click.echo(render_derivatives(found))
+
+
+def batch(files: Sequence[str], jobs: int, scheduler: str | None, first_line: int, shared: Shared) -> int:
+    """Run a batch (here, or on Dask); return the exit status."""
+    import gc
+
+    from .streams import write_batch
+
+    if scheduler is not None:
+        _check_scheduler(scheduler, jobs)
+    fmt = "jsonl" if shared.fmt == "json" else shared.fmt or "text"
+    # A batch is one long run: what start-up built is never garbage, so the collector need not walk it
+    # again and again, and jobs make no cycles to collect (about 10% of a batch of short jobs: bench_frontend).
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        return write_batch(files, fmt, jobs, shared.quiet, not shared.allow_nonfinite, first_line, scheduler, shared.width)
+    finally:  # as it was for whoever runs the command in-process (tests, CliRunner)
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
+def _check_scheduler(scheduler: str, jobs: int) -> None:
+    from ..distributed import local_workers, missing
+
+    try:
+        local_workers(scheduler)
+    except ValueError as err:
+        usage(str(err))
+    if jobs != 1:
+        usage("--jobs and --scheduler are two ways to run jobs in parallel: pick one")
+    why = missing()
+    if why:
+        usage(why)
+
+
+def plot(program: str, bindings: tuple[str, ...], shared: Shared, options: dict[str, Any]) -> None:
+    """Draw the plot on the terminal, or save it as an image."""
+    import contextlib
+
+    from ..plot import plot_arguments, plot_data, require_points
+    from ..render.display import terminal_of, to_text
+    from ..render.plot import default_height, default_points, plot_options, render_plot
+
+    terminal = terminal_of(sys.stdout, os.environ, shared.width, "┤└◆⣿")
+    save, rows = options["save"], options["rows"]
+    try:
+        constants, axes = plot_arguments(bindings, 1001 if save else default_points(terminal.width))
+        height = options["height"] or default_height(sys.stdout, os.environ, terminal.width)
+        settings = plot_options(terminal, height, shared.ascii, options["ylim"])  # digits: wire when render takes it
+        if save:
+            from ..render.plot_image import image_size
+
+            size = image_size(save, options["size"])
+    except AutodiffError as err:
+        usage(err.message)
+    if bool(axes) == (rows is not None):
+        usage("give one range to sweep, NAME=START:STOP, or --rows FILE (not both)")
+    if program == "-" and rows == "-":
+        usage("PROGRAM and --rows cannot both come from standard input")
+    compiled = compile_program(read_program(program))
+    with contextlib.ExitStack() as stack:
+        data = plot_data(compiled, constants, axes, open_rows(stack, rows), options["x_name"], options["wrt"], options["second"])
+    require_points(data)
+    if save:
+        from ..render.plot_image import save_image
+
+        save_image(data, save, size, settings.ylim)
+        if not shared.quiet:
+            say(f"autodiff: wrote {save}")
+        return
+    click.echo(terminal.encodable(to_text(render_plot(data, settings), terminal.width, terminal.color)), color=True)

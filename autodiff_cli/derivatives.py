@@ -1,0 +1,291 @@
+"""Derivatives of a program, printed as programs in the language itself.
+
+The derivative graph comes from ``gradients.gradient_graph`` (the same mechanism
+as ``backward(create_graph=True)`` and ``--hessian``), built over names instead
+of numbers. It is then rebuilt with every internal operation replaced by its
+spelling in the language, simplified and with repeated subexpressions shared,
+and printed: one statement per shared subexpression, then the result. Printing
+and every step before it are loops, not recursion, so a derivative as deep as
+the program (a 300,000-term sum) prints like a short one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .engine import Value, forward, topological_order
+from .errors import NAME, AutodiffError
+from .gradients import GraphBuilder, Term, gradient_graph
+from .ops import CONSTANTS, FUNCTIONS, OPS
+from .parser import Graph, normalize_name, parse
+from .program import Program, compile_program
+
+__all__ = ["Derivatives", "Printed", "derivatives", "print_program"]
+
+# min/max's share when one side is a number of size at most 1, where y - x cannot overflow.
+_BELOW_NEAR_NUMBER = "d = y - x; " + (OPS["below"].spelling or "").split("; ", 1)[1]
+
+ADD, MUL, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
+_LEVEL = {"+": ADD, "-": ADD, "*": MUL, "/": MUL, "neg": UNARY, "^": POWER}
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A program in the language: its statements, the last one the result, and a comment for each."""
+
+    statements: tuple[str, ...]
+    comments: tuple[str, ...]
+
+    def text(self, separator: str = "\n", comments: bool = True) -> str:
+        """The program as one text; a comment runs to the end of its line, so none on one line."""
+        if not comments or separator != "\n":
+            return separator.join(self.statements)
+        return separator.join(f"{s}  # {c}" if c else s for s, c in zip(self.statements, self.comments, strict=True))
+
+
+@dataclass(frozen=True)
+class Derivatives:
+    """The derivatives of a program as programs.
+
+    ``first[a]`` is d/da; with order 2, ``second[a][b]`` is d/db (d/da).
+    """
+
+    source: str
+    wrt: list[str]
+    first: dict[str, Printed]
+    second: dict[str, dict[str, Printed]] | None = None
+
+
+def derivatives(source: str, wrt: Sequence[str] | None = None, order: int = 1) -> Derivatives:
+    """Print the derivatives of ``source`` with respect to ``wrt`` (default: every input).
+
+    ``pi``, ``e`` and ``tau`` are constants unless named in ``wrt``. Raises
+    AutodiffError: syntax, name (a ``wrt`` that is not an input), or domain and
+    overflow for a part of the program that uses no input and fails.
+    """
+    program = compile_program(source)
+    with program.lock:
+        return _derivatives(program, wrt, order)
+
+
+def _derivatives(program: Program, wrt: Sequence[str] | None, order: int) -> Derivatives:
+    graph = program.graph
+    names = _wrt_names(graph, wrt)
+    leaves = [graph.inputs[n] for n in names]
+    symbols = list(graph.inputs.values())
+    _compute_constants(program, set(symbols))
+    grads = gradient_graph(program.order, program.result, leaves, symbols=symbols, compute_data=False)
+    printer = _Printer(graph)
+    first = {n: printer.program(grads.get(leaf)) for n, leaf in zip(names, leaves, strict=True)}
+    if order < 2:
+        return Derivatives(program.source, names, first)
+    second: dict[str, dict[str, Printed]] = {}
+    for n, leaf in zip(names, leaves, strict=True):
+        g = grads.get(leaf)
+        again = {}
+        if g is not None:
+            again = gradient_graph(topological_order(g), g, leaves, symbols=symbols, compute_data=False)
+        second[n] = {m: printer.program(again.get(other)) for m, other in zip(names, leaves, strict=True)}
+    return Derivatives(program.source, names, first, second)
+
+
+def _wrt_names(graph: Graph, wrt: Sequence[str] | None) -> list[str]:
+    inputs = list(graph.inputs)
+    if wrt is None or not wrt:
+        return [n for n in inputs if n not in CONSTANTS]
+    names: list[str] = []
+    for raw in wrt:
+        name = normalize_name(raw)
+        if name not in graph.inputs:
+            close = difflib.get_close_matches(name, inputs, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            listed = ", ".join(inputs) if inputs else "none"
+            raise AutodiffError(NAME, f"{name} is not an input of the program (its inputs: {listed}){hint}")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _compute_constants(program: Program, symbols: set[Value]) -> None:
+    """Give the parts of the program that read no input their numbers, so they fold."""
+    opaque = set(symbols)
+    constant = []
+    for v in program.nodes:
+        if any(c in opaque for c in v._prev):
+            opaque.add(v)
+        else:
+            constant.append(v)
+    try:
+        forward(constant)
+    except AutodiffError as err:
+        program.graph.locate(err, getattr(err, "node", None))
+        raise
+
+
+@lru_cache(maxsize=None)  # noqa: UP033 - the same spelling of an operation, parsed once
+def _spelled(spelling: str) -> Graph:
+    return parse(spelling)
+
+
+class _Printer:
+    """Prints derivative graphs of one program, naming things as the program does."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.inputs = {leaf: name for name, leaf in graph.inputs.items()}
+        self.symbols = set(graph.inputs.values())
+        # A program's own names for its intermediate results, unless one is also an input's name.
+        self.named = {v: name for name, v in graph.names.items() if name not in graph.inputs and v._prev}
+        self.taken = set(graph.inputs) | set(graph.names) | set(FUNCTIONS) | set(CONSTANTS)
+
+    def program(self, root: Value | None) -> Printed:
+        """A program that computes ``root`` (0 when there is no gradient)."""
+        if root is None:
+            return Printed(("0",), ("",))
+        builder = GraphBuilder(lambda v: v not in self.symbols)
+        rebuilt: dict[Value, Term] = {}
+        notes: dict[Value, tuple[str, tuple[Value, ...]]] = {}
+        for v in topological_order(root):
+            if v in self.symbols:
+                rebuilt[v] = builder.term(v)
+            elif not v._prev:
+                rebuilt[v] = builder.number(v.data)
+            else:
+                args = [rebuilt[c] for c in v._prev]
+                rebuilt[v] = t = self._rebuild(builder, v._op, args)
+                if v._op in _NOTES and t.const is None:
+                    notes[t.node] = (v._op, tuple(a.node for a in args))
+        names = {rebuilt[v].node: name for v, name in self.named.items() if v in rebuilt}
+        return print_program(rebuilt[root].node, self.inputs, names, self.taken, notes)
+
+    def _rebuild(self, builder: GraphBuilder, name: str, args: list[Term]) -> Term:
+        """``name`` applied to ``args``, with internal operations spelled out in the language."""
+        spelling = OPS[name].spelling
+        if spelling is None or all(a.const is not None for a in args):
+            return builder.apply(name, *args)
+        if name == "below" and any(a.const is not None and abs(a.const) <= 1.0 for a in args):
+            spelling = _BELOW_NEAR_NUMBER
+        spelled = _spelled(spelling)
+        inside: dict[Value, Term] = {v: builder.number(v.data) for v in spelled.constants}
+        for var, arg in zip(("x", "y"), args, strict=False):
+            inside[spelled.inputs[var]] = arg
+        for v in spelled.nodes:
+            inside[v] = self._rebuild(builder, v._op, [inside[c] for c in v._prev])
+        return inside[spelled.result]
+
+
+# What a step of a derivative means, for the comment beside its (long) spelling.
+_NOTES = {"step": "1 if {0} > 0, else 0", "below": "1 if {0} < {1}, 1/2 if {0} = {1}, else 0"}
+
+
+def print_program(
+    root: Value,
+    leaves: dict[Value, str],
+    names: dict[Value, str],
+    taken: set[str],
+    notes: dict[Value, tuple[str, tuple[Value, ...]]] | None = None,
+) -> Printed:
+    """A program that computes ``root``: a statement per shared node, then the result.
+
+    ``leaves`` names input leaves (other leaves are numbers); ``names`` are
+    preferred names for intermediate nodes, each printed as a statement; other
+    nodes used more than once get fresh names that avoid ``taken``. A node with
+    a note (an internal operation and its arguments) gets a statement and a comment.
+    """
+    notes = notes or {}
+    order = topological_order(root)
+    uses: dict[Value, int] = {}
+    for v in order:
+        for c in v._prev:
+            uses[c] = uses.get(c, 0) + 1
+    fresh = (f"t{i}" for i in itertools.count(1) if f"t{i}" not in taken)
+    text: dict[Value, tuple[list[object], int]] = {}
+    statements: list[str] = []
+    comments: list[str] = []
+    for v in order:
+        if not v._prev:
+            text[v] = ([leaves[v]], ATOM) if v in leaves else _number(v.data)
+            continue
+        rope, level = _operation(v, [text[c] for c in v._prev])
+        note = notes.get(v)
+        name = names.get(v)
+        if name is None and (note is not None or (uses.get(v, 0) > 1 and not _trivial(v))):
+            name = next(fresh)
+        if v is root:
+            name = None
+        comment = "" if note is None else _NOTES[note[0]].format(*(_flatten(_text(a, text, leaves)) for a in note[1]))
+        if name is not None:
+            statements.append(f"{name} = {_flatten(rope)}")
+            comments.append(comment)
+            text[v] = ([name], ATOM)
+        else:
+            text[v] = (rope, level)
+            if v is root:
+                comments.append(comment)
+    statements.append(_flatten(text[root][0]))
+    if len(comments) < len(statements):
+        comments.append("")
+    return Printed(tuple(statements), tuple(comments))
+
+
+def _text(v: Value, text: dict[Value, tuple[list[object], int]], leaves: dict[Value, str]) -> list[object]:
+    """The printed form of ``v``; a number that simplification dropped from the program still prints."""
+    if v in text:
+        return text[v][0]
+    return [leaves[v]] if v in leaves else _number(v.data)[0]
+
+
+def _trivial(v: Value) -> bool:
+    """Cheap to repeat: the negation of a name or number."""
+    return v._op == "neg" and not v._prev[0]._prev
+
+
+def _number(x: float) -> tuple[list[object], int]:
+    s = repr(x).replace("e+", "e")  # shortest text that reads back to the same float
+    if s.endswith(".0"):
+        s = s[:-2]
+    return [s], UNARY if s.startswith("-") else ATOM
+
+
+def _wrap(part: tuple[list[object], int], least: int) -> list[object]:
+    rope, level = part
+    return rope if level >= least else ["(", rope, ")"]
+
+
+def _operation(v: Value, parts: list[tuple[list[object], int]]) -> tuple[list[object], int]:
+    """The text of one operation from its operands' texts, with the parentheses precedence needs."""
+    op = v._op
+    level = _LEVEL.get(op)
+    if level is None:
+        args: list[object] = [OPS[op].name, "("]
+        for i, (rope, _) in enumerate(parts):
+            args += [", ", rope] if i else [rope]
+        return [*args, ")"], ATOM
+    if op == "neg":
+        rope, inner = parts[0]
+        if inner == MUL:
+            return ["-", rope], MUL  # -a*b reads as (-a)*b: the same number
+        return ["-", _wrap(parts[0], UNARY)], UNARY
+    left, right = parts
+    if op == "^":
+        # The exponent may carry a sign: x^-3, x^-y, x^-(a + b); -a^2 is -(a^2).
+        return [_wrap(left, ATOM), "^", _wrap(right, UNARY)], POWER
+    gap = " " if level == ADD else ""
+    return [_wrap(left, level), f"{gap}{OPS[op].symbol}{gap}", _wrap(right, level + 1)], level
+
+
+def _flatten(rope: list[object]) -> str:
+    out: list[str] = []
+    stack = [iter(rope)]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+            out.append(item)  # type: ignore[arg-type]
+        else:
+            stack.pop()
+    return "".join(out)

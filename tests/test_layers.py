@@ -1,0 +1,184 @@
+"""Imports run one way: every module sits in one layer and imports only its own or lower ones.
+
+The table below is the module map as it stands; the import graph is read from
+the source (the AST of every file, imports inside functions and under
+TYPE_CHECKING included), never by importing it. A new module fails
+``test_every_module_has_a_layer`` until it is declared here. Imports that go
+the wrong way today are listed in KNOWN_VIOLATIONS as strict xfails: the day
+a branch removes one, its test passes, strict xfail turns that into a
+failure, and the entry is to be deleted.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import pathlib
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.timeout(60)
+
+PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "autodiff_cli"
+
+ORDER = ("cli", "commands", "render", "features", "program", "parser", "engine", "ops", "shared")
+"""The layers from the top. Everyone may import ``shared`` (errors and the text they quote)."""
+
+LAYERS: dict[str, str] = {
+    # the entry point
+    "__main__": "cli",
+    # the click commands and what prints for them
+    "cli": "commands",
+    **{f"cli.{name}": "commands" for name in ("commands", "options", "output", "run", "streams")},
+    # people only: pictures, tables, text
+    **{f"render.{name}": "render" for name in ("blocks", "check", "dag", "derivatives", "display", "explain")},
+    **{f"render.{name}": "render" for name in ("export", "hessian", "layout", "machine", "plot", "plot_image")},
+    **{f"render.{name}": "render" for name in ("progress", "records", "routing", "vertical")},
+    "render": "render",
+    # what the commands compute, no text; the public API re-exports jobs, so it sits here
+    "__init__": "features",
+    "batch": "features",
+    "check": "features",
+    "derivatives": "features",
+    "distributed": "features",
+    "explain": "features",
+    "hessian": "features",
+    "jobs": "features",
+    "lines": "features",  # reading batch and sweep input
+    "plot": "features",
+    "ridders": "features",  # check's finite differences
+    "shapes": "features",  # plot's kinks and poles
+    "shellwords": "features",  # batch's line splitting
+    "sweep": "features",
+    "ranges": "features",  # NAME=START:STOP:STEP, stepped exactly in decimal
+    "symbolic": "features",  # the old name of derivatives, a shim until the merge
+    "workers": "features",  # batch --jobs processes
+    # compiled programs, run at bindings
+    "program": "program",
+    "columns": "program",  # a program run over columns of rows
+    # text to graph
+    "parser": "parser",
+    "parser_tables": "parser",
+    "lalr": "parser",  # the parse loop over lark's tables
+    "graph": "parser",
+    # nodes, and gradients over them
+    "engine": "engine",
+    "gradients": "engine",
+    "value_api": "engine",
+    # the language's vocabulary: operations, and the rule for names and numbers that Value obeys
+    "ops": "ops",
+    "ops_math": "ops",
+    "bindings": "ops",
+    # anyone may import these
+    "errors": "shared",
+    "text": "shared",
+}
+
+MAY_IMPORT: dict[str, frozenset[str]] = {layer: frozenset(ORDER[i:]) for i, layer in enumerate(ORDER)}
+# Render sees programs through program (Result, the compiled graph), never the engine's or parser's internals.
+MAY_IMPORT["render"] -= {"parser", "engine", "ops"}
+
+
+def _xfail(module: str, imported: str, reason: str) -> Any:
+    return pytest.param(module, imported, marks=pytest.mark.xfail(strict=True, reason=reason), id=f"{module}->{imported}")
+
+
+_RECORDS = "records are built in render; they belong in records.py, which anyone may import"
+_INTERNALS = "render reads Graph, Value internals or OPS; it should get what it draws through program"
+KNOWN_VIOLATIONS = [
+    _xfail("batch", "render.machine", _RECORDS),
+    _xfail("sweep", "render.records", _RECORDS),
+    _xfail("render.dag", "engine", _INTERNALS),
+    _xfail("render.dag", "ops", _INTERNALS),
+    _xfail("render.dag", "parser", _INTERNALS),
+    _xfail("render.display", "engine", _INTERNALS),
+    _xfail("render.display", "parser", _INTERNALS),
+    _xfail("render.export", "engine", _INTERNALS),
+    _xfail("render.export", "parser", _INTERNALS),
+]
+KNOWN = {tuple(p.values) for p in KNOWN_VIOLATIONS}
+
+
+def _module_name(path: pathlib.Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" and len(parts) > 1 else parts)
+
+
+def _package_of(module: str, path: pathlib.Path) -> list[str]:
+    """The package a relative import in ``module`` starts from (``__init__`` is its own package)."""
+    parts = [] if module == "__init__" else module.split(".")
+    return parts if path.name == "__init__.py" else parts[:-1]
+
+
+def _resolve(base: list[str], name: str) -> str:
+    """The module that ``from <base> import name`` loads: the submodule if there is one, else the package."""
+    dotted = ".".join([*base, name])
+    if (PACKAGE.joinpath(*base, name + ".py")).exists() or (PACKAGE.joinpath(*base, name)).is_dir():
+        return dotted
+    return ".".join(base) or "__init__"
+
+
+@functools.cache
+def modules() -> dict[str, pathlib.Path]:
+    return {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+@functools.cache
+def imports(module: str) -> frozenset[str]:
+    """Every module of the package that ``module`` imports, anywhere in the file."""
+    path = modules()[module]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            package = _package_of(module, path)
+            base = package[: len(package) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+            found.update(_resolve(base, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("autodiff_cli"):
+            base = node.module.split(".")[1:]  # type: ignore[union-attr]
+            found.update(_resolve(base, alias.name) for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names = [alias.name.split(".")[1:] for alias in node.names if alias.name.split(".")[0] == "autodiff_cli"]
+            found.update(".".join(parts) or "__init__" for parts in names)
+    found.discard(module)
+    return frozenset(found)
+
+
+def allowed(module: str, imported: str) -> bool:
+    return LAYERS[imported] in MAY_IMPORT[LAYERS[module]]
+
+
+def test_every_module_has_a_layer() -> None:
+    # A new module must be placed before anyone can say which way its imports run.
+    assert sorted(set(modules()) - set(LAYERS)) == []
+    assert sorted(set(LAYERS) - set(modules())) == [], "a module in the table no longer exists"
+
+
+def test_the_reader_sees_every_kind_of_import() -> None:
+    # Checked against the source by hand: a top-level, a function-level and a TYPE_CHECKING import.
+    assert "render.records" in imports("sweep")
+    assert "render.progress" in imports("cli.streams")  # inside a function
+    assert "jobs" in imports("__init__")  # under TYPE_CHECKING and in __getattr__
+    assert "shellwords" in imports("batch")  # from . import shellwords
+
+
+def test_the_rule_forbids_what_the_issue_forbids() -> None:
+    # Issue 12: batch and sweep never import render; render never imports engine or parser internals.
+    assert not allowed("batch", "render.records") and not allowed("sweep", "render.machine")
+    assert not allowed("render.dag", "engine") and not allowed("render.dag", "parser")
+    assert not allowed("engine", "program") and not allowed("ops", "engine")
+    assert allowed("render.display", "program") and allowed("cli", "render.dag") and allowed("ops", "errors")
+
+
+@pytest.mark.parametrize("module", sorted(LAYERS))
+def test_imports_run_downward(module: str) -> None:
+    if module not in modules():
+        pytest.skip(f"{module} does not exist (test_every_module_has_a_layer says so)")
+    upward = sorted(m for m in imports(module) if m in LAYERS and not allowed(module, m) and (module, m) not in KNOWN)
+    assert upward == [], f"{module} ({LAYERS[module]}) imports {upward}: move the code or the table entry"
+
+
+@pytest.mark.parametrize("module, imported", KNOWN_VIOLATIONS)
+def test_known_violation_is_gone(module: str, imported: str) -> None:
+    # Strict xfail: passing here means a branch fixed it, so its entry must go.
+    assert imported not in imports(module) or allowed(module, imported)
