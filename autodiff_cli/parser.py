@@ -4,6 +4,13 @@ The builder is handed to lark's LALR parser, which calls it at every reduction:
 the graph grows while the text is read, with no parse tree and no recursion,
 so a 300,000-term sum or 100,000 nested parentheses parse like a short program.
 Only structure is built here; ``program.Program`` computes the numbers.
+
+From the second program a process parses on, the loop that drives the
+builder is ``lalr.Driver``, lark's own tables run without lark's per-token
+objects (about 3x faster); on a text that is not a program it steps aside and
+lark's loop, the reference, finds and describes the error. The first program
+goes through lark's loop, so that ``autodiff eval`` never builds the driver.
+``LARK_LOOP = True`` uses lark's loop for everything.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import math
 import threading
 from array import array
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .bindings import name_problem, normalize_name
 from .engine import Value
@@ -26,9 +33,15 @@ if TYPE_CHECKING:  # lark itself loads with the first parse: `import autodiff_cl
     from lark import Lark, Token
     from lark.exceptions import UnexpectedInput
 
+    from . import lalr
+    from .lalr import Driver
+
+    AnyToken = Token | lalr.Token  # lark's loop hands the builder lark Tokens, the driver its 3-tuples
+
 __all__ = ["Graph", "normalize_name", "parse"]
 
 _AUGMENTED = {"+=": "+", "-=": "-", "*=": "*", "/=": "/"}
+_BINARY_NAMES = {symbol: op.name for symbol, op in BINARY_OPERATORS.items()}
 _TOKEN_WORDS = {
     "NAME": "name",
     "NUMBER": "number",
@@ -72,26 +85,27 @@ class _Builder:
         self.constants: list[Value] = []
         self.env: dict[str, Value] = {}
 
-    def _error(self, kind: str, message: str, tok: Token) -> AutodiffError:
+    def _error(self, kind: str, message: str, tok: AnyToken) -> AutodiffError:
         return AutodiffError(kind, message, tok.line, tok.column, self.source)
 
-    def _node(self, op: str, children: tuple[Value, ...], tok: Token) -> Value:
+    def _node(self, op: str, children: tuple[Value, ...], tok: AnyToken) -> Value:
         v = Value(0.0, children, op)
         self.nodes.append(v)
         self.positions.append(tok.line)  # type: ignore[arg-type]
         self.positions.append(tok.column)  # type: ignore[arg-type]
         return v
 
-    def _name(self, tok: Token) -> str:
+    def _name(self, tok: AnyToken) -> str:
         """The NFKC name of a NAME token; lark's NAME also matches x² and ½, which are not identifiers."""
-        text = tok.value
-        if not text.isascii():
-            problem = name_problem(text)
-            if problem is not None:
-                raise AutodiffError(SYNTAX, problem[1], tok.line, tok.column + problem[0], self.source)  # type: ignore[operator]
+        text: str = tok.value
+        if text.isascii():
+            return text  # NFKC leaves ASCII as it is
+        problem = name_problem(text)
+        if problem is not None:
+            raise AutodiffError(SYNTAX, problem[1], tok.line, tok.column + problem[0], self.source)  # type: ignore[operator]
         return normalize_name(text)
 
-    def _lookup(self, tok: Token) -> Value:
+    def _lookup(self, tok: AnyToken) -> Value:
         name = self._name(tok)
         v = self.env.get(name)
         if v is not None:
@@ -108,7 +122,7 @@ class _Builder:
 
     # --- lark callbacks, named by the grammar's aliases ---------------------------
 
-    def number(self, tok: Token) -> Value:
+    def number(self, tok: AnyToken) -> Value:
         x = float(tok.value)
         if math.isinf(x):
             raise self._error(OVERFLOW, f"the number {_abbrev(tok.value)} is too large for float64", tok)
@@ -116,10 +130,17 @@ class _Builder:
         self.constants.append(v)
         return v
 
-    def name(self, tok: Token) -> Value:
+    def name(self, tok: AnyToken) -> Value:
+        text = tok.value  # the common case first: every operand comes through here
+        if text.isascii():
+            v = self.env.get(text)
+            if v is None:
+                v = self.inputs.get(text)
+            if v is not None:
+                return v
         return self._lookup(tok)
 
-    def call(self, tok: Token, *args: Value | None) -> Value:
+    def call(self, tok: AnyToken, *args: Value | None) -> Value:
         name = self._name(tok)
         op = FUNCTIONS.get(name)
         if op is None:
@@ -130,31 +151,35 @@ class _Builder:
             close = [ALIASES[name]] if name in ALIASES else difflib.get_close_matches(name, list(FUNCTIONS), n=2)
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
             raise self._error(NAME, f"unknown function {name}{hint}", tok)
-        given = tuple(a for a in args if a is not None)
+        given = cast("tuple[Value, ...]", args) if None not in args else tuple(a for a in args if a is not None)  # None: f()
         if len(given) != op.arity:
             plural = "argument" if op.arity == 1 else "arguments"
             raise self._error(NAME, f"{name} takes {op.arity} {plural}, got {len(given)}", tok)
         return self._node(op.name, given, tok)
 
-    def binary(self, left: Value, tok: Token, right: Value) -> Value:
-        return self._node(BINARY_OPERATORS[tok.value].name, (left, right), tok)
+    def binary(self, left: Value, tok: AnyToken, right: Value) -> Value:
+        v = Value(0.0, (left, right), _BINARY_NAMES[tok.value])  # _node, inlined: half the nodes are binary
+        self.nodes.append(v)
+        self.positions.append(tok.line)  # type: ignore[arg-type]
+        self.positions.append(tok.column)  # type: ignore[arg-type]
+        return v
 
-    def unary(self, tok: Token, operand: Value) -> Value:
+    def unary(self, tok: AnyToken, operand: Value) -> Value:
         if tok.value == "+":
             return operand
         return self._node("neg", (operand,), tok)
 
-    def _bind(self, tok: Token, value: Value) -> Value:
+    def _bind(self, tok: AnyToken, value: Value) -> Value:
         name = self._name(tok)
         if name in FUNCTIONS:
             raise self._error(NAME, f"{name} is a function and cannot be assigned", tok)
         self.env[name] = value
         return value
 
-    def assign(self, tok: Token, value: Value) -> Value:
+    def assign(self, tok: AnyToken, value: Value) -> Value:
         return self._bind(tok, value)
 
-    def augassign(self, tok: Token, op: Token, value: Value) -> Value:
+    def augassign(self, tok: AnyToken, op: AnyToken, value: Value) -> Value:
         current = self._lookup(tok)
         return self._bind(tok, self._node(_AUGMENTED[op.value], (current, value), op))
 
@@ -231,6 +256,12 @@ _CALLBACKS = _Inline(_BUILDER)  # what lark is given as its transformer
 _POSTLEX = _Postlex()
 _LOCK = threading.Lock()
 _PARSER: Lark | None = None
+_DRIVER: Driver | None = None
+
+_PARSED_ONE = False  # the first program goes through lark's loop: `autodiff eval` never builds the driver (~6 ms)
+
+LARK_LOOP = False
+"""True: parse with lark's own loop only, the reference ``lalr.Driver`` is tested against (about 3x slower)."""
 
 
 def _parser() -> Lark:
@@ -241,6 +272,15 @@ def _parser() -> Lark:
         # From the tables shipped beside grammar.lark when current: building them costs ~25 ms.
         _PARSER = load_parser(transformer=_CALLBACKS, postlex=_POSTLEX)
     return _PARSER
+
+
+def _driver() -> Driver:
+    global _DRIVER
+    if _DRIVER is None:
+        from .lalr import Driver
+
+        _DRIVER = Driver(_parser(), {name: getattr(_BUILDER, name) for name in vars(_CALLBACKS)})
+    return _DRIVER
 
 
 @contextlib.contextmanager
@@ -271,9 +311,18 @@ def parse(source: str) -> Graph:
         )
     from lark.exceptions import UnexpectedInput
 
+    global _PARSED_ONE
     with _LOCK, _collector_paused():
         _BUILDER.reset(source)
         try:
+            if not LARK_LOOP and _PARSED_ONE:
+                from .lalr import Reject  # not before: `autodiff eval` parses one program and never needs it
+
+                try:
+                    return _driver().parse(source)  # type: ignore[no-any-return]
+                except Reject:  # not a program: lark's loop finds the same error and says what it expected
+                    _BUILDER.reset(source)
+            _PARSED_ONE = True
             return _parser().parse(source)  # type: ignore[return-value]
         except UnexpectedInput as err:
             error = _syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None)))

@@ -64,6 +64,7 @@ LAYERS: dict[str, str] = {
     # text to graph
     "parser": "parser",
     "parser_tables": "parser",
+    "lalr": "parser",  # the parse loop over lark's tables
     "graph": "parser",
     # nodes, and gradients over them
     "engine": "engine",

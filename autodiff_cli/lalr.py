@@ -1,0 +1,307 @@
+"""A tight LALR loop over lark's own tables, calling the builder directly.
+
+lark's LALR parser spends most of a short program's parse in generic
+machinery: a Token (a ``str`` subclass) per token, a generator per stage
+(lexer, postlexer, parser), and three or four wrapper calls per reduction
+(child filters, single-child expansion, the ``v_args`` spread). ``Driver``
+runs the very same parse table, and lark's own regular expression for the
+terminals, taken from the lark parser that ``parser_tables`` loads, in one
+loop: tokens are small tuples, chain reductions (``expr: term``) cost no call,
+and every other reduction calls the builder's method with its children spread.
+
+The driver only knows how to succeed. At the first character no terminal
+matches, or the first token the table has no action for, it raises
+``Reject``, and the caller parses the text again with lark's own loop, which
+finds the same error and describes it (expected tokens, the token before):
+error messages come from one place, and errors are rare.
+
+grammar.lark stays the one definition of the language: nothing here names a
+rule, and the only terminals named are the three the postlexer handles.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from lark import Lark
+
+__all__ = ["Driver", "Reject", "Token"]
+
+
+class Token(NamedTuple):
+    """What a builder callback reads of a token: the same three fields lark's Token has."""
+
+    value: str
+    line: int
+    column: int
+
+
+class Reject(Exception):
+    """The text is not in the language; lark's own loop will say why."""
+
+
+Gather = Callable[[list[Any]], list[Any]]
+Reduction = tuple[Callable[..., Any], Gather | None]  # the callback, and which children it gets (None: all)
+_END = "$END"
+_NOWHERE = (-1, None)  # where a token the table has no action for leads
+# What the lexer does with a token, by terminal: flags.
+_KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE, _STOP = 1, 2, 4, 8, 16, 32, 64
+_STRAY = "_DRIVER_STRAY"  # the group that matches a character no terminal matches
+
+
+def _roles(root: Any, kept: set[str], open: str, close: str, newline: str) -> dict[str | None, int]:
+    """Per terminal: keep it for a callback, skip it, count its newlines (as lark does), or track nesting."""
+    roles: dict[str | None, int] = {}
+    for name in root.terminals_by_name:
+        flags = _KEEP if name in kept else 0
+        flags |= _IGNORE if name in root.ignore_types else 0
+        flags |= _COUNT if name in root.newline_types else 0
+        flags |= {open: _OPEN, close: _CLOSE, newline: _NEWLINE}.get(name, 0)
+        roles[name] = flags
+    roles[_STRAY] = roles[None] = _STOP  # a stray character, or the end of the text
+    return roles
+
+
+def _gather(include: list[tuple[int, bool, int]], append_none: int) -> Gather:
+    """lark's child filter: keep some children, splice inlined ``_rule`` lists, insert placeholders."""
+
+    def gather(values: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for i, splice, nones in include:
+            out += [None] * nones
+            if splice:
+                out += values[i]
+            else:
+                out.append(values[i])
+        out += [None] * append_none
+        return out
+
+    return gather
+
+
+def _pick(include: list[tuple[int, bool, int]], append_none: int) -> Gather:
+    """``_gather``, or the same as one C call when it only drops children (anonymous tokens such as "(")."""
+    if append_none or any(splice or nones for _, splice, nones in include):
+        return _gather(include, append_none)
+    kept = [i for i, _, _ in include]
+    if len(kept) > 1:
+        return operator.itemgetter(*kept)
+    return operator.itemgetter(slice(kept[0], kept[0] + 1) if kept else slice(0, 0))  # a list, as for many
+
+
+def _children(*children: Any) -> list[Any]:
+    """An inlined ``_rule``: its children, to be spliced into its parent's."""
+    return list(children)
+
+
+def _only(child: Any) -> Any:
+    return child
+
+
+def _single_or(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``?rule``: one child stands for itself, several go to ``method``."""
+    return lambda *children: children[0] if len(children) == 1 else method(*children)
+
+
+def _reduction(rule: Any, callbacks: dict[str, Callable[..., Any]], placeholders: bool) -> Reduction | None:
+    """What reducing ``rule`` calls, as lark's ParseTreeBuilder would wrap the callback; None: keep the one child."""
+    size = len(rule.expansion)
+    flags = list(rule.options.empty_indices) if placeholders and rule.options.empty_indices else [False] * size
+    include: list[tuple[int, bool, int]] = []
+    nones = 0
+    symbols = iter(enumerate(rule.expansion))
+    for empty in flags:
+        if empty:
+            nones += 1
+            continue
+        i, sym = next(symbols)
+        if rule.options.keep_all_tokens or not (sym.is_term and sym.filter_out):
+            include.append((i, not sym.is_term and sym.name.startswith("_"), nones))
+            nones = 0
+    single = rule.options.expand1 and not rule.alias
+    name = rule.alias or rule.origin.name
+    gather = None if include == [(i, False, 0) for i in range(size)] and not nones else _pick(include, nones)
+    if single and size == 1 and gather is None:
+        return None  # a chain rule, expr: term
+    method = callbacks.get(name)
+    if method is None:
+        if name.startswith("_"):
+            method = _children
+        elif single and len(include) == 1 and not nones and not include[0][2]:
+            method = _only  # "(" expr ")"
+        else:
+            raise ValueError(f"no callback for rule {name}")
+    elif single:
+        method = _single_or(method)
+    return method, gather
+
+
+class Driver:
+    """lark's parse table and contextual lexer, run in one loop that calls ``callbacks`` by rule alias.
+
+    ``callbacks`` maps a rule's alias (or name) to the builder method lark
+    would call; rules named ``_...`` with no callback are inlined into their
+    parent, as lark does. ``open``, ``close`` and ``newline`` name the
+    terminals of the postlexer this loop stands in for: a ``newline`` between
+    ``open`` and ``close`` is dropped.
+    """
+
+    def __init__(
+        self,
+        parser: Lark,
+        callbacks: dict[str, Callable[..., Any]],
+        open: str = "LPAR",
+        close: str = "RPAR",
+        newline: str = "_NL",
+        blanks: str = " \t\f\r\v",
+    ) -> None:
+        frontend: Any = parser.parser
+        table = frontend.parser.parser.parse_table
+        if len(table.start_states) != 1 or frontend.lexer.postlexer.always_accept != (newline,):
+            raise ValueError("the driver runs one start symbol and the newline postlexer only")
+        (self.start,) = table.start_states.values()
+        (self.end,) = table.end_states.values()
+        rules = {arg for row in table.states.values() for _, arg in row.values() if not isinstance(arg, int)}
+        kept = {sym.name for rule in rules for sym in rule.expansion if sym.is_term and not sym.filter_out}
+        kept.add(newline)  # a newline is kept when it ends a statement
+        self.roles = _roles(frontend.lexer.lexer.root_lexer, kept, open, close, newline)
+        self.blanks = blanks
+        placeholders = parser.options.maybe_placeholders
+        self.actions = self._actions(table.states, {rule: _reduction(rule, callbacks, placeholders) for rule in rules})
+        self.scan = self._scanner(frontend.lexer.lexer)
+
+    def _actions(
+        self, states: dict[int, dict[str, tuple[Any, Any]]], reductions: dict[Any, Reduction | None]
+    ) -> list[dict[str, Any]]:
+        """Per state, token name to a shift (the next state, an int) or a reduction (size, after, method, gather).
+
+        ``after`` maps the state uncovered by the reduction to, per token, the
+        state the parser lands in and what it does there, chain rules already
+        followed: with ``expr: term: unary: power: primary`` an operand costs
+        one reduction, not five.
+        """
+        goto: dict[str, dict[int, int]] = {}
+        for state, row in states.items():
+            for symbol, (_, arg) in row.items():
+                if not symbol.isupper():
+                    goto.setdefault(symbol, {})[state] = arg
+
+        def land(below: int, state: int) -> dict[str, tuple[int, Any]]:
+            landed: dict[str, tuple[int, Any]] = {_END: (state, None)} if state == self.end else {}
+            for kind in filter(str.isupper, states[state]):
+                at, action = state, states[state][kind][1]
+                while action is not None and not isinstance(action, int) and reductions[action] is None:
+                    at = goto[action.origin.name][below]
+                    action = states[at].get(kind, (None, None))[1]
+                landed[kind] = (at, None if action is None else encode(action))
+            return landed
+
+        def encode(action: Any) -> Any:
+            if isinstance(action, int):
+                return action
+            method, gather = reductions[action] or (_only, None)  # a chain rule here only if not after a goto
+            return len(action.expansion), after[action.origin.name], method, gather
+
+        # Every origin's map exists before any is filled: encode() refers to them.
+        after: dict[str, dict[int, dict[str, tuple[int, Any]]]] = {
+            name: {below: {} for below in targets} for name, targets in goto.items()
+        }
+        for name, targets in goto.items():
+            for below, state in targets.items():
+                after[name][below].update(land(below, state))
+        return [{kind: encode(arg) for kind, (_, arg) in states[state].items() if kind.isupper()} for state in range(len(states))]
+
+    def _scanner(self, contextual: Any) -> Callable[[str], Iterator[re.Match[str]]]:
+        """lark's pattern for every terminal, blanks skipped first, ending in a match for a stray character or the end.
+
+        The driver reads the text with this one pattern instead of the
+        pattern of the state it is in (lark's contextual lexer): a token read
+        this way that the state accepts is the token the state's own pattern
+        reads (the same alternatives in the same order, fewer of them), and a
+        token the state does not accept has no action, so the driver rejects
+        the text and lark's loop reads it again the contextual way.
+        Skipping blanks inside the pattern reads what lark reads only if lark
+        reads each blank as an ignored terminal, which is checked here.
+        """
+        root = contextual.root_lexer
+        patterns = root.scanner._mres
+        if len(patterns) != 1 or root.callback:  # a state's lexer has callbacks only if the root's has
+            raise ValueError("the driver runs one pattern and no lexer callbacks")
+        (pattern,) = patterns
+        blank = "".join(self.blanks)
+        for ch in blank:
+            m = pattern.match(ch + blank + "x")
+            if m is None or not self.roles.get(m.lastgroup, 0) & _IGNORE or m.group() != ch + blank:
+                raise ValueError(f"lark does not skip {ch!r} as a blank")
+        whole = f"[{re.escape(blank)}]*+(?:{pattern.pattern}|(?P<{_STRAY}>[\\s\\S])|\\Z)"
+        return re.compile(whole, pattern.flags).finditer
+
+    def parse(self, text: str) -> Any:
+        """What the start rule's callback returns, or ``Reject`` if ``text`` is not in the language.
+
+        One function on purpose: this is the loop every token goes through, and a call per token costs.
+        """
+        actions, roles, end_state, new = self.actions, self.roles, self.end, tuple.__new__
+        end, keep, ignore, count, open, close, newline, stop = _END, _KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE, _STOP
+        states = [self.start]
+        values: list[Any] = []
+        line, line_start, depth = 1, 0, 0
+        tokens = self.scan(text)
+        kind: str | None
+        while True:
+            kind, tok = end, None
+            for m in tokens:  # the next token
+                kind = m.lastgroup
+                role = roles[kind]
+                if role == keep:
+                    tok = new(Token, (m.group(kind), line, m.start(kind) - line_start + 1))  # type: ignore[arg-type]
+                    break
+                if role & stop:
+                    if kind is not None:
+                        raise Reject
+                    kind, tok = end, None
+                    break
+                value, start = m.group(kind), m.start(kind)  # type: ignore[arg-type]  # kind None has the stop role
+                tok = new(Token, (value, line, start - line_start + 1)) if role & keep else None
+                if role & count and "\n" in value:
+                    line += value.count("\n")
+                    line_start = start + value.rindex("\n") + 1
+                if role & ignore:
+                    kind = end
+                    continue
+                if role & open:
+                    depth += 1
+                elif role & close:
+                    depth = max(0, depth - 1)
+                elif role & newline and depth:
+                    kind = end
+                    continue
+                break
+            action = actions[states[-1]].get(kind)
+            while True:  # reduce until the token can be shifted
+                if action.__class__ is int:
+                    states.append(action)
+                    values.append(tok)
+                    break
+                if action is None:
+                    raise Reject
+                size, after, method, gather = action
+                if size == 1 and gather is None:
+                    del states[-1]
+                    value = method(values.pop())
+                elif size:
+                    children = values[-size:]
+                    del values[-size:]
+                    del states[-size:]
+                    value = method(*children) if gather is None else method(*gather(children))
+                else:
+                    value = method() if gather is None else method(*gather([]))
+                state, action = after[states[-1]].get(kind, _NOWHERE)
+                states.append(state)
+                values.append(value)
+                if state == end_state and kind is end:
+                    return value
