@@ -59,8 +59,9 @@ def per_job_ms(jobs: list[dict]) -> float:
 def calibrate(target_ms: float) -> int:
     """Statements per heavy program so that one job takes about ``target_ms`` here, now."""
     rng = random.Random(1)
+    per_job_ms([heavy_job(i, rng, 8) for i in range(300)])  # warm-up: the first programs build the parser
     steps = 2
-    while steps < 64 and per_job_ms([heavy_job(i, rng, steps) for i in range(100)]) < target_ms:
+    while steps < 64 and per_job_ms([heavy_job(i, rng, steps) for i in range(200)]) < target_ms:
         steps += 1
     return steps
 

@@ -41,10 +41,24 @@ def test_the_cli_is_a_package_of_small_modules() -> None:
         assert len((PACKAGE / "cli" / name).read_text(encoding="utf-8").splitlines()) < 400, name
 
 
-def test_one_console_is_made_and_only_in_output() -> None:
-    makers = {p.name: p.read_text(encoding="utf-8").count("Console(") for p in (PACKAGE / "cli").glob("*.py")}
-    assert makers.pop("output.py") == 1
-    assert sum(makers.values()) == 0, makers
+def test_one_function_makes_every_console() -> None:
+    # Issue 12: four Consoles and two colour policies; now render.display.make_console is the one maker.
+    makers = {str(p.relative_to(PACKAGE)): p.read_text(encoding="utf-8").count("Console(") for p in PACKAGE.rglob("*.py")}
+    assert makers.pop("render/display.py") == 1
+    assert sum(makers.values()) == 0, {name: n for name, n in makers.items() if n}
+
+
+def test_the_progress_bar_draws_on_the_one_stderr_console() -> None:
+    from rich.console import Console
+
+    from autodiff_cli.render.progress import BatchProgress
+
+    sink = io.StringIO()
+    progress = BatchProgress(10, redirect_stdout=False, console=Console(file=sink, force_terminal=True, width=60))
+    with progress:
+        progress.read(5)
+        progress.answered()
+    assert progress.progress.console.file is sink
 
 
 def test_every_command_has_help_from_its_docstring() -> None:

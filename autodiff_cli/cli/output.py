@@ -1,9 +1,10 @@
 """Everything the command line writes: the two consoles, the exit status, the signals, whole lines.
 
 The only place that prints. One rich Console writes results to standard
-output and one writes diagnostics to standard error; rich applies the colour
-policy (NO_COLOR, FORCE_COLOR, a pipe) to both, so it is written nowhere
-else. SIGINT and SIGTERM never cut a line in half: while a line is being
+output and one draws the progress bar on standard error; both are made by
+``render.display.make_console`` from ``terminal_of`` (COLUMNS, NO_COLOR,
+FORCE_COLOR, a pipe), the one colour policy, which the display and the plots
+follow too. SIGINT and SIGTERM never cut a line in half: while a line is being
 written the signal waits for it, otherwise it stops reading and computing at
 once; then the output is flushed and the status is 128 + the signal.
 """
@@ -32,6 +33,7 @@ __all__ = [
     "Interrupted",
     "LineWriter",
     "console",
+    "error_console",
     "fail",
     "guarded",
     "open_rows",
@@ -54,18 +56,27 @@ EXIT_FOR_KIND = {
 
 
 def console() -> Console:
-    """The one rich Console for results of this run; rich itself honours NO_COLOR, FORCE_COLOR and pipes.
+    """The one rich Console for results of this run, made by ``render.display.make_console``.
 
-    Kept in the click context, not the process: rich reads the environment and
-    the terminal when a Console is made, and each run (a test's too) has its own.
+    Kept in the click context, not the process: the environment and the
+    terminal are read when a Console is made, and each run (a test's too) has its own.
     """
-    from rich.console import Console
+    return _console("autodiff.console", sys.stdout)
+
+
+def error_console() -> Console:
+    """The one rich Console on standard error (the progress bar); diagnostics are plain lines (``say``)."""
+    return _console("autodiff.error_console", sys.stderr)
+
+
+def _console(key: str, stream: Any) -> Console:
+    from ..render.display import make_console, terminal_of
 
     ctx = click.get_current_context(silent=True)
     meta: dict[str, Any] = ctx.find_root().meta if ctx is not None else {}
-    made: Console | None = meta.get("autodiff.console")
+    made: Console | None = meta.get(key)
     if made is None:
-        made = meta["autodiff.console"] = Console(highlight=False)
+        made = meta[key] = make_console(terminal_of(stream, os.environ))
     return made
 
 

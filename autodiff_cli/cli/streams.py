@@ -14,7 +14,7 @@ from ..batch import WORKERS_PER_CORE, Report, run_batch, worker_count
 from ..errors import AutodiffError
 from ..program import Program
 from ..sweep import Axis, Sweep
-from .output import Interrupted, LineWriter, console, open_rows, say, standard_input
+from .output import Interrupted, LineWriter, console, error_console, open_rows, say, standard_input
 
 __all__ = ["write_batch", "write_sweep"]
 
@@ -57,7 +57,7 @@ def _progress(paths: Sequence[str], quiet: bool) -> Any:
         return None
     from ..render.progress import BatchProgress
 
-    return BatchProgress(total, redirect_stdout=sys.stdout.isatty())
+    return BatchProgress(total, redirect_stdout=sys.stdout.isatty(), console=error_console())
 
 
 def _formatter(

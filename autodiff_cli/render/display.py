@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, TextIO
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.text import Text
 
 from ..graph_view import Drawable, Node, graph_view
@@ -25,7 +25,7 @@ from ..text import excerpt
 from .dag import MAX_ROWS, Picture, draw_dag, summary
 from .layout import cell_width
 
-__all__ = ["DisplayOptions", "Terminal", "display", "for_stream", "terminal_of", "to_text", "without_comments"]
+__all__ = ["DisplayOptions", "Terminal", "display", "for_stream", "make_console", "terminal_of", "to_text", "without_comments"]
 
 MAX_TABLE_ROWS = 30
 """Rows of a table before the rest is summed up in a line (--json has them all)."""
@@ -146,22 +146,31 @@ def _can_encode(text: str, encoding: str) -> bool:
     return True
 
 
-def to_text(renderable: Text, width: int, color: bool) -> str:
-    """The renderable as the text a terminal (``color``) or a pipe would get."""
-    out = io.StringIO()
-    console = Console(
-        file=out,
-        width=width,
-        force_terminal=color,
-        color_system="auto" if color else None,
-        no_color=not color,
+def make_console(terminal: Terminal, file: TextIO | None = None) -> Console:
+    """The one way a rich Console is made: the width and colour ``terminal_of`` decided, nothing of rich's own.
+
+    Without colour there is no style at all (no bold either), as on a pipe. A
+    stream without colour is not forced to be a terminal, so a progress bar on
+    a real one still draws (under NO_COLOR too).
+    """
+    return Console(
+        file=file,
+        width=terminal.width,
+        force_terminal=terminal.color or None,
+        color_system="auto" if terminal.color else None,
+        no_color=not terminal.color,
         legacy_windows=False,
         emoji=False,
         highlight=False,
         soft_wrap=False,
         force_jupyter=False,
     )
-    console.print(renderable)
+
+
+def to_text(renderable: RenderableType, width: int, color: bool) -> str:
+    """The renderable as the text a terminal (``color``) or a pipe would get."""
+    out = io.StringIO()
+    make_console(Terminal(width, True, color, "utf-8"), out).print(renderable)
     text = out.getvalue().rstrip("\n")
     # Wrapping leaves a space at the end of a line; without colour, drop it (it shows in diffs).
     return text if color else "\n".join(line.rstrip() for line in text.split("\n"))

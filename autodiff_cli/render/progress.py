@@ -6,11 +6,13 @@ nowhere on the way to a pipe.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TimeRemainingColumn
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class _JobsColumn(ProgressColumn):
@@ -26,12 +28,12 @@ class _JobsColumn(ProgressColumn):
 class BatchProgress:
     """A bar over the bytes of the input, labelled with jobs done; a context manager."""
 
-    def __init__(self, total_bytes: int, redirect_stdout: bool) -> None:
+    def __init__(self, total_bytes: int, redirect_stdout: bool, console: Console) -> None:
         self.progress = Progress(
             BarColumn(),
             _JobsColumn(),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            console=console,
             transient=True,
             redirect_stdout=redirect_stdout,
             redirect_stderr=False,
