@@ -15,13 +15,11 @@ from __future__ import annotations
 import csv
 import itertools
 import re
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from .batch import Report, json_bindings, load_json
-from .bindings import CheckedBindings, check_name, parse_number
+from .bindings import CheckedBindings, check_name
 from .columns import ColumnProgram
 from .errors import INPUT, LIMIT, NAME, AutodiffError
 from .lines import OVERLONG, overlong_row, text_blocks
@@ -30,120 +28,12 @@ from .program import Program, Result
 from .ranges import MAX_SWEEP_ROWS, Axis, parse_axis, split_arguments
 from .records import SweepFormat, jsonl_line, sweep_format
 from .records_csv import csv_line
+from .sweep_rows import Block, Row, csv_groups, csv_row, fast_csv, is_utf8, kept_cells, rows_of
 
 __all__ = ["MAX_SWEEP_ROWS", "Axis", "Block", "Row", "Sweep", "parse_axis", "split_arguments"]
 
 MAX_BLOCK = 4096
 _LINE_END = re.compile(r"\r\n|\r|\n")
-
-
-# --- rows ----------------------------------------------------------------------------
-
-
-Row = tuple[dict[str, Any], dict[str, float] | AutodiffError]
-"""One row for Program.run: what to show for its inputs, and its bindings or why it has none."""
-
-
-@dataclass
-class Block:
-    """Consecutive rows: whole columns of numbers (fast), or rows one by one (careful)."""
-
-    first: int  # number of the first row, from 1
-    n: int
-    columns: dict[str, list[float]] | None = None
-    texts: dict[str, list[str]] | None = None  # the cells as written, for CSV output
-    rows: list[Row] | None = None
-    kept: list[Sequence[str]] | None = None  # each row's --keep cells, as written
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _shown(text: str) -> str:
-    """Text fit for output: bytes that were not UTF-8 become U+FFFD."""
-    return text if _is_utf8(text) else text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-# Lines as open(newline="") gives them to csv.reader: ended by \r\n, \r or \n, kept.
-# Not str.splitlines(), which also cuts at form feeds and other characters csv keeps in a field.
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
-
-
-def _keep_ends(text: str) -> list[str]:
-    return _LINE.findall(text)
-
-
-class _LineFeed:
-    """Lines for csv.reader, one block at a time, knowing how many are already in hand."""
-
-    def __init__(self, blocks: Iterator[str], first: str) -> None:
-        self.blocks = blocks
-        self.lines: deque[str] = deque()
-        self.lines.extend(_keep_ends(first))
-
-    def __iter__(self) -> _LineFeed:
-        return self
-
-    def __next__(self) -> str:
-        while not self.lines:
-            self.lines.extend(_keep_ends(next(self.blocks)))
-        return self.lines.popleft()
-
-
-def _csv_groups(blocks: Iterator[str], rest: str) -> Iterator[list[list[str]] | tuple[list[str], ...]]:
-    """Rows after the header: a tuple of columns when every row has the same fields, else a list of rows.
-
-    Most numeric CSV has no quotes: splitting on commas is then exactly what
-    csv.reader does, and much faster. The first quote hands the rest to csv.reader.
-    """
-    text = rest
-    while True:
-        if '"' in text:
-            break
-        newline = "\n"
-        if "\r" in text:
-            crlf = text.count("\r\n")
-            if crlf != text.count("\r"):
-                break  # a lone carriage return: csv.reader knows what it means
-            if crlf == text.count("\n"):
-                newline = "\r\n"
-            else:
-                text = text.replace("\r\n", "\n")
-        lines = text.split(newline)
-        lines.pop()  # every block ends with a newline
-        if "" in lines:
-            lines = [line for line in lines if line]
-        if lines:
-            widths = set(map(str.count, lines, (",",) * len(lines)))
-            if len(widths) == 1:
-                ncols = widths.pop() + 1
-                cells = ",".join(lines).split(",")
-                yield tuple(cells[k::ncols] for k in range(ncols))
-            else:
-                yield [line.split(",") for line in lines]
-        text = next(blocks, None)  # type: ignore[assignment]
-        if text is None:
-            return
-    feed = _LineFeed(blocks, text)
-    reader = csv.reader(feed)
-    while True:
-        rows: list[list[str]] = []
-        try:
-            for row in reader:
-                if row:
-                    rows.append(row)
-                if not feed.lines and rows:
-                    break
-        except csv.Error as err:
-            rows.append([f"\0{err}"])  # a row csv cannot read: reported as that row's error
-        if not rows:
-            return
-        yield rows
 
 
 # --- the sweep -----------------------------------------------------------------------
@@ -273,13 +163,13 @@ class Sweep:
 
     def _csv_blocks(self, wanted: dict[str, int], ncols: int, rest: str, blocks: Iterator[str]) -> Iterator[Block]:
         first = 1
-        for group in _csv_groups(blocks, rest):
-            block = _fast_csv(first, group, wanted) if isinstance(group, tuple) and len(group) == ncols else None
+        for group in csv_groups(blocks, rest):
+            block = fast_csv(first, group, wanted) if isinstance(group, tuple) and len(group) == ncols else None
             if block is None:
                 rows = group if isinstance(group, list) else [list(r) for r in zip(*group, strict=True)]
-                block = Block(first, len(rows), rows=[_csv_row(r, wanted, ncols) for r in rows])
+                block = Block(first, len(rows), rows=[csv_row(r, wanted, ncols) for r in rows])
             if self._keep_index:
-                block.kept = _kept_cells(group, self._keep_index)
+                block.kept = kept_cells(group, self._keep_index)
             yield block
             first += block.n
 
@@ -297,7 +187,7 @@ class Sweep:
         too_long = overlong_row(line)
         if too_long:
             return {}, too_long
-        if not _is_utf8(line):
+        if not is_utf8(line):
             return {}, AutodiffError(INPUT, "the line is not valid UTF-8")
         try:
             bindings = json_bindings(load_json(line.strip()), "a JSON row")
@@ -320,7 +210,7 @@ class Sweep:
                 self._answered.ok += n
                 texts = block.texts or {}
                 return out.block(block.first, given, [texts.get(m) for m in names], *done)
-            block.rows = _rows_of(block)
+            block.rows = rows_of(block)
         assert block.rows is not None
         pieces = []
         for row, (echo, bindings) in enumerate(block.rows, block.first):
@@ -351,66 +241,6 @@ def _product(axes: Sequence[Axis]) -> Iterator[tuple[float, ...]]:
         x = head.value(i)
         for tail in _product(rest):
             yield (x, *tail)
-
-
-def _fast_csv(first: int, columns: tuple[list[str], ...], wanted: dict[str, int]) -> Block | None:
-    """Every wanted cell of a block as a finite float, or None if any cell needs a careful look."""
-    numbers: dict[str, list[float]] = {}
-    texts: dict[str, list[str]] = {}
-    for name, i in wanted.items():
-        cells = columns[i]
-        try:
-            xs = list(map(float, cells))
-        except ValueError:
-            return None
-        s = sum(xs)
-        # float() also reads 1_000; a binding does not.
-        if s - s != 0.0 or "_" in "".join(cells):
-            return None
-        numbers[name] = xs
-        texts[name] = cells
-    return Block(first, len(columns[0]), numbers, texts)
-
-
-def _rows_of(block: Block) -> list[Row]:
-    """A fast block as single rows, for Program.run to decide what went wrong."""
-    assert block.columns is not None
-    texts = block.texts or {}
-    rows: list[Row] = []
-    for i in range(block.n):
-        bindings = {k: column[i] for k, column in block.columns.items()}
-        echo = {k: column[i] for k, column in texts.items()} if texts else dict(bindings)
-        rows.append((echo, bindings))
-    return rows
-
-
-def _csv_row(cells: list[str], wanted: dict[str, int], ncols: int) -> Row:
-    if len(cells) == 1 and cells[0].startswith("\0"):
-        return {}, AutodiffError(INPUT, f"the row is not valid CSV: {cells[0][1:]}")
-    too_long = overlong_row(cells[0]) if len(cells) == 1 else None
-    if too_long:
-        return {}, too_long
-    echo = {name: _shown(cells[i]) if i < len(cells) else "" for name, i in wanted.items()}
-    if not all(map(_is_utf8, cells)):
-        return echo, AutodiffError(INPUT, "the row is not valid UTF-8")
-    if len(cells) != ncols:
-        return echo, AutodiffError(INPUT, f"the row has {len(cells)} fields; the header has {ncols}")
-    bindings = {}
-    for name, i in wanted.items():
-        try:
-            bindings[name] = parse_number(cells[i], name)
-        except AutodiffError as err:
-            return echo, err
-    return echo, bindings
-
-
-def _kept_cells(group: list[list[str]] | tuple[list[str], ...], index: list[int]) -> list[Sequence[str]]:
-    """The --keep cells of each row of a group (a missing one is empty), fit for output."""
-    if isinstance(group, tuple):
-        n = len(group[0])
-        columns = [group[i] if i < len(group) else [""] * n for i in index]  # rows shorter than the header
-        return [list(map(_shown, cells)) for cells in zip(*columns, strict=True)]
-    return [[_shown(row[i]) if i < len(row) and not row[0].startswith("\0") else "" for i in index] for row in group]
 
 
 class _Kept:

@@ -4,9 +4,8 @@ The table below is the module map as it stands; the import graph is read from
 the source (the AST of every file, imports inside functions and under
 TYPE_CHECKING included), never by importing it. A new module fails
 ``test_every_module_has_a_layer`` until it is declared here. Imports that go
-the wrong way today are listed in KNOWN_VIOLATIONS as strict xfails: the day
-a branch removes one, its test passes, strict xfail turns that into a
-failure, and the entry is to be deleted.
+the wrong way are failures: move the code, or the module's entry if the
+table was wrong.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import ast
 import functools
 import pathlib
-from typing import Any
 
 import pytest
 
@@ -55,7 +53,7 @@ LAYERS: dict[str, str] = {
     "shellwords": "features",  # batch's line splitting
     "sweep": "features",
     "ranges": "features",  # NAME=START:STOP:STEP, stepped exactly in decimal
-    "symbolic": "features",  # the old name of derivatives, a shim until the merge
+    "sweep_rows": "features",  # reading a sweep's CSV rows
     "workers": "features",  # batch --jobs processes
     # compiled programs, run at bindings
     "program": "program",
@@ -83,14 +81,6 @@ LAYERS: dict[str, str] = {
 MAY_IMPORT: dict[str, frozenset[str]] = {layer: frozenset(ORDER[i:]) for i, layer in enumerate(ORDER)}
 # Render sees programs through program (Result, the compiled graph), never the engine's or parser's internals.
 MAY_IMPORT["render"] -= {"parser", "engine", "ops"}
-
-
-def _xfail(module: str, imported: str, reason: str) -> Any:
-    return pytest.param(module, imported, marks=pytest.mark.xfail(strict=True, reason=reason), id=f"{module}->{imported}")
-
-
-KNOWN_VIOLATIONS: list[Any] = []  # the records left render and render draws from graph_view: none left today
-KNOWN = {tuple(p.values) for p in KNOWN_VIOLATIONS}
 
 
 def _module_name(path: pathlib.Path) -> str:
@@ -167,11 +157,17 @@ def test_the_rule_forbids_what_the_issue_forbids() -> None:
 def test_imports_run_downward(module: str) -> None:
     if module not in modules():
         pytest.skip(f"{module} does not exist (test_every_module_has_a_layer says so)")
-    upward = sorted(m for m in imports(module) if m in LAYERS and not allowed(module, m) and (module, m) not in KNOWN)
+    upward = sorted(m for m in imports(module) if m in LAYERS and not allowed(module, m))
     assert upward == [], f"{module} ({LAYERS[module]}) imports {upward}: move the code or the table entry"
 
 
-@pytest.mark.parametrize("module, imported", KNOWN_VIOLATIONS)
-def test_known_violation_is_gone(module: str, imported: str) -> None:
-    # Strict xfail: passing here means a branch fixed it, so its entry must go.
-    assert imported not in imports(module) or allowed(module, imported)
+def test_the_design_map_names_every_module() -> None:
+    # docs/design.md's module map is the newcomer's view of this table: it must not drift from the package.
+    text = (PACKAGE.parent / "docs" / "design.md").read_text(encoding="utf-8")
+    page = text[text.index("## The module map") : text.index("## Generated files")]
+
+    def listed(module: str) -> bool:
+        path = modules()[module]
+        return module == "__init__" or (path.parent.name + "/" if path.name == "__init__.py" else path.name) in page
+
+    assert [m for m in modules() if not listed(m)] == []
