@@ -159,6 +159,19 @@ def _simplify_sub(b: GraphBuilder, x: Term, y: Term) -> Term | None:
     return None
 
 
+def _pull_sign(b: GraphBuilder, op: str, x: Term, y: Term) -> Term | None:
+    """(-x) op y and x op (-y) as -(x op y), for * and /: the minus moves out, where another can cancel it."""
+    if _negative(x):
+        return b.apply("neg", b.apply(op, -x.const, y))  # type: ignore[operator]
+    if _negative(y):
+        return b.apply("neg", b.apply(op, x, -y.const))  # type: ignore[operator]
+    if _is_neg(x):
+        return b.apply("neg", b.apply(op, b.operand(x), y))
+    if _is_neg(y):
+        return b.apply("neg", b.apply(op, x, b.operand(y)))
+    return None
+
+
 def _simplify_mul(b: GraphBuilder, x: Term, y: Term) -> Term | None:
     if x.const == 0.0 or y.const == 0.0:
         return b.number(0.0)
@@ -166,15 +179,7 @@ def _simplify_mul(b: GraphBuilder, x: Term, y: Term) -> Term | None:
         return y
     if y.const == 1.0:
         return x
-    if _negative(x):
-        return b.apply("neg", b.apply("*", -x.const, y))  # type: ignore[operator]
-    if _negative(y):
-        return b.apply("neg", b.apply("*", x, -y.const))  # type: ignore[operator]
-    if _is_neg(x):
-        return b.apply("neg", b.apply("*", b.operand(x), y))
-    if _is_neg(y):
-        return b.apply("neg", b.apply("*", x, b.operand(y)))
-    return None
+    return _pull_sign(b, "*", x, y)
 
 
 def _simplify_div(b: GraphBuilder, x: Term, y: Term) -> Term | None:
@@ -182,15 +187,7 @@ def _simplify_div(b: GraphBuilder, x: Term, y: Term) -> Term | None:
         return x
     if x.const == 0.0:
         return b.number(0.0)
-    if _negative(x):
-        return b.apply("neg", b.apply("/", -x.const, y))  # type: ignore[operator]
-    if _negative(y):
-        return b.apply("neg", b.apply("/", x, -y.const))  # type: ignore[operator]
-    if _is_neg(x):
-        return b.apply("neg", b.apply("/", b.operand(x), y))
-    if _is_neg(y):
-        return b.apply("neg", b.apply("/", x, b.operand(y)))
-    return None
+    return _pull_sign(b, "/", x, y)
 
 
 def _simplify_neg(b: GraphBuilder, x: Term) -> Term | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .errors import INPUT, KINDS, AutodiffError
 
@@ -227,19 +227,22 @@ def read_record(record: Mapping[str, Any] | str) -> Result | AutodiffError:
 # --- sweeps ------------------------------------------------------------------------------
 
 
+class Done(NamedTuple):
+    """A block of sweep rows that all succeeded, column by column, as a format writes it."""
+
+    first: int  # the number of its first row
+    given: Sequence[list[float]]  # each input's column
+    shown: Sequence[list[str] | None]  # each input's cells as written (CSV), or None
+    values: list[float]
+    gradients: Sequence[list[float]]  # one column per input, in order
+
+
 class SweepFormat(Protocol):
     """How a sweep writes its rows: a header, whole blocks, or single rows."""
 
     def header(self) -> str: ...
 
-    def block(
-        self,
-        first: int,
-        given: Sequence[list[float]],
-        shown: Sequence[list[str] | None],
-        values: list[float],
-        gradients: Sequence[list[float]],
-    ) -> str: ...
+    def block(self, done: Done) -> str: ...
 
     def success(self, row: int, echo: Mapping[str, Any], bindings: Mapping[str, float], result: Result) -> str: ...
 
@@ -259,17 +262,13 @@ class SweepRows:
     def __init__(self, names: Sequence[str]) -> None:
         self.names = list(names)
 
-    def block(
-        self,
-        first: int,
-        given: Sequence[list[float]],
-        shown: Sequence[list[str] | None],
-        values: list[float],
-        gradients: Sequence[list[float]],
-    ) -> str:
+    def block(self, done: Done) -> str:
         """Rows ``first`` ... of a block: the columns in order, then each format joins them."""
-        inputs = [s if s is not None and self.echoes_text else self._cells(g) for g, s in zip(given, shown, strict=True)]
-        return self._lines(first, len(values), [*inputs, self._cells(values), *map(self._cells, gradients)])
+        inputs = [
+            s if s is not None and self.echoes_text else self._cells(g) for g, s in zip(done.given, done.shown, strict=True)
+        ]
+        columns = [*inputs, self._cells(done.values), *map(self._cells, done.gradients)]
+        return self._lines(done.first, len(done.values), columns)
 
     def _cells(self, column: list[float]) -> Iterable[Any]:
         """A column of numbers as the format takes it (the JSON template formats floats itself)."""

@@ -26,7 +26,7 @@ from .lines import OVERLONG, overlong_row, text_blocks
 from .ops import CONSTANTS
 from .program import Program, Result
 from .ranges import MAX_SWEEP_ROWS, Axis, parse_axis, split_arguments
-from .records import SweepFormat, jsonl_line, sweep_format
+from .records import Done, SweepFormat, jsonl_line, sweep_format
 from .records_csv import csv_line
 from .sweep_rows import Block, Row, csv_groups, csv_row, fast_csv, is_utf8, kept_cells, rows_of
 
@@ -209,7 +209,7 @@ class Sweep:
             if done is not None:
                 self._answered.ok += n
                 texts = block.texts or {}
-                return out.block(block.first, given, [texts.get(m) for m in names], *done)
+                return out.block(Done(block.first, given, [texts.get(m) for m in names], *done))
             block.rows = rows_of(block)
         assert block.rows is not None
         pieces = []
@@ -267,17 +267,10 @@ class _Kept:
         header = self.inner.header()
         return csv_line(self.keep)[:-1] + "," + header if header else header
 
-    def block(
-        self,
-        first: int,
-        given: Sequence[list[float]],
-        shown: Sequence[list[str] | None],
-        values: list[float],
-        gradients: Sequence[list[float]],
-    ) -> str:
+    def block(self, done: Done) -> str:
         # A block's lines are numbers only (no quoted newline), so splitting at newlines is exact.
-        lines = self.inner.block(first, given, shown, values, gradients).split("\n")[:-1]
-        return "".join(self._tag(row, line + "\n") for row, line in enumerate(lines, first))
+        lines = self.inner.block(done).split("\n")[:-1]
+        return "".join(self._tag(row, line + "\n") for row, line in enumerate(lines, done.first))
 
     def success(self, row: int, echo: Mapping[str, Any], bindings: Mapping[str, float], result: Result) -> str:
         return self._tag(row, self.inner.success(row, echo, bindings, result))

@@ -20,7 +20,7 @@ import pytest
 
 from autodiff_cli.errors import DOMAIN, AutodiffError
 from autodiff_cli.program import compile_program
-from autodiff_cli.records import dumps, finite_or_text, result_record, sweep_format
+from autodiff_cli.records import Done, dumps, finite_or_text, result_record, sweep_format
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "autodiff_cli"
 NAMES = ["a", "b"]
@@ -30,7 +30,7 @@ SHOWN: list[list[str] | None] = [None, ["3", ".5", "7.250"]]  # b as the rows wr
 
 def _block(fmt: str) -> str:
     values = [a * b for a, b in zip(*GIVEN, strict=True)]
-    return sweep_format(fmt, NAMES).block(4, GIVEN, SHOWN, values, [GIVEN[1], GIVEN[0]])
+    return sweep_format(fmt, NAMES).block(Done(4, GIVEN, SHOWN, values, [GIVEN[1], GIVEN[0]]))
 
 
 @pytest.mark.timeout(10)
@@ -58,7 +58,7 @@ def test_single_rows_match_blocks() -> None:
     for fmt in ("csv", "jsonl"):
         out = sweep_format(fmt, NAMES)
         one = out.success(4, {"a": 0.1, "b": 3.0}, {"a": 0.1, "b": 3.0}, result)
-        block = out.block(4, [[0.1], [3.0]], [None, None], [result.value], [[3.0], [0.1]])
+        block = out.block(Done(4, [[0.1], [3.0]], [None, None], [result.value], [[3.0], [0.1]]))
         assert one == block, fmt
     failed = sweep_format("jsonl", NAMES).failure(9, {"a": 1.0}, AutodiffError(DOMAIN, "no"))
     assert json.loads(failed) == {"row": 9, "inputs": {"a": 1.0}, "error": {"kind": "domain", "message": "no"}}
