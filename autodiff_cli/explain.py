@@ -45,7 +45,8 @@ class ForwardStep:
     op: str = ""  # key of ops.OPS, for an operation
     args: tuple[str, ...] = ()  # ids of its arguments
     expr: str = ""  # the operation on its arguments' labels: "a * b", "tanh(n2)"
-    arithmetic: str = ""  # the operation on their values: "2 * 3"
+    arithmetic: str = ""  # the operation on its arguments' values, a template: "{} * {}"
+    arg_values: tuple[float, ...] = ()  # the values for the template, which the reader formats as it shows numbers
     names: tuple[str, ...] = ()  # names the program assigned to this node
 
 
@@ -102,12 +103,13 @@ class Explanation:
 
 
 @exclusive
-def explain(program: Program, bindings: Mapping[str, float]) -> Explanation:
+def explain(program: Program, bindings: Mapping[str, float], strict: bool = True) -> Explanation:
     """Run ``program`` at ``bindings`` and record its forward and backward passes.
 
-    Raises AutodiffError exactly where ``program.run`` does.
+    Raises AutodiffError exactly where ``program.run`` does; without ``strict``
+    (--allow-nonfinite) inf and nan are steps like any other, as in ``eval``.
     """
-    result = program.run(bindings)
+    result = program.run(bindings, strict=strict)
     bound = set(result.gradients)
     ids, labels, kinds = _identify(program, bound)
     names = _names_of(program)
@@ -196,7 +198,8 @@ def _forward_step(
         op=op.name,
         args=tuple(ids[c] for c in v._prev),
         expr=_spell(op, [labels[c] for c in v._prev], spaced=True),
-        arithmetic=_spell(op, [format_number(c.data) for c in v._prev], spaced=True),  # numbers as labels show them
+        arithmetic=_spell(op, ["{}"] * len(v._prev), spaced=True),
+        arg_values=tuple(c.data for c in v._prev),
         names=names.get(v, ()),
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 import json
 import math
 import pathlib
@@ -317,3 +318,10 @@ def test_nothing_below_the_cli_imports_it() -> None:
     for path in below:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(from|import) (\.+|autodiff_cli\.)cli\b", text, re.M), path
+
+
+def test_the_two_consoles_write_to_their_own_streams() -> None:
+    # The progress bar once went to stdout, into the records: the stderr console must follow sys.stderr.
+    from autodiff_cli.cli.output import console, error_console
+
+    assert error_console().file is sys.stderr and console().file is sys.stdout

@@ -126,9 +126,11 @@ def test_explain_shows_one_number_one_way() -> None:
     mission = _text(render_explanation(explain(compile_program(MISSION[0]), MISSION[1])))
     assert f"tanh(7) = {TANH_7:#.4g}" in mission  # a step, rounded like the DAG
     assert repr(TANH_7) in mission  # the result table, exactly
-    steps = explain(compile_program("x*1234567 + x*1e-5"), {"x": 2.0}).forward
-    arithmetic = [s.arithmetic for s in steps if s.op]
-    assert arithmetic == ["2 * 1234567", "2 * 1e-5", f"{2 * 1234567} + 2e-5"]  # never 1234567.0 nor 1e-05
+    big = _text(render_explanation(explain(compile_program("x*1234567 + x*1e-5"), {"x": 2.0})))
+    # Operands as their own rows show them (never 1234567.0 nor 1e-05); exactly with 17 digits.
+    assert "2 * 1.235e6 = 2.469e6" in big and "2 * 1e-5 = 2e-5" in big and "2.469e6 + 2e-5 = 2.469e6" in big
+    exact = _text(render_explanation(explain(compile_program("x*1234567 + x*1e-5"), {"x": 2.0}), 17))
+    assert f"{2 * 1234567} + 2e-5 = {2 * 1234567 + 2e-5!r}" in exact
 
 
 @pytest.mark.timeout(30)

@@ -103,7 +103,7 @@ def eval_command(
 
 @click.command("explain", cls=ProgramCommand)
 @program_arguments()
-@shared_options(("text", "json"), ascii=False, nonfinite=False)  # ascii: declare when render_explanation takes it
+@shared_options(("text", "json"))
 @guarded
 def explain_command(program: str, bindings: tuple[str, ...], shared: Shared) -> None:
     """Show the forward and backward passes of PROGRAM, step by step.

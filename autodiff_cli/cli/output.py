@@ -61,22 +61,23 @@ def console() -> Console:
     Kept in the click context, not the process: the environment and the
     terminal are read when a Console is made, and each run (a test's too) has its own.
     """
-    return _console("autodiff.console", sys.stdout)
+    return _console("autodiff.console", stderr=False)
 
 
 def error_console() -> Console:
     """The one rich Console on standard error (the progress bar); diagnostics are plain lines (``say``)."""
-    return _console("autodiff.error_console", sys.stderr)
+    return _console("autodiff.error_console", stderr=True)
 
 
-def _console(key: str, stream: Any) -> Console:
+def _console(key: str, stderr: bool) -> Console:
     from ..render.display import make_console, terminal_of
 
     ctx = click.get_current_context(silent=True)
     meta: dict[str, Any] = ctx.find_root().meta if ctx is not None else {}
     made: Console | None = meta.get(key)
     if made is None:
-        made = meta[key] = make_console(terminal_of(stream, os.environ))
+        terminal = terminal_of(sys.stderr if stderr else sys.stdout, os.environ)
+        made = meta[key] = make_console(terminal, stderr=stderr)
     return made
 
 

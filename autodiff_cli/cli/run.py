@@ -146,7 +146,7 @@ def explain(source: str, values: dict[str, float], shared: Shared) -> None:
     """Write the forward and backward passes of one point."""
     from ..explain import explain as explain_program
 
-    explanation = explain_program(compile_program(source), values)
+    explanation = explain_program(compile_program(source), values, strict=not shared.allow_nonfinite)
     if shared.fmt == "json":
         from ..records import dumps, explanation_record
 
@@ -154,7 +154,7 @@ def explain(source: str, values: dict[str, float], shared: Shared) -> None:
     else:
         from ..render.explain import render_explanation
 
-        console().print(render_explanation(explanation, shared.digits), width=shared.width)
+        console().print(render_explanation(explanation, shared.digits, shared.ascii), width=shared.width)
 
 
 def diff(source: str, wrt: list[str], order: int, shared: Shared) -> None:

@@ -146,15 +146,17 @@ def _can_encode(text: str, encoding: str) -> bool:
     return True
 
 
-def make_console(terminal: Terminal, file: TextIO | None = None) -> Console:
+def make_console(terminal: Terminal, file: TextIO | None = None, stderr: bool = False) -> Console:
     """The one way a rich Console is made: the width and colour ``terminal_of`` decided, nothing of rich's own.
 
     Without colour there is no style at all (no bold either), as on a pipe. A
     stream without colour is not forced to be a terminal, so a progress bar on
-    a real one still draws (under NO_COLOR too).
+    a real one still draws (under NO_COLOR too). Without ``file`` it writes to
+    whatever sys.stdout (``stderr``: sys.stderr) is at the time of writing.
     """
     return Console(
         file=file,
+        stderr=stderr,
         width=terminal.width,
         force_terminal=terminal.color or None,
         color_system="auto" if terminal.color else None,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -37,14 +38,14 @@ BACKWARD_LEGEND = (
 # --- for people ----------------------------------------------------------------------
 
 
-def render_explanation(e: Explanation, digits: int | None = None) -> RenderableType:
+def render_explanation(e: Explanation, digits: int | None = None, ascii: bool = False) -> RenderableType:
     """The program, the forward pass as a table, the backward pass as one small tree per node.
 
     Bounded like the eval display: a 10,000-term sum shows the steps nearest
     the result and counts the rest (``--json`` has every step). The steps show
     numbers as the eval display's DAG does, to ``digits`` significant digits
     (TABLE_DIGITS when None); the bindings and the result table, like eval's
-    result line, show every digit.
+    result line, show every digit. ``ascii``: plain ASCII, as ``eval --ascii``.
     """
     digits = table_digits(digits)
     parts: list[RenderableType] = [_header(e), Text(""), _forward_table(e, digits), Text(FORWARD_LEGEND, style=QUIET), Text("")]
@@ -57,7 +58,25 @@ def render_explanation(e: Explanation, digits: int | None = None) -> RenderableT
     if len(e.backward) > MAX_BACKWARD:
         parts += [Text(""), Text("… " + _left_out(len(e.backward) - MAX_BACKWARD, "more steps"), style=NOTE)]
     parts += [Text(""), _result_table(e)]
-    return Group(*parts)
+    return _InAscii(Group(*parts)) if ascii else Group(*parts)
+
+
+# The symbols the explanation writes, spelled in ASCII. None can be in a program's
+# names (they are not identifier characters), so the program text is left as it was.
+_ASCII = str.maketrans({"∂": "d", "×": "*", "→": "->", "←": "<-", "…": "..."})
+
+
+class _InAscii:
+    """A renderable drawn in ASCII: rich's ASCII boxes and tree guides, and the symbols above spelled out."""
+
+    def __init__(self, inner: RenderableType) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        options = options.copy()
+        options.encoding = "ascii"  # what rich's ascii_only reads: boxes and guides in ASCII
+        for segment in console.render(self.inner, options):
+            yield Segment(segment.text.translate(_ASCII), segment.style, segment.control)
 
 
 def _left_out(count: int, what: str) -> str:
@@ -110,7 +129,8 @@ def _forward_row(e: Explanation, s: ForwardStep, digits: int | None) -> tuple[Te
         return Text(s.label), Text("a constant"), Text(format_number(s.value, digits))
     if not s.op:
         return Text(s.label), Text("an input"), Text(format_number(s.value, digits))
-    value = Text(f"{s.arithmetic} = ")
+    # The operands as their own rows show them: one number, one way, on the whole screen.
+    value = Text(s.arithmetic.format(*(format_number(x, digits) for x in s.arg_values)) + " = ")
     value.append(format_number(s.value, digits), style="bold")
     marker = "  ← the result" if s.id == e.result else ""
     value.append(marker, style=NOTE)
