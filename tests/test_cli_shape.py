@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 import json
 import math
 import pathlib
+import sys
 from fractions import Fraction
 
 import pytest
