@@ -224,3 +224,15 @@ def test_shell_completion_works_as_documented() -> None:
     assert out.returncode == 0 and "_autodiff_completion" in out.stdout
     docs = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert "_AUTODIFF_COMPLETE=bash_source autodiff" in docs
+
+
+def test_the_build_ships_every_subpackage() -> None:
+    # The cli/ package once missed the wheel (an explicit package list): discovery must find every one.
+    import tomllib
+
+    import setuptools
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    found = setuptools.find_packages(str(ROOT), **config["packages"]["find"])
+    on_disk = {str(p.parent.relative_to(ROOT)).replace("/", ".") for p in (ROOT / "autodiff_cli").rglob("__init__.py")}
+    assert set(found) == on_disk and {"autodiff_cli.cli", "autodiff_cli.render"} <= on_disk
