@@ -332,9 +332,15 @@ def _dry(reader: LineReader, stream: BinaryIO) -> bool:
     return not reader.buffered() and _idle(stream)
 
 
-def chunks(dry: Callable[[], bool], lines: Iterable[Line], jobs: int | None = None) -> Iterator[tuple[list[Line], bool]]:
-    """Lines grouped for the workers (``jobs``, default CHUNK, at most), and whether the input then ran dry for now."""
-    jobs = jobs or CHUNK
+def chunks(
+    dry: Callable[[], bool], lines: Iterable[Line], jobs: Callable[[], int] | None = None
+) -> Iterator[tuple[list[Line], bool]]:
+    """Lines grouped for the workers, and whether the input then ran dry for now.
+
+    At most ``jobs()`` lines a chunk, asked anew for every chunk (the Dask engine
+    learns it from the answers); CHUNK by default.
+    """
+    limit = jobs or (lambda: CHUNK)
     chunk: list[Line] = []
     size = 0
     for item in lines:
@@ -344,7 +350,7 @@ def chunks(dry: Callable[[], bool], lines: Iterable[Line], jobs: int | None = No
         chunk.append(item)
         size += len(raw) if isinstance(raw, bytes) else 0
         idle = dry()
-        if len(chunk) >= jobs or size >= CHUNK_BYTES or idle:
+        if len(chunk) >= limit() or size >= CHUNK_BYTES or idle:
             yield chunk, idle
             chunk, size = [], 0
     if chunk:

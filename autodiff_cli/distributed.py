@@ -35,8 +35,12 @@ __all__ = ["INSTALL_HINT", "DaskEngine", "connect", "missing"]
 INSTALL_HINT = "--scheduler needs Dask: pip install 'autodiff-cli[dask]' (or: pip install 'dask[distributed]')"
 
 # Jobs per Dask task: a task costs the scheduler about a millisecond, a short
-# job a tenth of that, so a chunk must hold hundreds of jobs to hide it.
+# job a tenth of that, so a chunk must hold hundreds of jobs to hide it; at most this many.
 CHUNK_JOBS = 500
+# Work per chunk the engine aims at once answers tell it how long jobs take: enough to hide the
+# scheduler's cost, short enough that the last chunks do not leave workers idle at the end.
+CHUNK_SECONDS = 0.1
+MIN_CHUNK_JOBS = 8
 # Chunks in flight per worker thread: one running, one queued, one on the way back.
 IN_FLIGHT = 3
 # Deaths of workers a task may witness before Dask gives up on it, in a LocalCluster we start
@@ -158,11 +162,13 @@ def _check_workers(client: Any, scheduler: str, worker_wait: float) -> None:
 class DaskEngine:
     """Runs the numbered lines of a batch on a Dask cluster; an ``Engine`` for ``batch.run_batch``."""
 
-    def __init__(self, client: Any, chunk_jobs: int = CHUNK_JOBS) -> None:
+    def __init__(self, client: Any, chunk_jobs: int | None = None) -> None:
+        """``chunk_jobs``: jobs per task, fixed; by default CHUNK_JOBS at first, then about CHUNK_SECONDS of work."""
         from distributed import LocalCluster
 
         self.client = client
-        self.chunk_jobs = chunk_jobs
+        self.adapt = chunk_jobs is None
+        self.chunk_jobs = chunk_jobs or CHUNK_JOBS
         # Workers of a LocalCluster in this process (which may be started again), else None.
         cluster = getattr(client, "cluster", None)
         self.workers = len(cluster.worker_spec) if isinstance(cluster, LocalCluster) else None
@@ -172,7 +178,7 @@ class DaskEngine:
     def __call__(self, dry: Callable[[], bool], lines: Iterable[Line], strict: bool) -> Iterator[dict[str, Any]]:
         pending: deque[tuple[Lines, Any]] = deque()
         try:
-            for chunk, idle in chunks(dry, lines, self.chunk_jobs):
+            for chunk, idle in chunks(dry, lines, lambda: self.chunk_jobs):
                 pending.append((chunk, self._submit(chunk, strict)))
                 # When the input runs dry, answer what is in hand before waiting for more.
                 while pending and (idle or len(pending) >= self.window or pending[0][1].done()):
@@ -184,14 +190,17 @@ class DaskEngine:
                 future.release()
 
     def _submit(self, chunk: Lines, strict: bool) -> Any:
-        return self.client.submit(run_lines, chunk, strict, pure=False)
+        return self.client.submit(_run_chunk, chunk, strict, pure=False)
 
     def _answers(self, chunk: Lines, future: Any, strict: bool, tries: int = VERDICTS) -> list[dict[str, Any]]:
         from distributed import KilledWorker
 
         try:
-            answers: list[dict[str, Any]] = self._result(future)
-            return answers
+            answers: Answers = self._result(future)
+            if self.adapt and answers.seconds > 0:
+                jobs = round(len(chunk) * CHUNK_SECONDS / answers.seconds)
+                self.chunk_jobs = max(MIN_CHUNK_JOBS, min(CHUNK_JOBS, jobs))
+            return answers.records
         except KilledWorker:
             if len(chunk) > 1:
                 return self._one_by_one(chunk, strict)
@@ -237,6 +246,30 @@ class DaskEngine:
             self.client.cluster.scale(0)
             self.client.cluster.scale(self.workers)
             alone_since = None
+
+
+class Answers:
+    """A chunk's records as one object: Dask pickles it whole, where a bare list is sent record by record.
+
+    Dask's serializer walks a list and frames every element on its own; for
+    500 small records that cost more than computing them (bench_distributed).
+    """
+
+    __slots__ = ("records", "seconds")
+
+    def __init__(self, records: list[dict[str, Any]], seconds: float) -> None:
+        self.records = records
+        self.seconds = seconds  # what the chunk took the worker: the engine sizes the next chunks by it
+
+    def __reduce__(self) -> tuple[type[Answers], tuple[list[dict[str, Any]], float]]:
+        return Answers, (self.records, self.seconds)
+
+
+def _run_chunk(lines: Lines, strict: bool) -> Answers:
+    """What a Dask worker runs: ``batch.run_lines``, the very function a --jobs worker runs."""
+    start = time.perf_counter()
+    records = run_lines(lines, strict)
+    return Answers(records, time.perf_counter() - start)
 
 
 def _killer(number: int, raw: bytes | Overlong, strict: bool) -> dict[str, Any]:

@@ -5,8 +5,8 @@ process, start-up included, output to a file whose bytes must be the same in
 every mode. Two job sizes:
 
 * light: 100,000 distinct short programs (bench_batch's kind, ~0.2 ms each);
-* heavy: distinct programs of tanh statements, at least 1 ms each (and at least
-  5x a light job), calibrated in the same run.
+* heavy: distinct programs of 48 tanh statements, about 1.2 ms each on the
+  quiet build machine (the serial run prints what they took).
 
 Each mode is also run on one job, so that its start-up (a LocalCluster's is
 seconds) is reported apart from its rate once started; the target is about the
@@ -35,7 +35,10 @@ from autodiff_cli.jobs import answer
 
 FUNCTIONS = ["sin", "cos", "tanh", "exp", "sqrt", "log", "atan", "sigmoid"]
 TARGET = 1.5
-HEAVY_MS = 1.0  # the issue's target is for jobs of 1 ms or more
+# Statements of a heavy job: about 1.2 ms a job in a serial batch on the quiet build machine (the
+# target is for jobs of 1 ms or more). Fixed, not calibrated: this machine's speed wanders by half
+# from minute to minute, and a calibration caught in a slow minute made "heavy" jobs of 0.3 ms.
+HEAVY_STEPS = 48
 
 
 def light_job(i: int, rng: random.Random) -> dict:
@@ -54,16 +57,6 @@ def per_job_ms(jobs: list[dict]) -> float:
     for job in jobs:
         answer(job)
     return (time.perf_counter() - start) / len(jobs) * 1e3
-
-
-def calibrate(target_ms: float) -> int:
-    """Statements per heavy program so that one job takes about ``target_ms`` here, now."""
-    rng = random.Random(1)
-    per_job_ms([heavy_job(i, rng, 8) for i in range(300)])  # warm-up: the first programs build the parser
-    steps = 2
-    while steps < 64 and per_job_ms([heavy_job(i, rng, steps) for i in range(200)]) < target_ms:
-        steps += 1
-    return steps
 
 
 def write(path: Path, jobs: list[dict]) -> None:
@@ -108,8 +101,10 @@ def measure(name: str, path: Path, n: int, one: Path) -> dict[str, float]:
     print(f"  {name}: local:2 / serial = {ratio:.2f}x once started; output identical in every mode", flush=True)
     cost = starts["--scheduler local:2"] - starts["serial"]
     gain = 1 / rates["serial"] - 1 / rates["--scheduler local:2"]
-    if gain > 0:
+    if ratio >= 1.05:
         print(f"  {name}: local:2 pays off from about {cost / gain:,.0f} jobs of this size", flush=True)
+    else:
+        print(f"  {name}: local:2 does not pay off for jobs of this size on this machine", flush=True)
     return rates
 
 
@@ -134,12 +129,12 @@ def main(light_n: int = 100_000, heavy_n: int = 10_000) -> None:
         light_ms = per_job_ms([light_job(i, rng) for i in range(500)])
         print(f"light jobs: {light_ms:.2f} ms each in this process", flush=True)
         measure("light", light, light_n, one)
-        steps = calibrate(max(HEAVY_MS, 5 * light_ms))
         heavy = folder / "heavy.jsonl"
-        jobs = [heavy_job(i, rng, steps) for i in range(heavy_n)]
+        jobs = [heavy_job(i, rng, HEAVY_STEPS) for i in range(heavy_n)]
         write(heavy, jobs)
-        print(f"heavy jobs: {steps} statements, {per_job_ms(jobs[:300]):.2f} ms each in this process", flush=True)
+        print(f"heavy jobs: {HEAVY_STEPS} statements, {per_job_ms(jobs[:300]):.2f} ms each in this process", flush=True)
         rates = measure("heavy", heavy, heavy_n, one)
+        print(f"  heavy: {1e3 / rates['serial']:.2f} ms a job in the serial run", flush=True)
         ratio = rates["--scheduler local:2"] / rates["serial"]
         verdict = "ok" if ratio >= TARGET else "MISSED"
         print(f"  heavy: local:2 at {ratio:.2f}x serial once started (target >= {TARGET}x) {verdict}", flush=True)

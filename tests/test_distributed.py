@@ -26,7 +26,7 @@ from .conftest import CASES
 
 distributed = pytest.importorskip("distributed", reason="needs the dask extra: pip install -e '.[dask]'")
 
-from autodiff_cli.distributed import DaskEngine, connect  # noqa: E402
+from autodiff_cli.distributed import CHUNK_JOBS, MIN_CHUNK_JOBS, DaskEngine, connect  # noqa: E402
 
 POISON = "poison(x)"  # a job the test plugin makes kill whatever worker process runs it
 
@@ -66,12 +66,12 @@ def corpus_input(copies: int = 1) -> bytes:
     return b"".join(line + b"\n" for line in lines)
 
 
-def heavy_input(jobs: int) -> bytes:
+def heavy_input(jobs: int, statements: int = 5) -> bytes:
     """Distinct programs of a few milliseconds each, so a run lasts long enough to kill a worker in."""
     lines = []
     for i in range(jobs):
-        steps = "; ".join(f"y{k} = tanh(y{k - 1}*{1 + k / 1000 + i / 1e6} + x)" for k in range(1, 6))
-        lines.append(json.dumps({"id": i, "expr": f"y0 = x*{i + 1}; {steps}; y5", "vars": {"x": 0.5}}))
+        steps = "; ".join(f"y{k} = tanh(y{k - 1}*{1 + k / 1000 + i / 1e6} + x)" for k in range(1, statements + 1))
+        lines.append(json.dumps({"id": i, "expr": f"y0 = x*{i + 1}; {steps}; y{statements}", "vars": {"x": 0.5}}))
     return "".join(line + "\n" for line in lines).encode()
 
 
@@ -123,6 +123,18 @@ def test_one_job_per_chunk_and_one_chunk_for_all_give_the_same_records(client):
     want = serial(data)
     assert on_cluster(ready(client), data, chunk_jobs=1) == want
     assert on_cluster(client, data, chunk_jobs=10**6) == want
+
+
+@pytest.mark.timeout(120)
+def test_chunks_shrink_to_about_a_tenth_of_a_second_of_work_and_the_records_stay_the_same(client):
+    data = heavy_input(1200, statements=40)  # about a millisecond a job
+    want = serial(data)
+    engine = DaskEngine(ready(client))
+    assert engine.chunk_jobs == CHUNK_JOBS
+    got = [jsonl_line(r) for r in run_batch([("-", io.BytesIO(data))], engine=engine)]
+    assert got == want
+    # Jobs of ~0.1-1 ms: a chunk of 0.1 s holds far fewer than CHUNK_JOBS of them, and at least MIN_CHUNK_JOBS.
+    assert MIN_CHUNK_JOBS <= engine.chunk_jobs < CHUNK_JOBS
 
 
 @pytest.mark.timeout(120)
