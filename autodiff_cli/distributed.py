@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from . import __version__
-from .batch import Job, Line, chunks, parse_job, run_job, run_lines
+from .batch import Job, Line, chunks, few_collections, parse_job, run_job, run_lines
 from .errors import INPUT, LIMIT, AutodiffError
 from .lines import Overlong
 
@@ -268,7 +268,8 @@ class Answers:
 def _run_chunk(lines: Lines, strict: bool) -> Answers:
     """What a Dask worker runs: ``batch.run_lines``, the very function a --jobs worker runs."""
     start = time.perf_counter()
-    records = run_lines(lines, strict)
+    with few_collections():  # as in a serial batch (a --jobs worker inherits it from the batch command)
+        records = run_lines(lines, strict)
     return Answers(records, time.perf_counter() - start)
 
 

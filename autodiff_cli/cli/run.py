@@ -174,24 +174,15 @@ def diff(source: str, wrt: list[str], order: int, shared: Shared) -> None:
 
 def batch(files: Sequence[str], jobs: int, scheduler: str | None, first_line: int, shared: Shared) -> int:
     """Run a batch (here, or on Dask); return the exit status."""
-    import gc
-
+    from ..batch import few_collections
     from .streams import write_batch
 
     if scheduler is not None:
         _check_scheduler(scheduler, jobs)
     fmt = "jsonl" if shared.fmt == "json" else shared.fmt or "text"
     strict = not shared.allow_nonfinite
-    # A batch is one long run: what start-up built is never garbage, so the collector need not walk it
-    # again and again, and jobs make no cycles to collect (about 10% of a batch of short jobs: bench_frontend).
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-    try:
+    with few_collections(freeze=True):
         return write_batch(files, fmt, jobs, shared.quiet, strict, first_line, scheduler, shared.width, shared.digits)
-    finally:  # as it was for whoever runs the command in-process (tests, CliRunner)
-        gc.unfreeze()
-        gc.set_threshold(*threshold)
 
 
 def _check_scheduler(scheduler: str, jobs: int) -> None:
