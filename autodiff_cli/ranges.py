@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .bindings import CheckedBindings, check_name, parse_bindings, parse_number
@@ -32,22 +31,32 @@ MAX_SWEEP_ROWS = 10_000_000
 _SLACK = (1, 10**9)
 
 
-@dataclass(frozen=True)
 class Axis:
     """One ``NAME=START:STOP:STEP`` range: ``count`` values from START, STOP included.
 
     The points are ``(first + i*step_units) / denominator``: exact integers,
-    one correctly rounded division (Python's int / int) per point.
+    one correctly rounded division (Python's int / int) per point. Made by
+    ``parse_axis``; a plain class, not a dataclass, for start-up time.
     """
 
-    name: str
-    start: float
-    stop: float
-    step: float
-    count: int
-    first: int = field(repr=False)  # START * denominator
-    step_units: int = field(repr=False)  # STEP * denominator
-    denominator: int = field(repr=False)
+    __slots__ = ("count", "denominator", "first", "name", "start", "step", "step_units", "stop")
+
+    def __init__(
+        self,
+        name: str,
+        start: float,
+        stop: float,
+        step: float,
+        count: int,
+        first: int,  # START * denominator
+        step_units: int,  # STEP * denominator
+        denominator: int,
+    ) -> None:
+        self.name, self.start, self.stop, self.step, self.count = name, start, stop, step, count
+        self.first, self.step_units, self.denominator = first, step_units, denominator
+
+    def __repr__(self) -> str:
+        return f"Axis({self.name}={self.start!r}:{self.stop!r}:{self.step!r}, count={self.count})"
 
     def value(self, i: int) -> float:
         """The i-th point (from 0), rounded once from its exact decimal value."""

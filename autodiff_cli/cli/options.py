@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -35,16 +34,19 @@ FORMATS: dict[str, str] = {
 """Every output format, and what it means wherever a command offers it."""
 
 
-@dataclass(frozen=True)
 class Shared:
-    """The shared options of one run; ``fmt`` is None when neither --format nor --json was given."""
+    """The shared options of one run; ``fmt`` is None when neither --format nor --json was given.
 
-    fmt: str | None
-    digits: int | None
-    width: int | None
-    ascii: bool
-    quiet: bool
-    allow_nonfinite: bool
+    A plain class, not a dataclass: one less code generation at every start.
+    """
+
+    __slots__ = ("allow_nonfinite", "ascii", "digits", "fmt", "quiet", "width")
+
+    def __init__(
+        self, fmt: str | None, digits: int | None, width: int | None, ascii: bool, quiet: bool, allow_nonfinite: bool
+    ) -> None:
+        self.fmt, self.digits, self.width = fmt, digits, width
+        self.ascii, self.quiet, self.allow_nonfinite = ascii, quiet, allow_nonfinite
 
 
 def usage(message: str) -> NoReturn:
