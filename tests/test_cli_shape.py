@@ -325,3 +325,11 @@ def test_the_two_consoles_write_to_their_own_streams() -> None:
     from autodiff_cli.cli.output import console, error_console
 
     assert error_console().file is sys.stderr and console().file is sys.stdout
+
+
+def test_plot_notes_follow_digits() -> None:
+    # --digits was declared by plot but reached nothing: the kink note now shows that many digits.
+    program = ["plot", "abs(x - 0.123456789)", "x=-1:1", "--width", "60", "--height", "10"]
+    _, default, _ = run(program)
+    _, seven, _ = run([*program, "--digits", "7"])
+    assert "x = 0.1235" in default and "x = 0.1234568" in seven  # f"{0.123456789:.4g}", f"{0.123456789:.7g}"

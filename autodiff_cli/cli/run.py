@@ -212,7 +212,7 @@ def plot(program: str, bindings: tuple[str, ...], shared: Shared, options: dict[
     try:
         constants, axes = plot_arguments(bindings, 1001 if save else default_points(terminal.width))
         height = options["height"] or default_height(sys.stdout, os.environ, terminal.width)
-        settings = plot_options(terminal, height, shared.ascii, options["ylim"])  # digits: wire when render takes it
+        settings = plot_options(terminal, height, shared.ascii, options["ylim"], shared.digits)
         if save:
             from ..render.plot_image import image_size
 

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, TextIO
 
 from rich.text import Text
 
-from ..numbers import TABLE_DIGITS, format_number
+from ..numbers import format_number, table_digits
 from ..plot import PlotData, parse_limits
 from ..shapes import Curve, joins, outside, y_range
 from .display import Terminal
@@ -55,12 +55,13 @@ class PlotOptions(NamedTuple):
     ascii: bool = False
     color: bool = False
     ylim: tuple[float, float] | None = None
+    digits: int | None = None  # of the numbers in the notes (kinks, the y range); tick labels take what the step needs
 
 
-def plot_options(terminal: Terminal, height: int, ascii: bool, ylim: str | None) -> PlotOptions:
+def plot_options(terminal: Terminal, height: int, ascii: bool, ylim: str | None, digits: int | None = None) -> PlotOptions:
     """The options for a terminal, from the command's: ASCII also where the stream cannot take braille."""
     limits = parse_limits(ylim) if ylim is not None else None
-    return PlotOptions(terminal.width, height, ascii or not terminal.unicode, terminal.color, limits)
+    return PlotOptions(terminal.width, height, ascii or not terminal.unicode, terminal.color, limits, digits)
 
 
 def default_points(width: int) -> int:
@@ -336,7 +337,7 @@ def plot_notes(data: PlotData, labels: Sequence[str], ascii: bool, options: Plot
     if data.second_gaps:
         notes.append(f"gaps: {labels[-1]} does not exist at {data.second_gaps:,} more points")
     if data.kinks:
-        shown = ", ".join(format_number(k.x, TABLE_DIGITS) for k in data.kinks[:5])
+        shown = ", ".join(format_number(k.x, table_digits(options.digits)) for k in data.kinks[:5])
         more = f" and {len(data.kinks) - 5:,} more" if len(data.kinks) > 5 else ""
         mark = "#" if ascii else "◆"
         notes.append(f"kinks ({mark}, where the slope jumps): {data.x} = {shown}{more}")
@@ -346,6 +347,7 @@ def plot_notes(data: PlotData, labels: Sequence[str], ascii: bool, options: Plot
     left_out = outside(data.curves, low, high)
     if left_out:
         chosen = "" if options.ylim else " (see --ylim)"
-        y_low, y_high = format_number(low, TABLE_DIGITS), format_number(high, TABLE_DIGITS)
+        digits = table_digits(options.digits)
+        y_low, y_high = format_number(low, digits), format_number(high, digits)
         notes.append(f"{left_out:,} points lie outside the y range {y_low} to {y_high}{chosen}")
     return notes
