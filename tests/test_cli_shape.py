@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import os
 import pathlib
 import sys
 from fractions import Fraction
@@ -333,3 +334,23 @@ def test_plot_notes_follow_digits() -> None:
     _, default, _ = run(program)
     _, seven, _ = run([*program, "--digits", "7"])
     assert "x = 0.1235" in default and "x = 0.1234568" in seven  # f"{0.123456789:.4g}", f"{0.123456789:.7g}"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["explain", "c = θ*10; c + θ", "θ=2"],
+        ["eval", "x*θ", "x=1", "θ=2", "--hessian"],
+        ["eval", "x*θ", "x=1", "θ=2", "--check"],
+        ["eval", "x*θ", "x=1", "θ=2"],
+    ],
+)
+def test_an_ascii_terminal_gets_ascii_and_never_an_internal_error(args: list[str]) -> None:
+    # The tables printed through rich once raised UnicodeEncodeError (an internal error) where the display did not.
+    import subprocess
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run([sys.executable, "-m", "autodiff_cli", *args], capture_output=True, env=env, timeout=50)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.isascii() and done.stdout.strip() and b"internal error" not in done.stderr

@@ -17,7 +17,7 @@ import os
 import stat
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TextIO, cast
 
 import click
 
@@ -37,6 +37,7 @@ __all__ = [
     "fail",
     "guarded",
     "open_rows",
+    "plain_ascii",
     "report_error",
     "say",
     "standard_input",
@@ -76,9 +77,40 @@ def _console(key: str, stderr: bool) -> Console:
     meta: dict[str, Any] = ctx.find_root().meta if ctx is not None else {}
     made: Console | None = meta.get(key)
     if made is None:
-        terminal = terminal_of(sys.stderr if stderr else sys.stdout, os.environ)
-        made = meta[key] = make_console(terminal, stderr=stderr)
+        stream = sys.stderr if stderr else sys.stdout
+        terminal = terminal_of(stream, os.environ)
+        # A stream that cannot take Unicode (LANG=C, PYTHONIOENCODING=ascii): rich reads its encoding
+        # and draws ASCII boxes, and what is left (a name such as θ) is written as '?', never an error.
+        file = None if terminal.unicode else cast("TextIO", _Replacing(stream))
+        made = meta[key] = make_console(terminal, file, stderr=stderr)
     return made
+
+
+def plain_ascii(asked: bool) -> bool:
+    """Draw in ASCII: when asked (--ascii), or when standard output cannot take Unicode."""
+    from ..render.display import terminal_of
+
+    return asked or not terminal_of(sys.stdout, os.environ).unicode
+
+
+class _Replacing:
+    """A text stream that writes what its encoding cannot take as '?', for a Console on an ASCII terminal."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.encoding = getattr(stream, "encoding", None) or "ascii"
+
+    def write(self, text: str) -> int:
+        return int(self.stream.write(text.encode(self.encoding, "replace").decode(self.encoding)))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(self.stream.isatty())
+
+    def fileno(self) -> int:
+        return int(self.stream.fileno())
 
 
 def say(message: str) -> None:

@@ -17,7 +17,7 @@ from ..errors import AutodiffError
 from ..program import compile_program
 from ..ranges import Axis
 from .options import Shared, read_program, usage
-from .output import EXIT_FAILED, console, open_rows, say
+from .output import EXIT_FAILED, console, open_rows, plain_ascii, say
 
 if TYPE_CHECKING:
     from ..check import CheckReport
@@ -124,12 +124,12 @@ def _write_display(
         from ..render.hessian import render_hessian
 
         click.echo()
-        console().print(render_hessian(second, digits, shared.ascii))
+        console().print(render_hessian(second, digits, plain_ascii(shared.ascii)))
     if report is not None:
         from ..render.check import render_check
 
         click.echo()
-        console().print(render_check(report, digits, shared.ascii))
+        console().print(render_check(report, digits, plain_ascii(shared.ascii)))
 
 
 def _check_failed(report: CheckReport) -> None:
@@ -154,7 +154,7 @@ def explain(source: str, values: dict[str, float], shared: Shared) -> None:
     else:
         from ..render.explain import render_explanation
 
-        console().print(render_explanation(explanation, shared.digits, shared.ascii), width=shared.width)
+        console().print(render_explanation(explanation, shared.digits, plain_ascii(shared.ascii)), width=shared.width)
 
 
 def diff(source: str, wrt: list[str], order: int, shared: Shared) -> None:
