@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import itertools
 import json
 import math
@@ -341,8 +342,6 @@ def few_collections(freeze: bool = False) -> Iterator[None]:
     command; a --jobs worker forked from it inherits both). A Dask worker is
     not ours alone, so it gets the threshold for one chunk at a time.
     """
-    import gc
-
     threshold = gc.get_threshold()
     if freeze:
         gc.freeze()

@@ -251,8 +251,8 @@ class DaskEngine:
 class Answers:
     """A chunk's records as one object: Dask pickles it whole, where a bare list is sent record by record.
 
-    Dask's serializer walks a list and frames every element on its own; for
-    500 small records that cost more than computing them (bench_distributed).
+    Dask's serializer walks a list and frames every element on its own: a
+    tenth of a worker's time on short jobs (py-spy, bench_distributed's light jobs).
     """
 
     __slots__ = ("records", "seconds")

@@ -60,8 +60,10 @@ def graph_view(graph: Drawable) -> GraphView:
         return graph
     made: dict[Value, Node] = {}
     order = [_node(v, made) for v in topological_order(graph.result)]
-    for root in (*graph.inputs.values(), *graph.names.values()):
-        _add(root, made)  # a name need not feed the result ("y = x; 2")
+    for root in (*graph.inputs.values(), *graph.names.values()):  # a name need not feed the result ("y = x; 2")
+        for v in topological_order(root) if root not in made else ():
+            if v not in made:
+                _node(v, made)
     inputs = {name: made[v] for name, v in graph.inputs.items()}
     names = {name: made[v] for name, v in graph.names.items()}
     return GraphView(graph.source, made[graph.result], order, inputs, names)
@@ -74,20 +76,6 @@ def _node(v: Value, made: dict[Value, Node]) -> Node:
     node = Node(v.data, v.grad, tuple(made[c] for c in v._prev), v._op, label, bool(op and op.symbol))
     made[v] = node
     return node
-
-
-def _add(root: Value, made: dict[Value, Node]) -> None:
-    """Nodes for ``root`` and whatever below it has none yet, without recursion."""
-    stack = [(root, False)]
-    while stack:
-        v, ready = stack.pop()
-        if v in made:
-            continue
-        if ready:
-            _node(v, made)
-            continue
-        stack.append((v, True))
-        stack.extend((c, False) for c in v._prev if c not in made)
 
 
 def _called(inputs: dict[str, Node], names: dict[str, Node]) -> dict[Node, str]:

@@ -39,7 +39,7 @@ class Axis:
     ``parse_axis``; a plain class, not a dataclass, for start-up time.
     """
 
-    __slots__ = ("count", "denominator", "first", "name", "start", "step", "step_units", "stop")
+    __slots__ = ("count", "denominator", "first", "last_is_stop", "name", "start", "step", "step_units", "stop")
 
     def __init__(
         self,
@@ -54,6 +54,7 @@ class Axis:
     ) -> None:
         self.name, self.start, self.stop, self.step, self.count = name, start, stop, step, count
         self.first, self.step_units, self.denominator = first, step_units, denominator
+        self.last_is_stop = self._reaches_stop()
 
     def __repr__(self) -> str:
         return f"Axis({self.name}={self.start!r}:{self.stop!r}:{self.step!r}, count={self.count})"
@@ -64,8 +65,7 @@ class Axis:
             return self.stop
         return (self.first + i * self.step_units) / self.denominator
 
-    @property
-    def last_is_stop(self) -> bool:
+    def _reaches_stop(self) -> bool:
         """Whether the last point is STOP (to within rounding of a computed step), shown as STOP itself."""
         from fractions import Fraction
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import INPUT, KINDS, AutodiffError
 
@@ -68,13 +68,14 @@ def jsonl_line(record: Mapping[str, Any]) -> str:
 # --- eval, batch -------------------------------------------------------------------------
 
 
+def _answer(value: float, gradients: Mapping[str, float]) -> dict[str, Any]:
+    """ "value" and "gradients", as every record that answers shows them."""
+    return {"value": finite_or_text(value), "gradients": {k: finite_or_text(v) for k, v in gradients.items()}}
+
+
 def result_record(expr: str, result: Result) -> dict[str, Any]:
     """The members of a successful job: expr, value, gradients (inputs in order of first use)."""
-    return {
-        "expr": expr,
-        "value": finite_or_text(result.value),
-        "gradients": {k: finite_or_text(v) for k, v in result.gradients.items()},
-    }
+    return {"expr": expr, **_answer(result.value, result.gradients)}
 
 
 def error_record(error: AutodiffError) -> dict[str, Any]:
@@ -125,8 +126,7 @@ def explanation_record(e: Explanation) -> dict[str, Any]:
     """expr, value, gradients (as ``eval --json``), one object per forward and backward step, the result's id."""
     return {
         "expr": e.expr,
-        "value": finite_or_text(e.value),
-        "gradients": {k: finite_or_text(v) for k, v in e.gradients.items()},
+        **_answer(e.value, e.gradients),
         "forward": [_forward_record(s) for s in e.forward],
         "backward": [_backward_record(s) for s in e.backward],
         "result": e.result,
@@ -227,26 +227,38 @@ def read_record(record: Mapping[str, Any] | str) -> Result | AutodiffError:
 # --- sweeps ------------------------------------------------------------------------------
 
 
-class Done(NamedTuple):
-    """A block of sweep rows that all succeeded, column by column, as a format writes it."""
+class Done:
+    """A block of sweep rows that all succeeded, column by column, as a format writes it.
 
-    first: int  # the number of its first row
-    given: Sequence[list[float]]  # each input's column
-    shown: Sequence[list[str] | None]  # each input's cells as written (CSV), or None
-    values: list[float]
-    gradients: Sequence[list[float]]  # one column per input, in order
+    Plain classes, and the Protocol only for type checkers: every ``eval --json``
+    imports this module, and a class made by typing costs start-up time.
+    """
+
+    __slots__ = ("first", "given", "gradients", "shown", "values")
+
+    def __init__(
+        self,
+        first: int,  # the number of its first row
+        given: Sequence[list[float]],  # each input's column
+        shown: Sequence[list[str] | None],  # each input's cells as written (CSV), or None
+        values: list[float],
+        gradients: Sequence[list[float]],  # one column per input, in order
+    ) -> None:
+        self.first, self.given, self.shown, self.values, self.gradients = first, given, shown, values, gradients
 
 
-class SweepFormat(Protocol):
-    """How a sweep writes its rows: a header, whole blocks, or single rows."""
+if TYPE_CHECKING:
 
-    def header(self) -> str: ...
+    class SweepFormat(Protocol):
+        """How a sweep writes its rows: a header, whole blocks, or single rows."""
 
-    def block(self, done: Done) -> str: ...
+        def header(self) -> str: ...
 
-    def success(self, row: int, echo: Mapping[str, Any], bindings: Mapping[str, float], result: Result) -> str: ...
+        def block(self, done: Done) -> str: ...
 
-    def failure(self, row: int, echo: Mapping[str, Any], error: AutodiffError) -> str: ...
+        def success(self, row: int, echo: Mapping[str, Any], bindings: Mapping[str, float], result: Result) -> str: ...
+
+        def failure(self, row: int, echo: Mapping[str, Any], error: AutodiffError) -> str: ...
 
 
 class SweepRows:
@@ -295,8 +307,7 @@ class SweepJsonl(SweepRows):
 
     def success(self, row: int, echo: Mapping[str, Any], bindings: Mapping[str, float], result: Result) -> str:
         inputs = {n: bindings[n] for n in self.names if n in bindings}
-        gradients = {k: finite_or_text(v) for k, v in result.gradients.items()}
-        return jsonl_line({"row": row, "inputs": inputs, "value": finite_or_text(result.value), "gradients": gradients})
+        return jsonl_line({"row": row, "inputs": inputs, **_answer(result.value, result.gradients)})
 
     def failure(self, row: int, echo: Mapping[str, Any], error: AutodiffError) -> str:
         inputs = {n: echo[n] for n in self.names if n in echo}

@@ -16,7 +16,7 @@ import csv
 import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .batch import Report, json_bindings, load_json
 from .bindings import CheckedBindings, check_name
@@ -26,9 +26,12 @@ from .lines import OVERLONG, overlong_row, text_blocks
 from .ops import CONSTANTS
 from .program import Program, Result
 from .ranges import MAX_SWEEP_ROWS, Axis, parse_axis, split_arguments
-from .records import Done, SweepFormat, jsonl_line, sweep_format
+from .records import Done, jsonl_line, sweep_format
 from .records_csv import csv_line
 from .sweep_rows import Block, Row, csv_groups, csv_row, fast_csv, is_utf8, kept_cells, rows_of
+
+if TYPE_CHECKING:
+    from .records import SweepFormat
 
 __all__ = ["MAX_SWEEP_ROWS", "Axis", "Block", "Row", "Sweep", "parse_axis", "split_arguments"]
 

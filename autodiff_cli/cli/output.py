@@ -81,27 +81,26 @@ def _console(key: str, stderr: bool) -> Console:
         terminal = terminal_of(stream, os.environ)
         # A stream that cannot take Unicode (LANG=C, PYTHONIOENCODING=ascii): rich reads its encoding
         # and draws ASCII boxes, and what is left (a name such as θ) is written as '?', never an error.
-        file = None if terminal.unicode else cast("TextIO", _Replacing(stream))
+        file = None if terminal.unicode else cast("TextIO", _Replacing(stream, terminal.encodable))
         made = meta[key] = make_console(terminal, file, stderr=stderr)
     return made
 
 
 def plain_ascii(asked: bool) -> bool:
-    """Draw in ASCII: when asked (--ascii), or when standard output cannot take Unicode."""
-    from ..render.display import terminal_of
-
-    return asked or not terminal_of(sys.stdout, os.environ).unicode
+    """Draw in ASCII: when asked (--ascii), or when the results' console cannot take Unicode."""
+    return asked or console().options.ascii_only
 
 
 class _Replacing:
-    """A text stream that writes what its encoding cannot take as '?', for a Console on an ASCII terminal."""
+    """A text stream that writes what its encoding cannot take as '?' (``Terminal.encodable``), for a Console."""
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: Any, encodable: Callable[[str], str]) -> None:
         self.stream = stream
         self.encoding = getattr(stream, "encoding", None) or "ascii"
+        self.encodable = encodable
 
     def write(self, text: str) -> int:
-        return int(self.stream.write(text.encode(self.encoding, "replace").decode(self.encoding)))
+        return int(self.stream.write(self.encodable(text)))
 
     def flush(self) -> None:
         self.stream.flush()

@@ -58,11 +58,15 @@ def sweep(
     """Run and write a sweep; return the exit status."""
     from .streams import write_sweep
 
-    if program == "-" and rows == "-":
-        usage("PROGRAM and --rows cannot both come from standard input")
+    _one_standard_input(program, rows)
     fmt = "jsonl" if shared.fmt in ("json", "jsonl") else "csv"
     compiled = compile_program(read_program(program))
     return write_sweep(compiled, constants, axes, rows, fmt, not shared.allow_nonfinite, shared.quiet, keep)
+
+
+def _one_standard_input(program: str, rows: str | None) -> None:
+    if program == "-" and rows == "-":
+        usage("PROGRAM and --rows cannot both come from standard input")
 
 
 def one_shot(
@@ -221,8 +225,7 @@ def plot(program: str, bindings: tuple[str, ...], shared: Shared, options: dict[
         usage(err.message)
     if bool(axes) == (rows is not None):
         usage("give one range to sweep, NAME=START:STOP, or --rows FILE (not both)")
-    if program == "-" and rows == "-":
-        usage("PROGRAM and --rows cannot both come from standard input")
+    _one_standard_input(program, rows)
     compiled = compile_program(read_program(program))
     with contextlib.ExitStack() as stack:
         data = plot_data(compiled, constants, axes, open_rows(stack, rows), options["x_name"], options["wrt"], options["second"])
