@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import functools
 import gc
-import itertools
 import json
 import math
 import os
@@ -20,7 +19,7 @@ import select
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from . import shellwords
 from .bindings import check_bindings, parse_bindings
@@ -28,7 +27,9 @@ from .errors import INPUT, LIMIT, AutodiffError
 from .lines import LineReader, Overlong
 from .program import compile_program
 from .records import error_record, result_record
-from .workers import Unit, WorkerPool
+
+if TYPE_CHECKING:  # workers.py loads multiprocessing (~15 ms): only --jobs N > 1 imports it
+    from .workers import Unit, WorkerPool
 
 __all__ = ["MAX_ID_DEPTH", "WORKERS_PER_CORE", "Job", "Report", "json_bindings", "parse_job", "run_batch", "run_job"]
 
@@ -45,8 +46,22 @@ MAX_ID_DEPTH = 64
 
 _ABSENT: Any = object()
 
-# Another way to run a stream of numbered lines: (stream, lines, strict) -> records in order.
-Engine = Callable[[Callable[[], bool], Iterable["Line"], bool], Iterator[dict[str, Any]]]
+
+def no_op() -> None:
+    pass
+
+
+class Engine(Protocol):
+    """Another way to run a stream of numbered lines (a Dask cluster): records in input order.
+
+    ``dry()`` says whether reading the next line would wait; ``on_wait()`` is
+    called before any wait (for input or for workers), so that the answers in
+    hand reach the reader first.
+    """
+
+    def __call__(
+        self, dry: Callable[[], bool], lines: Iterable[Line], strict: bool, on_wait: Callable[[], None] = no_op
+    ) -> Iterator[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -112,10 +127,14 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+# One decoder for every line: json.loads with options builds a new one per call.
+_DECODE = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_members).decode
+
+
 def load_json(text: str) -> Any:
     """Parse one line of RFC 8259 JSON, or raise AutodiffError(kind='input')."""
     try:
-        obj = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_members)
+        obj = _DECODE(text)
     except json.JSONDecodeError as err:
         raise AutodiffError(INPUT, f"not valid JSON at column {err.colno}: {err.msg}") from None
     except ValueError as err:  # NaN, Infinity, or an integer too long to read
@@ -290,6 +309,7 @@ def run_batch(
     strict: bool = True,
     first_line: int = 1,
     engine: Engine | None = None,
+    on_wait: Callable[[], None] = no_op,
 ) -> Generator[dict[str, Any], None, None]:
     """One record per job of every input, in input order, each as soon as it is known.
 
@@ -297,21 +317,25 @@ def run_batch(
     also says which input it came from. ``jobs`` > 1 runs jobs in up to that
     many worker processes (started as work arrives), still answering in input
     order; an ``engine`` (a Dask cluster, see distributed.py) runs them instead.
-    Each input's lines are numbered from ``first_line``.
+    Each input's lines are numbered from ``first_line``. ``on_wait`` is
+    called before every wait, for input or for workers: a writer that holds
+    answers to write them in blocks (cli.output.LineWriter) writes them then.
     """
     work = functools.partial(run_lines, strict=strict)
-    with WorkerPool(jobs, work, lost_lines) if jobs > 1 and engine is None else contextlib.nullcontext() as pool:
+    parallel = jobs > 1 and engine is None
+    if parallel:
+        from .workers import WorkerPool
+    with WorkerPool(jobs, work, lost_lines) if parallel else contextlib.nullcontext() as pool:
         for name, stream in inputs:
             reader = LineReader(stream)
             lines = numbered_lines(reader, on_read, first_line)
             dry = functools.partial(_dry, reader, stream)
             if engine is not None:
-                records = engine(dry, lines, strict)
+                records = engine(dry, lines, strict, on_wait)
             elif pool:
-                records = _run_parallel(pool, dry, lines)
+                records = _run_parallel(pool, dry, lines, on_wait)
             else:
-                # one line at a time, so that each answer is written as soon as it is known
-                records = itertools.chain.from_iterable(run_lines([line], strict) for line in lines)
+                records = _run_serial(dry, lines, strict, on_wait)
             for record in records:
                 yield {"file": name, **record} if name_files else record
 
@@ -379,10 +403,24 @@ def chunks(
         yield chunk, False
 
 
-def _run_parallel(pool: WorkerPool, dry: Callable[[], bool], lines: Iterable[Line]) -> Iterator[dict[str, Any]]:
+def _run_serial(
+    dry: Callable[[], bool], lines: Iterable[Line], strict: bool, on_wait: Callable[[], None]
+) -> Iterator[dict[str, Any]]:
+    """One line at a time, each answer yielded as soon as it is known."""
+    for line in lines:
+        yield from run_lines([line], strict)
+        if dry():
+            on_wait()
+
+
+def _run_parallel(
+    pool: WorkerPool, dry: Callable[[], bool], lines: Iterable[Line], on_wait: Callable[[], None]
+) -> Iterator[dict[str, Any]]:
     # At most a few units per worker are in flight, so a huge input is never
     # queued whole ahead of the workers.
     window = 3 * pool.size
+    from .workers import Unit
+
     pending: deque[Unit] = deque()
     for chunk, idle in chunks(dry, lines):
         unit = Unit(chunk)
@@ -391,11 +429,18 @@ def _run_parallel(pool: WorkerPool, dry: Callable[[], bool], lines: Iterable[Lin
         pool.poll()
         # When the input runs dry, answer what is in hand before waiting for more.
         while pending and (idle or len(pending) >= window or pending[0].done()):
-            pool.wait(pending[0])
-            yield from pending.popleft().results()
+            yield from _results(pool, pending.popleft(), on_wait)
+        if idle:
+            on_wait()
     while pending:
-        pool.wait(pending[0])
-        yield from pending.popleft().results()
+        yield from _results(pool, pending.popleft(), on_wait)
+
+
+def _results(pool: WorkerPool, unit: Unit, on_wait: Callable[[], None]) -> list[dict[str, Any]]:
+    if not unit.done():
+        on_wait()
+        pool.wait(unit)
+    return unit.results()
 
 
 def cpu_count() -> int:

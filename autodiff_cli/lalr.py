@@ -47,6 +47,7 @@ class Reject(Exception):
 Gather = Callable[[list[Any]], list[Any]]
 Reduction = tuple[Callable[..., Any], Gather | None]  # the callback, and which children it gets (None: all)
 _END = "$END"
+_END_GROUP = 0  # the end of the text, among the terminals' group numbers (group 0 is no terminal's)
 _NOWHERE = (-1, None)  # where a token the table has no action for leads
 # What the lexer does with a token, by terminal: flags.
 _KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE, _STOP = 1, 2, 4, 8, 16, 32, 64
@@ -168,16 +169,22 @@ class Driver:
         rules = {arg for row in table.states.values() for _, arg in row.values() if not isinstance(arg, int)}
         kept = {sym.name for rule in rules for sym in rule.expansion if sym.is_term and not sym.filter_out}
         kept.add(newline)  # a newline is kept when it ends a statement
-        self.roles = _roles(frontend.lexer.lexer.root_lexer, kept, open, close, newline)
+        roles = _roles(frontend.lexer.lexer.root_lexer, kept, open, close, newline)
         self.blanks = blanks
+        self.scan = self._scanner(frontend.lexer.lexer, roles)
+        # Terminals go by their group's number in the scanner's pattern from here on:
+        # a match's group by number costs less than by name. Group 0 stands for the end.
+        groups: dict[str, int] = {**self.scan.__self__.groupindex, _END: _END_GROUP}  # type: ignore[attr-defined]
+        self.code = groups.__getitem__
+        self.roles: dict[int | None, int] = {groups[name]: flags for name, flags in roles.items() if name is not None}
+        self.roles[None] = roles[None]
         placeholders = parser.options.maybe_placeholders
         self.actions = self._actions(table.states, {rule: _reduction(rule, callbacks, placeholders) for rule in rules})
-        self.scan = self._scanner(frontend.lexer.lexer)
 
     def _actions(
         self, states: dict[int, dict[str, tuple[Any, Any]]], reductions: dict[Any, Reduction | None]
-    ) -> list[dict[str, Any]]:
-        """Per state, token name to a shift (the next state, an int) or a reduction (size, after, method, gather).
+    ) -> list[dict[int, Any]]:
+        """Per state, token (its group number) to a shift (the next state, an int) or a reduction (size, after, method, gather).
 
         ``after`` maps the state uncovered by the reduction to, per token, the
         state the parser lands in and what it does there, chain rules already
@@ -190,14 +197,16 @@ class Driver:
                 if not symbol.isupper():
                     goto.setdefault(symbol, {})[state] = arg
 
-        def land(below: int, state: int) -> dict[str, tuple[int, Any]]:
-            landed: dict[str, tuple[int, Any]] = {_END: (state, None)} if state == self.end else {}
+        code = self.code
+
+        def land(below: int, state: int) -> dict[int, tuple[int, Any]]:
+            landed: dict[int, tuple[int, Any]] = {_END_GROUP: (state, None)} if state == self.end else {}
             for kind in filter(str.isupper, states[state]):
                 at, action = state, states[state][kind][1]
                 while action is not None and not isinstance(action, int) and reductions[action] is None:
                     at = goto[action.origin.name][below]
                     action = states[at].get(kind, (None, None))[1]
-                landed[kind] = (at, None if action is None else encode(action))
+                landed[code(kind)] = (at, None if action is None else encode(action))
             return landed
 
         def encode(action: Any) -> Any:
@@ -207,15 +216,16 @@ class Driver:
             return len(action.expansion), after[action.origin.name], method, gather
 
         # Every origin's map exists before any is filled: encode() refers to them.
-        after: dict[str, dict[int, dict[str, tuple[int, Any]]]] = {
+        after: dict[str, dict[int, dict[int, tuple[int, Any]]]] = {
             name: {below: {} for below in targets} for name, targets in goto.items()
         }
         for name, targets in goto.items():
             for below, state in targets.items():
                 after[name][below].update(land(below, state))
-        return [{kind: encode(arg) for kind, (_, arg) in states[state].items() if kind.isupper()} for state in range(len(states))]
+        rows = (states[state] for state in range(len(states)))
+        return [{code(kind): encode(arg) for kind, (_, arg) in row.items() if kind.isupper()} for row in rows]
 
-    def _scanner(self, contextual: Any) -> Callable[[str], Iterator[re.Match[str]]]:
+    def _scanner(self, contextual: Any, roles: dict[str | None, int]) -> Callable[[str], Iterator[re.Match[str]]]:
         """lark's pattern for every terminal, blanks skipped first, ending in a match for a stray character or the end.
 
         The driver reads the text with this one pattern instead of the
@@ -235,7 +245,7 @@ class Driver:
         blank = "".join(self.blanks)
         for ch in blank:
             m = pattern.match(ch + blank + "x")
-            if m is None or not self.roles.get(m.lastgroup, 0) & _IGNORE or m.group() != ch + blank:
+            if m is None or not roles.get(m.lastgroup, 0) & _IGNORE or m.group() != ch + blank:
                 raise ValueError(f"lark does not skip {ch!r} as a blank")
         whole = f"[{re.escape(blank)}]*+(?:{pattern.pattern}|(?P<{_STRAY}>[\\s\\S])|\\Z)"
         return re.compile(whole, pattern.flags).finditer
@@ -246,16 +256,16 @@ class Driver:
         One function on purpose: this is the loop every token goes through, and a call per token costs.
         """
         actions, roles, end_state, new = self.actions, self.roles, self.end, tuple.__new__
-        end, keep, ignore, count, open, close, newline, stop = _END, _KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE, _STOP
+        end, keep, ignore, count, open, close, newline, stop = _END_GROUP, _KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE, _STOP
         states = [self.start]
         values: list[Any] = []
         line, line_start, depth = 1, 0, 0
         tokens = self.scan(text)
-        kind: str | None
+        kind: int | None
         while True:
             kind, tok = end, None
             for m in tokens:  # the next token
-                kind = m.lastgroup
+                kind = m.lastindex  # the terminal's own group: its inner groups close before it
                 role = roles[kind]
                 if role == keep:
                     tok = new(Token, (m.group(kind), line, m.start(kind) - line_start + 1))  # type: ignore[arg-type]
@@ -303,5 +313,5 @@ class Driver:
                 state, action = after[states[-1]].get(kind, _NOWHERE)
                 states.append(state)
                 values.append(value)
-                if state == end_state and kind is end:
+                if state == end_state and kind == end:
                     return value

@@ -15,7 +15,6 @@ goes through lark's loop, so that ``autodiff eval`` never builds the driver.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import math
 import threading
@@ -258,6 +257,15 @@ _LOCK = threading.Lock()
 _PARSER: Lark | None = None
 _DRIVER: Driver | None = None
 
+
+class _NotYet(Exception):
+    """Stands for an exception class of a module not imported yet (lark's, lalr's); never raised."""
+
+
+# Filled in as lark and lalr load: an import statement on every parse costs more than the lookup.
+_Unexpected: type[Exception] = _NotYet
+_Reject: type[Exception] = _NotYet
+
 _PARSED_ONE = False  # the first program goes through lark's loop: `autodiff eval` never builds the driver (~6 ms)
 
 LARK_LOOP = False
@@ -265,34 +273,26 @@ LARK_LOOP = False
 
 
 def _parser() -> Lark:
-    global _PARSER
+    global _PARSER, _Unexpected
     if _PARSER is None:
+        from lark.exceptions import UnexpectedInput
+
         from .parser_tables import load_parser
 
+        _Unexpected = UnexpectedInput
         # From the tables shipped beside grammar.lark when current: building them costs ~25 ms.
         _PARSER = load_parser(transformer=_CALLBACKS, postlex=_POSTLEX)
     return _PARSER
 
 
 def _driver() -> Driver:
-    global _DRIVER
+    global _DRIVER, _Reject
     if _DRIVER is None:
-        from .lalr import Driver
+        from .lalr import Driver, Reject  # not before: `autodiff eval` parses one program and never needs it
 
+        _Reject = Reject
         _DRIVER = Driver(_parser(), {name: getattr(_BUILDER, name) for name in vars(_CALLBACKS)})
     return _DRIVER
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Parsing makes no reference cycles, so the cyclic collector only costs time here."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 MAX_PROGRAM_CHARS = 4_000_000
@@ -309,25 +309,27 @@ def parse(source: str) -> Graph:
         raise AutodiffError(
             LIMIT, f"the program has {len(source):,} characters; the limit is {MAX_PROGRAM_CHARS:,} (parse time grows with size)"
         )
-    from lark.exceptions import UnexpectedInput
-
     global _PARSED_ONE
-    with _LOCK, _collector_paused():
+    with _LOCK:
+        # Parsing makes no reference cycles, so the cyclic collector only costs time here
+        # (a batch runs under batch.few_collections already; a lone parse may not).
+        collecting = gc.isenabled()
+        gc.disable()
         _BUILDER.reset(source)
         try:
             if not LARK_LOOP and _PARSED_ONE:
-                from .lalr import Reject  # not before: `autodiff eval` parses one program and never needs it
-
                 try:
                     return _driver().parse(source)  # type: ignore[no-any-return]
-                except Reject:  # not a program: lark's loop finds the same error and says what it expected
+                except _Reject:  # not a program: lark's loop finds the same error and says what it expected
                     _BUILDER.reset(source)
             _PARSED_ONE = True
             return _parser().parse(source)  # type: ignore[return-value]
-        except UnexpectedInput as err:
-            error = _syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None)))
+        except _Unexpected as err:
+            error = _syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None)))  # type: ignore[arg-type]
         finally:
             _BUILDER.reset("")
+            if collecting:
+                gc.enable()
     # Raised out here, the error has no __context__: lark's exception holds parser state that
     # does not pickle, and tblib (imported by Dask) pickles the context along with an error.
     raise error

@@ -7,6 +7,7 @@ peak memory) only exists between processes.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -18,6 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from autodiff_cli.cli.output import LineWriter
 
 AUTODIFF = [sys.executable, "-m", "autodiff_cli"]
 CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "cases.jsonl").read_text().splitlines()]
@@ -264,3 +267,63 @@ def test_a_progress_bar_on_a_terminal_but_never_in_the_output(tmp_path):
     assert [json.loads(line)["line"] for line in out.splitlines()] == list(range(1, 2001))
     code, out, terminal = run_with_terminal_stderr(["batch", str(jobs), "--json", "--quiet"], tmp_path)
     assert code == 0 and terminal == b"" and len(out.splitlines()) == 2000
+
+
+# --- blocks ------------------------------------------------------------------------------
+
+
+class _Counting(io.StringIO):
+    """A standard output that counts the writes it gets (not a terminal, not a regular file)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_a_holding_writer_writes_in_blocks_and_counts_only_what_it_wrote(monkeypatch):
+    out = _Counting()
+    monkeypatch.setattr(sys, "stdout", out)
+    counted: list[int] = []
+    with LineWriter(hold=True) as writer:
+        for i in range(1000):
+            writer.write(f"{i}\n", lambda i=i: counted.append(i))
+        assert out.getvalue() == "" and counted == []  # held: nothing is written or counted yet
+        writer.flush()  # what a producer does before it waits
+        assert out.getvalue() == "".join(f"{i}\n" for i in range(1000)) and counted == list(range(1000))
+        assert out.writes == 1
+        writer.write("last\n", lambda: counted.append(-1))
+    assert out.getvalue().endswith("999\nlast\n") and counted[-1] == -1  # leaving writes what is held
+    assert out.writes == 2
+
+
+def test_a_holding_writer_writes_a_full_block_at_once(monkeypatch):
+    out = _Counting()
+    monkeypatch.setattr(sys, "stdout", out)
+    line = "x" * 99 + "\n"
+    with LineWriter(hold=True) as writer:
+        for _ in range(2 * LineWriter.HOLD_CHARS // len(line)):
+            writer.write(line)
+        assert out.writes == 1  # the first block went out by itself; the second is held
+    assert out.getvalue() == line * (2 * LineWriter.HOLD_CHARS // len(line))
+
+
+def test_a_batch_to_a_pipe_writes_far_fewer_blocks_than_lines(tmp_path):
+    jobs = jobs_file(tmp_path / "jobs.txt", 3000)
+    code = (
+        "import sys, autodiff_cli.cli.output as o\n"
+        "writes = []\n"
+        "real = o.LineWriter._emit\n"
+        "o.LineWriter._emit = lambda self, text, counts: (writes.append(text.count('\\n')), real(self, text, counts))\n"
+        "from autodiff_cli.cli import main\n"
+        "sys.argv = ['autodiff', 'batch', '--json', '-q', sys.argv[1]]\n"
+        "try:\n    main()\nfinally:\n    print(len(writes), sum(writes), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(jobs)], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    blocks, lines = map(int, done.stderr.split())
+    assert lines == 3000 == len(done.stdout.splitlines())
+    assert blocks < 30  # a block per 64 KiB, not a write per line

@@ -11,7 +11,7 @@ import pathlib
 import random
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from autodiff_cli.engine import Value, topological_order
@@ -187,6 +187,8 @@ def _depth(v: Value) -> int:
 @pytest.mark.timeout(300)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
+# Drawn as it first placed its columns, two lines needed one column whichever bus lay lower.
+@example("t0 = a; t1 = tanh(a); t2 = (max(t1, b) - (b - sin(t1))); (t1 - t2)")
 def test_random_top_to_bottom_pictures_read_back_as_their_graphs(source: str) -> None:
     try:
         program = run(source, a=0.3, b=1.7, c=1.1)

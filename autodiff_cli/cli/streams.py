@@ -113,11 +113,12 @@ def write_batch(
     stack = contextlib.ExitStack()
     engine = _engine(stack, scheduler)
     progress = _progress(paths, quiet)
-    with stack, LineWriter() as out:
+    # Answers are held and written in blocks, and whatever is held is written before any wait.
+    with stack, LineWriter(hold=True) as out:
         with contextlib.suppress(Interrupted), progress or contextlib.nullcontext():
             out.write(header)
             on_read = progress.read if progress else None
-            records = run_batch(_open_inputs(paths), workers, on_read, name_files, strict, first_line, engine)
+            records = run_batch(_open_inputs(paths), workers, on_read, name_files, strict, first_line, engine, out.flush)
             with contextlib.closing(records):
                 for record in records:
                     out.write(line_of(record), functools.partial(report.add, record))

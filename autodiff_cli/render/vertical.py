@@ -216,6 +216,23 @@ def vertical(nodes: list[Box], root: int, g: Glyphs, width: int, max_rows: int) 
         return None, 0
     plan = _Plan(nodes)
     layers = _order(plan, nodes, root)
+    # Two lines can be forced into one column whichever bus lies lower (no track order
+    # works); the same layers mirrored then place the lines in other columns.
+    for order in (layers, [layer[::-1] for layer in layers]):
+        drawn = _draw(plan, nodes, order, max_rows)
+        if drawn is not None:
+            break
+    if drawn is None:
+        return None, 0
+    canvas, row = drawn
+    needed = 1 + max(c for _, c in [*canvas.dirs, *canvas.text])
+    if needed > width:
+        return None, needed
+    return _rows(canvas, g, row), needed
+
+
+def _draw(plan: _Plan, nodes: list[Box], layers: list[list[int]], max_rows: int) -> tuple[_Canvas, int] | None:
+    """The bands and channels on a canvas, and its rows; None if a channel has no track order or it is too tall."""
     _place(plan, nodes, layers)
     canvas = _Canvas()
     row = 0
@@ -234,14 +251,11 @@ def vertical(nodes: list[Box], root: int, g: Glyphs, width: int, max_rows: int) 
         if k + 1 < len(layers):
             following = _channel(canvas, plan, layer, layers[k + 1], row, nodes)
             if following is None:
-                return None, 0
+                return None
             row = following
         if row > max_rows:
-            return None, 0
-    needed = 1 + max(c for _, c in [*canvas.dirs, *canvas.text])
-    if needed > width:
-        return None, needed
-    return _rows(canvas, g, row), needed
+            return None
+    return canvas, row
 
 
 def _rows(canvas: _Canvas, g: Glyphs, nrows: int) -> list[list[Run]]:
