@@ -55,9 +55,14 @@ def finite_or_text(x: float) -> float | str:
 _LINE_BREAKERS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
+# One encoder for every record (json.dumps with options builds one per call). Records are
+# trees built here from numbers, names and JSON read back: none can hold itself.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False).encode
+
+
 def dumps(record: dict[str, Any]) -> str:
     """One line of RFC 8259 JSON; floats print as the shortest text that reads back exactly."""
-    return json.dumps(record, ensure_ascii=False, allow_nan=False).translate(_LINE_BREAKERS)
+    return _ENCODE(record).translate(_LINE_BREAKERS)
 
 
 def jsonl_line(record: Mapping[str, Any]) -> str:

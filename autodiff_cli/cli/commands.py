@@ -220,8 +220,10 @@ def batch_command(files: tuple[str, ...], jobs: int, scheduler: str | None, firs
     A job is one line: a JSON object {"expr": "...", "vars": {"a": 2}} (an "id"
     member is echoed back), or the arguments of `autodiff eval`, quoted as a shell
     quotes them: "tanh(a*b+c)" a=2 b=3 c=1. Blank lines and # comments are skipped.
-    Each answer is written as soon as its job is done, with the job's line number;
-    a job that fails gets an error record and the others go on.
+    Answers come in input order, each with its job's line number: in blocks while
+    input keeps coming, and at once whenever autodiff would wait for more, so no
+    answer waits on a job not yet read. A job that fails gets an error record and
+    the others go on.
 
     \b
     Examples:
