@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import subprocess
 import sys
@@ -94,12 +95,18 @@ def measure(name: str, path: Path, n: int, one: Path) -> dict[str, float]:
     rates: dict[str, float] = {}
     starts: dict[str, float] = {}
     digests = set()
-    for mode, args in MODES.items():
-        # Best of REPEAT runs: this machine's speed wanders by a sixth from one run to the next.
-        seconds, digest = min(run(path, *args) for _ in range(REPEAT))
-        first_half = min(run(half, *args)[0] for _ in range(REPEAT))
-        starts[mode] = min(run(one, *args)[0] for _ in range(REPEAT))
-        digests.add(digest)
+    best = {mode: [math.inf, math.inf, math.inf] for mode in MODES}
+    # Best of REPEAT rounds, the modes taking turns within each: this machine's speed wanders
+    # by a sixth from one run to the next, and at times by half for a minute, which would
+    # otherwise fall on one mode's runs only.
+    for _ in range(REPEAT):
+        for mode, args in MODES.items():
+            seconds, digest = run(path, *args)
+            digests.add(digest)
+            times = (seconds, run(half, *args)[0], run(one, *args)[0])
+            best[mode] = [min(old, new) for old, new in zip(best[mode], times, strict=True)]
+    for mode in MODES:
+        seconds, first_half, starts[mode] = best[mode]
         rates[mode] = (n - n // 2) / max(seconds - first_half, 1e-9)
         print(
             f"  {name}: {mode:<22} {n / seconds:>9,.0f} jobs/s end to end ({seconds:.1f} s),"
