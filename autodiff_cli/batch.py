@@ -19,7 +19,7 @@ import select
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar
 
 from . import shellwords
 from .bindings import check_bindings, parse_bindings
@@ -416,31 +416,58 @@ def _run_serial(
 def _run_parallel(
     pool: WorkerPool, dry: Callable[[], bool], lines: Iterable[Line], on_wait: Callable[[], None]
 ) -> Iterator[dict[str, Any]]:
-    # At most a few units per worker are in flight, so a huge input is never
-    # queued whole ahead of the workers.
-    window = 3 * pool.size
     from .workers import Unit
 
-    pending: deque[Unit] = deque()
-    for chunk, idle in chunks(dry, lines):
+    def start(chunk: list[Line]) -> Unit:
         unit = Unit(chunk)
         pool.submit(unit)
-        pending.append(unit)
         pool.poll()
-        # When the input runs dry, answer what is in hand before waiting for more.
-        while pending and (idle or len(pending) >= window or pending[0].done()):
-            yield from _results(pool, pending.popleft(), on_wait)
+        return unit
+
+    def finish(unit: Unit) -> list[dict[str, Any]]:
+        pool.wait(unit)
+        return unit.results()
+
+    # At most a few units per worker are in flight, so a huge input is never
+    # queued whole ahead of the workers.
+    yield from in_order(chunks(dry, lines), start, Unit.done, finish, 3 * pool.size, on_wait, deque())
+
+
+Handle = TypeVar("Handle")
+
+
+def in_order(
+    chunked: Iterable[tuple[list[Line], bool]],
+    start: Callable[[list[Line]], Handle],
+    done: Callable[[Handle], bool],
+    finish: Callable[[Handle], list[dict[str, Any]]],
+    window: int,
+    on_wait: Callable[[], None],
+    pending: deque[Handle],
+) -> Iterator[dict[str, Any]]:
+    """The answers to chunks run elsewhere (--jobs workers, a Dask cluster), in input order.
+
+    ``start`` sends a chunk off, ``done`` says whether its answers are in,
+    ``finish`` waits for them. At most ``window`` chunks are in flight; when
+    the input runs dry, everything in hand is answered before reading on.
+    ``on_wait`` runs before every wait. ``pending`` is the caller's, so that
+    it can let go of what is still in flight if the reader stops early.
+    """
+
+    def answers() -> list[dict[str, Any]]:
+        handle = pending.popleft()
+        if not done(handle):
+            on_wait()
+        return finish(handle)
+
+    for chunk, idle in chunked:
+        pending.append(start(chunk))
+        while pending and (idle or len(pending) >= window or done(pending[0])):
+            yield from answers()
         if idle:
             on_wait()
     while pending:
-        yield from _results(pool, pending.popleft(), on_wait)
-
-
-def _results(pool: WorkerPool, unit: Unit, on_wait: Callable[[], None]) -> list[dict[str, Any]]:
-    if not unit.done():
-        on_wait()
-        pool.wait(unit)
-    return unit.results()
+        yield from answers()
 
 
 def cpu_count() -> int:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from . import __version__
-from .batch import Job, Line, chunks, few_collections, no_op, parse_job, run_job, run_lines
+from .batch import Job, Line, chunks, few_collections, in_order, no_op, parse_job, run_job, run_lines
 from .errors import INPUT, LIMIT, AutodiffError
 from .lines import Overlong
 
@@ -179,23 +179,16 @@ class DaskEngine:
         self, dry: Callable[[], bool], lines: Iterable[Line], strict: bool, on_wait: Callable[[], None] = no_op
     ) -> Iterator[dict[str, Any]]:
         pending: deque[tuple[Lines, Any]] = deque()
-
-        def answers() -> list[dict[str, Any]]:
-            chunk, future = pending.popleft()
-            if not future.done():
-                on_wait()
-            return self._answers(chunk, future, strict)
-
         try:
-            for chunk, idle in chunks(dry, lines, lambda: self.chunk_jobs):
-                pending.append((chunk, self._submit(chunk, strict)))
-                # When the input runs dry, answer what is in hand before waiting for more.
-                while pending and (idle or len(pending) >= self.window or pending[0][1].done()):
-                    yield from answers()
-                if idle:
-                    on_wait()
-            while pending:
-                yield from answers()
+            yield from in_order(
+                chunks(dry, lines, lambda: self.chunk_jobs),
+                lambda chunk: (chunk, self._submit(chunk, strict)),
+                lambda sent: bool(sent[1].done()),
+                lambda sent: self._answers(*sent, strict),
+                self.window,
+                on_wait,
+                pending,
+            )
         finally:
             for _, future in pending:
                 future.release()

@@ -175,14 +175,14 @@ class Driver:
         # Terminals go by their group's number in the scanner's pattern from here on:
         # a match's group by number costs less than by name. Group 0 stands for the end.
         groups: dict[str, int] = {**self.scan.__self__.groupindex, _END: _END_GROUP}  # type: ignore[attr-defined]
-        self.code = groups.__getitem__
         self.roles: dict[int | None, int] = {groups[name]: flags for name, flags in roles.items() if name is not None}
         self.roles[None] = roles[None]
         placeholders = parser.options.maybe_placeholders
-        self.actions = self._actions(table.states, {rule: _reduction(rule, callbacks, placeholders) for rule in rules})
+        reductions = {rule: _reduction(rule, callbacks, placeholders) for rule in rules}
+        self.actions = self._actions(table.states, reductions, groups)
 
     def _actions(
-        self, states: dict[int, dict[str, tuple[Any, Any]]], reductions: dict[Any, Reduction | None]
+        self, states: dict[int, dict[str, tuple[Any, Any]]], reductions: dict[Any, Reduction | None], groups: dict[str, int]
     ) -> list[dict[int, Any]]:
         """Per state, token (its group number) to a shift (the next state, an int) or a reduction (size, after, method, gather).
 
@@ -197,7 +197,7 @@ class Driver:
                 if not symbol.isupper():
                     goto.setdefault(symbol, {})[state] = arg
 
-        code = self.code
+        code = groups.__getitem__
 
         def land(below: int, state: int) -> dict[int, tuple[int, Any]]:
             landed: dict[int, tuple[int, Any]] = {_END_GROUP: (state, None)} if state == self.end else {}

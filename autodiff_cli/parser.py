@@ -313,9 +313,9 @@ def parse(source: str) -> Graph:
     with _LOCK:
         # Parsing makes no reference cycles, so the cyclic collector only costs time here
         # (a batch runs under batch.few_collections already; a lone parse may not).
+        _BUILDER.reset(source)
         collecting = gc.isenabled()
         gc.disable()
-        _BUILDER.reset(source)
         try:
             if not LARK_LOOP and _PARSED_ONE:
                 try:
