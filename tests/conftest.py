@@ -56,3 +56,13 @@ def close(got: float, want: float, rel: float = 1e-9, abs_: float = 1e-12) -> bo
 @pytest.fixture(scope="session")
 def cases() -> list[dict]:
     return CASES
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``contract`` run first: a broken contract fails the run in seconds, not at its end.
+
+    They are the fast unit tests of the code that others change most (the batch's
+    in-order loop, the Dask engine's retries, the parser's driver). The order among
+    the rest is untouched, and the suite passes in any order (`-p randomly`).
+    """
+    items.sort(key=lambda item: item.get_closest_marker("contract") is None)
