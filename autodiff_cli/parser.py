@@ -16,6 +16,7 @@ goes through lark's loop, so that ``autodiff eval`` never builds the driver.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import threading
 from array import array
@@ -364,6 +365,10 @@ def _syntax_error(err: UnexpectedInput, source: str, previous: Token | None) -> 
             problem = name_problem(source[err.pos_in_stream :].split(maxsplit=1)[0], _adjacent(previous, err.pos_in_stream))
             if problem is not None:
                 return AutodiffError(SYNTAX, problem[1], err.line, err.column, source)
+        if ch.isdecimal() and not ch.isascii():  # ١ or ５: a digit to float(), not to the language
+            run = "".join(itertools.takewhile(str.isdecimal, source[err.pos_in_stream : err.pos_in_stream + 20]))  # type: ignore[operator]
+            message = f"'{ch}' (U+{ord(ch):04X}) is not an ASCII digit: numbers are written with 0-9 ({run} is {int(run)})"
+            return AutodiffError(SYNTAX, message, err.line, err.column, source)
         shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" if ch else "end"
         return AutodiffError(SYNTAX, f"unexpected character {shown}", err.line, err.column, source)
     assert isinstance(err, UnexpectedToken)

@@ -5,26 +5,48 @@ of a short ``autodiff eval``. lark can cache a built parser, but only as a
 pickle in a shared temporary directory, and reading a pickle can run code.
 These tables are plain JSON inside the package instead: written by
 ``python tools/build_parser_tables.py``, checked against a fresh build by the
-tests, and used only if they were built from this very grammar by the installed
-version of lark. Under another lark (the dependency range allows several) the
-parser is built from the grammar once, and its tables are cached as JSON, never
-pickle, in the user's cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``,
-``autodiff-cli/``) for the next start; a cache that cannot be written only
-costs time. Stale tables, shipped or cached, are never used, so they can cost
-time but never change a parse.
+tests. Under another lark (the dependency range allows several) the parser is
+built from the grammar once, and its tables are cached as JSON, never pickle,
+in the user's cache directory (``$XDG_CACHE_HOME`` if it is an absolute path,
+else ``~/.cache``; ``autodiff-cli/``) for the next start.
+
+Tables are trusted only after checks, shipped or cached alike: the file is a
+regular file of at most ``MAX_TABLE_BYTES`` (a FIFO, a device, a directory or
+a symlink in the cache is never read); it is sealed with the SHA-256 of its
+own text, so an edit, a truncation or a torn write shows; and its key, the
+SHA-256 of the grammar, the lark version and the options, is this run's key.
+Anything else, and any exception while lark loads tables that passed, means
+the parser is built from the grammar. The cache is written to a temporary
+file in the same directory and renamed over the old one, so a reader sees a
+whole file or the previous one; a cache that cannot be written only costs
+time. The seal detects damage, not a forger: whoever can rewrite the cache
+can also recompute the seal (or edit the installed package).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Callable
+import stat
 from typing import Any
 
 import lark
 from lark import Lark
 
-__all__ = ["OPTIONS", "TABLES_FILE", "build_parser", "dumps", "load_parser", "read_grammar", "tables"]
+__all__ = [
+    "MAX_TABLE_BYTES",
+    "OPTIONS",
+    "TABLES_FILE",
+    "build_parser",
+    "cache_file",
+    "dumps",
+    "load_parser",
+    "read_grammar",
+    "read_tables",
+    "tables",
+    "tables_key",
+]
 
 GRAMMAR_FILE = "grammar.lark"
 TABLES_FILE = "grammar_tables.json"
@@ -36,25 +58,36 @@ OPTIONS: dict[str, Any] = {
 }
 """How parser.py's Lark is configured; the callbacks (transformer, postlex) are given at load time."""
 
+MAX_TABLE_BYTES = 1 << 20
+"""The largest tables file read (the tables are about 35 KB): a bigger one is not read at all."""
+
 _RUNTIME = ("transformer", "postlex")
-
-
 _HERE = os.path.dirname(os.path.abspath(__file__))
+SHIPPED = os.path.join(_HERE, TABLES_FILE)
+"""The tables in the package (a module attribute, so tests can point it elsewhere)."""
 
-
-def _read(filename: str) -> str:
-    # A plain path, not importlib.resources: that import alone costs ~2 ms of start-up.
-    with open(os.path.join(_HERE, filename), encoding="utf-8") as f:
-        return f.read()
+# The seal: the file starts with the SHA-256 of everything after this member,
+# so it is checked on bytes before any JSON is decoded, and the file stays JSON.
+_SEAL_START = b'{"sha256":"'
+_SEAL_END = b'",'
+_BODY = len(_SEAL_START) + 64 + len(_SEAL_END)
 
 
 def read_grammar() -> str:
-    return _read(GRAMMAR_FILE)
+    # A plain path, not importlib.resources: that import alone costs ~2 ms of start-up.
+    with open(os.path.join(_HERE, GRAMMAR_FILE), encoding="utf-8") as f:
+        return f.read()
 
 
 def build_parser(grammar: str, **runtime: Any) -> Lark:
     """The slow way: lark analyses the grammar and builds the tables now."""
     return Lark(grammar, **OPTIONS, **runtime)
+
+
+def tables_key(grammar: str) -> str:
+    """What tables must have been built from to be used: SHA-256 of the grammar, the lark version and the options."""
+    what = json.dumps([grammar, lark.__version__, OPTIONS], sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(what.encode("ascii")).hexdigest()
 
 
 def tables(parser: Lark, grammar: str) -> dict[str, Any]:
@@ -65,70 +98,163 @@ def tables(parser: Lark, grammar: str) -> dict[str, Any]:
     data, memo = parser.memo_serialize([TerminalDef, Rule])
     data["options"] = {k: v for k, v in data["options"].items() if k not in _RUNTIME}
     data["parser"]["parser"] = _canonical(data["parser"]["parser"])
-    return {"grammar": grammar, "lark": lark.__version__, "options": OPTIONS, "data": data, "memo": memo}
+    return {
+        "key": tables_key(grammar),
+        "grammar": grammar,
+        "lark": lark.__version__,
+        "options": OPTIONS,
+        "data": data,
+        "memo": memo,
+    }
 
 
 def dumps(built: dict[str, Any]) -> str:
-    """JSON text of ``tables(...)``; int-keyed dicts and tuples are tagged so they read back unchanged."""
-    return json.dumps(_encode(built), ensure_ascii=False, separators=(",", ":")) + "\n"
+    """JSON text of ``tables(...)``, sealed with its SHA-256; int-keyed dicts and tuples are tagged to read back unchanged."""
+    text = json.dumps(_encode(built), ensure_ascii=True, separators=(",", ":"))  # ASCII: the patterns may hold lone surrogates
+    if not text.startswith("{") or text == "{}":
+        raise TypeError("the parser tables must be a non-empty dict")
+    body = text[1:] + "\n"
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return f"{_SEAL_START.decode()}{digest}{_SEAL_END.decode()}{body}"
 
 
-def loads(text: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(text, object_hook=_decode)
-    return loaded
-
-
-def load_parser(**runtime: Any) -> Lark:
-    """The parser for grammar.lark: from the shipped or cached tables if they are current, else built (and cached)."""
-    grammar = read_grammar()
-    for read in (lambda: _read(TABLES_FILE), _read_cache):
-        stored = _current(read, grammar)
-        if stored is not None:
-            return Lark._load_from_dict(stored["data"], stored["memo"], **runtime)  # type: ignore[no-untyped-call, no-any-return]
-    parser = build_parser(grammar, **runtime)
-    _write_cache(parser, grammar)
-    return parser
-
-
-def cache_file() -> str:
-    """Where tables built by this version of lark are kept between runs."""
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(root, "autodiff-cli", f"grammar_tables-lark-{lark.__version__}.json")
-
-
-def _read_cache() -> str:
-    with open(cache_file(), encoding="utf-8") as f:
-        return f.read()
-
-
-def _current(read: Callable[[], str], grammar: str) -> dict[str, Any] | None:
-    """The tables ``read`` gives if they were built from this grammar, by this lark, with these options."""
+def read_tables(raw: bytes | None, grammar: str) -> dict[str, Any] | None:
+    """The tables in ``raw`` if its seal holds and they were built from ``grammar`` by this lark with OPTIONS, else None."""
+    if raw is None or len(raw) > MAX_TABLE_BYTES or not raw.startswith(_SEAL_START) or raw[_BODY - 2 : _BODY] != _SEAL_END:
+        return None
+    if hashlib.sha256(raw[_BODY:]).hexdigest().encode("ascii") != raw[len(_SEAL_START) : _BODY - 2]:
+        return None  # edited, truncated or torn
     try:
-        stored = loads(read())
-    except (OSError, ValueError):
+        stored = json.loads(raw.decode("utf-8"), object_hook=_decode)
+    except Exception:  # not UTF-8, not JSON, too deep, a tag that does not decode: build instead
         return None
     if (
         isinstance(stored, dict)
+        and stored.get("key") == tables_key(grammar)
         and stored.get("grammar") == grammar
         and stored.get("lark") == lark.__version__
         and stored.get("options") == OPTIONS
+        and isinstance(stored.get("data"), dict)
+        and isinstance(stored.get("memo"), dict)
     ):
         return stored
     return None
 
 
-def _write_cache(parser: Lark, grammar: str) -> None:
-    """Keep the tables for the next start; written whole, then renamed, so a reader never sees half a file."""
-    path = cache_file()
+def load_parser(**runtime: Any) -> Lark:
+    """The parser for grammar.lark: from the shipped or cached tables if they pass every check, else built (and cached)."""
+    grammar = read_grammar()
+    for path, follow in ((SHIPPED, True), (cache_file(), False)):
+        stored = read_tables(_read_bounded(path, follow), grammar) if path is not None else None
+        if stored is None:
+            continue
+        try:
+            loaded: Lark = Lark._load_from_dict(stored["data"], stored["memo"], **runtime)  # type: ignore[no-untyped-call]
+            if _closed(loaded):
+                return loaded
+        except Exception:  # sealed yet unloadable (another lark's internals): build instead, never fail
+            pass
+    parser = build_parser(grammar, **runtime)
+    _write_cache(parser, grammar)
+    return parser
+
+
+def _closed(parser: Lark) -> bool:
+    """The loaded table hangs together: every state and rule it names exists (else lark fails mid-parse)."""
+    table: Any = parser.parser.parser.parser.parse_table
+    rules = set(parser.rules)
+    named: set[int] = {*table.start_states.values(), *table.end_states.values()}
+    for row in table.states.values():
+        for _, arg in row.values():
+            if isinstance(arg, int):
+                named.add(arg)
+            elif arg not in rules:
+                return False
+    return all(state in table.states for state in named)
+
+
+def cache_file() -> str | None:
+    """Where tables built by this version of lark are kept between runs; None if there is no absolute place for them.
+
+    The XDG Base Directory spec: a relative ``$XDG_CACHE_HOME`` is ignored,
+    and so is a home that is not an absolute path (the cache would land
+    wherever the process happens to run).
+    """
+    root = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(root):
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        root = os.path.join(home, ".cache")
+    return os.path.join(root, "autodiff-cli", f"grammar_tables-lark-{lark.__version__}.json")
+
+
+def _read_bounded(path: str, follow: bool) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file of at most MAX_TABLE_BYTES, else None; never blocks.
+
+    ``follow`` False refuses a symlink (the cache directory is writable by
+    the user's other programs; the package directory may hold symlinks).
+    The type and size are checked before opening, so a FIFO or a device is
+    never opened, and again on the open file, which may have been swapped.
+    """
     try:
-        text = dumps(tables(parser, grammar))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        temporary = f"{path}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8") as f:
-            f.write(text)
+        info = os.stat(path, follow_symlinks=follow)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_TABLE_BYTES:
+            return None
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(path, flags if follow else flags | getattr(os, "O_NOFOLLOW", 0))
+    except (OSError, ValueError):  # ValueError: a NUL in the path
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_TABLE_BYTES:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_TABLE_BYTES:  # the size may have grown since fstat: read one byte past the cap at most
+            chunk = os.read(fd, MAX_TABLE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks) if size <= MAX_TABLE_BYTES else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _write_cache(parser: Lark, grammar: str) -> None:
+    """Keep the tables for the next start: written whole to a temporary file, then renamed over the old one.
+
+    Two processes writing at once each rename a whole file of their own, so
+    the last rename wins and a reader sees one of them, never a mix.
+    """
+    path = cache_file()
+    if path is None:
+        return
+    temporary = None
+    try:
+        data = dumps(tables(parser, grammar)).encode("utf-8")
+        if len(data) > MAX_TABLE_BYTES:
+            return  # it would not be read back
+        import tempfile  # only when the cache is written, which is rare
+
+        directory = os.path.dirname(path)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=".grammar_tables-", suffix=".tmp", dir=directory)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(temporary, path)
-    except (OSError, AttributeError, TypeError, ValueError, KeyError):
-        pass  # a read-only home, another lark's internals: the next start builds the parser again
+        temporary = None
+    except Exception:  # a read-only home, a full disk, another lark's internals: the next start builds again
+        pass
+    finally:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
 
 
 def _canonical(table: dict[str, Any]) -> dict[str, Any]:

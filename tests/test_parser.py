@@ -156,3 +156,94 @@ def test_deep_and_long_programs_parse_without_recursion() -> None:
     assert evaluate("+".join(["a"] * n), {"a": 1.5}).gradients == {"a": float(n)}
     assert evaluate("(" * 50_000 + "a" + ")" * 50_000, {"a": 2.0}).value == 2.0
     assert evaluate("-" * 50_001 + "a", {"a": 2.0}).gradients == {"a": -1.0}
+
+
+# --- the language's numbers and blanks are ASCII; its names are Python's identifiers ---------
+
+import unicodedata  # noqa: E402
+
+# Decimal digits Python's float() and regex \d accept, from several scripts and planes.
+DIGITS = ["١", "۵", "१", "১", "๓", "５", "𝟏", "᠑", "߄"]
+
+
+@pytest.mark.parametrize("digit", DIGITS, ids=[f"U+{ord(d):04X}" for d in DIGITS])
+@pytest.mark.parametrize("template", ["{d}+1", "1+{d}", "a^{d}", "1.{d}", "{d}{d}*a", "x = 2\ny*{d}", "max({d}, a)"])
+def test_a_digit_that_is_not_ascii_is_a_syntax_error_at_its_place(digit: str, template: str) -> None:
+    assert float(digit) == unicodedata.decimal(digit)  # Python reads it as a number: the language must not
+    program = template.format(d=digit)
+    with pytest.raises(AutodiffError) as info:
+        evaluate(program, {"a": 1.0, "y": 2.0})
+    err = info.value
+    line = program[: program.index(digit)].count("\n") + 1
+    column = program.index(digit) - (program.rfind("\n", 0, program.index(digit)) + 1) + 1
+    assert (err.kind, err.line, err.column) == ("syntax", line, column), str(err)
+    assert "ASCII digit" in err.message and f"is {unicodedata.decimal(digit)}" in err.message
+
+
+def test_every_non_ascii_decimal_digit_is_refused_as_a_number() -> None:
+    digits = [chr(i) for i in range(0x80, 0x110000) if unicodedata.category(chr(i)) == "Nd"]
+    assert len(digits) > 500
+    for d in digits:
+        with pytest.raises(AutodiffError) as info:
+            evaluate(f"2*{d}")
+        assert (info.value.kind, info.value.column) == ("syntax", 3), d
+
+
+@pytest.mark.parametrize(
+    ("program", "column", "words"),
+    [("²", 1, "superscript"), ("a*x²", 4, "superscript"), ("½ + a", 1, "write 1/2"), ("a^⁵", 3, "superscript"),
+     ("x₁ + 1", 2, "subscript"), ("1e٣", 2, "")],
+)  # fmt: skip
+def test_other_numerals_are_not_numbers(program: str, column: int, words: str) -> None:
+    with pytest.raises(AutodiffError) as info:
+        evaluate(program, {"a": 1.0, "x": 1.0})
+    assert (info.value.kind, info.value.column) == ("syntax", column), str(info.value)
+    assert words in info.value.message
+
+
+# Spaces Python's str.split() and regex \s take for blanks; the language's blanks are " \t\f\r\v" only.
+SPACES = ["\u00a0", "\u2028", "\u2029", "\u3000", "\u1680", "\u2003", "\u0085", "\u202f"]
+
+
+@pytest.mark.parametrize("space", SPACES, ids=[f"U+{ord(s):04X}" for s in SPACES])
+@pytest.mark.parametrize("template", ["a{s}+ b", "{s}a", "a +{s}b", "a = 1;{s}a"])
+def test_a_space_that_is_not_ascii_is_a_syntax_error_at_its_place(space: str, template: str) -> None:
+    assert space.isspace()
+    program = template.format(s=space)
+    with pytest.raises(AutodiffError) as info:
+        evaluate(program, {"a": 1.0, "b": 2.0})
+    assert (info.value.kind, info.value.column) == ("syntax", program.index(space) + 1), str(info.value)
+    assert f"U+{ord(space):04X}" in info.value.message
+    assert (
+        evaluate(template.format(s=" "), {"a": 1.0, "b": 2.0}).value
+        == evaluate("a + b" if "+" in template else "a", {"a": 1.0, "b": 2.0}).value
+    )
+
+
+# Identifiers Python accepts that regex \w cannot spell: combining marks, connector punctuation, U+00B7.
+NAMES = ["नमस्ते", "cafe\u0301", "x‿y", "x·y", "ஆம்", "สวัสดี", "a\u0308b", "x١", "ｘ１"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_names_are_what_python_calls_identifiers(name: str) -> None:
+    assert name.isidentifier()
+    normal = unicodedata.normalize("NFKC", name)
+    result = evaluate(f"{name} * 2 - 1", {normal: 1.5})
+    assert result.value == 2.0 and result.gradients == {normal: 2.0}
+    assert evaluate(f"y = {name}^2; y", {normal: 3.0}).value == 9.0
+
+
+def test_a_name_holds_exactly_python_identifiers() -> None:
+    # A sample of every plane's characters after a letter: a name if Python says so, else a syntax error there.
+    for i in [*range(0x80, 0x3000, 7), *range(0x3000, 0x30000, 97)]:
+        ch = chr(i)
+        if 0xD800 <= i <= 0xDFFF:
+            continue
+        name = f"a{ch}"
+        normal = unicodedata.normalize("NFKC", name)
+        if name.isidentifier() and normal.isidentifier():
+            assert evaluate(f"{name} * 2", {normal: 1.5}).value == 3.0, hex(i)
+        else:
+            with pytest.raises(AutodiffError) as info:
+                evaluate(f"{name} * 2", {"a": 1.5})
+            assert (info.value.kind, info.value.column) == ("syntax", 2), (hex(i), str(info.value))
