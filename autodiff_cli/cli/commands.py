@@ -14,7 +14,7 @@ import click
 from ..errors import AutodiffError
 from ..ranges import Axis, is_range, split_arguments
 from . import run
-from .options import ProgramCommand, Shared, program_arguments, read_program, shared_options, usage
+from .options import ProgramCommand, Shared, program_arguments, read_program, shared_options, spaced_binding, usage
 from .output import guarded
 
 __all__ = ["batch_command", "diff_command", "eval_command", "explain_command", "plot_command"]
@@ -27,7 +27,7 @@ def bindings_and_ranges(bindings: tuple[str, ...]) -> tuple[dict[str, float], li
     try:
         return split_arguments(bindings)
     except AutodiffError as err:
-        usage(err.message)
+        usage(err.message + spaced_binding(bindings))
 
 
 @click.command("eval", cls=ProgramCommand)

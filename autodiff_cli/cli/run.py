@@ -6,14 +6,15 @@ are bad usage (exit 2) naming both, never one of them silently dropped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import AutodiffError
+from ..errors import DOMAIN, OVERFLOW, AutodiffError
 from ..program import compile_program
 from ..ranges import Axis
 from .options import Shared, read_program, usage
@@ -65,7 +66,7 @@ def sweep(
 
 
 def _one_standard_input(program: str, rows: str | None) -> None:
-    if program == "-" and rows == "-":
+    if program in ("-", "@-") and rows == "-":
         usage("PROGRAM and --rows cannot both come from standard input")
 
 
@@ -80,7 +81,8 @@ def one_shot(
 
         result, second = program_hessian(compiled, values)
     else:
-        result = compiled.run(values, strict=not shared.allow_nonfinite)
+        with _nonfinite_hint(compiled, values, shared):
+            result = compiled.run(values, strict=not shared.allow_nonfinite)
     report = None
     if check:
         from ..check import check_gradients
@@ -98,6 +100,22 @@ def one_shot(
         _check_failed(report)
         return EXIT_FAILED
     return 0
+
+
+@contextlib.contextmanager
+def _nonfinite_hint(compiled: Program, values: dict[str, float], shared: Shared) -> Iterator[None]:
+    """A domain or overflow error names --allow-nonfinite when that flag would give an answer (inf or nan) instead."""
+    try:
+        yield
+    except AutodiffError as err:
+        if shared.allow_nonfinite or err.kind not in (DOMAIN, OVERFLOW):
+            raise
+        try:
+            compiled.run(values, strict=False)
+        except AutodiffError:
+            raise err from None
+        message = f"{err.message} (--allow-nonfinite answers with inf and nan instead)"
+        raise AutodiffError(err.kind, message, err.line, err.column, err.source) from None
 
 
 def _write_json(source: str, result: Result, second: dict[str, dict[str, float]] | None, report: CheckReport | None) -> None:
@@ -150,7 +168,9 @@ def explain(source: str, values: dict[str, float], shared: Shared) -> None:
     """Write the forward and backward passes of one point."""
     from ..explain import explain as explain_program
 
-    explanation = explain_program(compile_program(source), values, strict=not shared.allow_nonfinite)
+    compiled = compile_program(source)
+    with _nonfinite_hint(compiled, values, shared):
+        explanation = explain_program(compiled, values, strict=not shared.allow_nonfinite)
     if shared.fmt == "json":
         from ..records import dumps, explanation_record
 
@@ -205,8 +225,6 @@ def _check_scheduler(scheduler: str, jobs: int) -> None:
 
 def plot(program: str, bindings: tuple[str, ...], shared: Shared, options: dict[str, Any]) -> None:
     """Draw the plot on the terminal, or save it as an image."""
-    import contextlib
-
     from ..plot import plot_arguments, plot_data, require_points
     from ..render.display import terminal_of, to_text
     from ..render.plot import default_height, default_points, plot_options, render_plot
