@@ -18,7 +18,17 @@ import click
 from ..errors import INPUT, LIMIT, SYNTAX, AutodiffError
 from .output import standard_input
 
-__all__ = ["FORMATS", "ProgramCommand", "Shared", "program_arguments", "read_program", "shared_options", "spaced_binding", "usage", "where_in_program"]
+__all__ = [
+    "FORMATS",
+    "ProgramCommand",
+    "Shared",
+    "program_arguments",
+    "read_program",
+    "shared_options",
+    "spaced_binding",
+    "usage",
+    "where_in_program",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
