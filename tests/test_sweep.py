@@ -243,9 +243,9 @@ def test_rows_and_ranges_together_are_refused():
     assert code == 2 and "not both" in err
 
 
-def test_a_sweep_in_the_text_format_is_refused():
-    code, _, err = run(["eval", "x", "x=0:1:1", "--format", "text"])
-    assert code == 2 and "csv or jsonl" in err
+def test_a_sweep_in_the_text_format_is_a_table():
+    code, out, _ = run(["eval", "x", "x=0:1:1", "--format", "text"])
+    assert code == 0 and out.split("\n")[0].split() == ["x", "value", "d/dx"]
 
 
 # --- the block evaluator -------------------------------------------------------------

@@ -36,8 +36,6 @@ def refuse_with_sweep(extras: Mapping[str, bool], rows: str | None, first_range:
     why = "--rows" if rows is not None else f"the range {first_range}" if first_range else f"--format {fmt}"
     for flag in _given(extras):
         usage(f"{flag} and {why} cannot be combined: {flag} is for one point, {why} makes a sweep")
-    if fmt == "text":
-        usage(f"--format text and {why} cannot be combined: a sweep writes csv or jsonl")
     if first_range and rows is not None:
         usage(f"--rows and the range {first_range} cannot be combined: give --rows or ranges, not both")
 
@@ -60,9 +58,29 @@ def sweep(
     from .streams import write_sweep
 
     _one_standard_input(program, rows)
-    fmt = "jsonl" if shared.fmt in ("json", "jsonl") else "csv"
+    fmt = "jsonl" if shared.fmt in ("json", "jsonl") else shared.fmt or ("text" if _is_terminal(sys.stdout) else "csv")
     compiled = compile_program(read_program(program))
-    return write_sweep(compiled, constants, axes, rows, fmt, not shared.allow_nonfinite, shared.quiet, keep)
+    table = _sweep_table(shared) if fmt == "text" else None
+    return write_sweep(compiled, constants, axes, rows, fmt, not shared.allow_nonfinite, shared.quiet, keep, table)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _sweep_table(shared: Shared) -> Any:
+    """What makes the people table of a sweep, for the inputs that get columns: sized and coloured for stdout."""
+    import functools
+
+    from ..render.display import terminal_of
+    from ..render.sweep_table import SweepTable
+
+    terminal = terminal_of(sys.stdout, os.environ, shared.width)
+    ascii = plain_ascii(shared.ascii)
+    return functools.partial(SweepTable, digits=shared.digits, width=terminal.width, ascii=ascii, color=terminal.color)
 
 
 def _one_standard_input(program: str, rows: str | None) -> None:
