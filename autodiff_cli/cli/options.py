@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, NoReturn, TypeVar
 
 import click
 
-from ..errors import INPUT, LIMIT, SYNTAX, AutodiffError
+from ..errors import INPUT, LIMIT, NAME, SYNTAX, AutodiffError
 from .output import standard_input
 
 __all__ = [
@@ -213,8 +213,9 @@ def where_in_program(error: AutodiffError) -> tuple[str, str]:
 
     An error in a program read from a file is placed as compilers place one,
     ``FILE:LINE:COLUMN: syntax error: ...``; a PROGRAM that fails to parse and
-    reads like a file name (``model.ad``, ``examples/neuron.ad``) gets a hint
-    to write ``@`` before it.
+    reads like a file name (``model.ad``, ``examples/neuron.ad``), or names
+    an existing file (``models/a`` parses, then has no input bound), gets a
+    hint to write ``@`` before it.
     """
     origin, program, text = _meta().get(_ORIGIN, (None, "", None))
     if error.line is None or error.source != text:
@@ -222,12 +223,12 @@ def where_in_program(error: AutodiffError) -> tuple[str, str]:
     if origin:
         return f"{origin}:{error.line}:{error.column}: {error.kind} error: {error.message}", ""
     hint = ""
-    if origin == "" and error.kind == SYNTAX and _LOOKS_LIKE_PATH.search(program) and "\n" not in program:
+    if origin == "" and error.kind in (SYNTAX, NAME) and _LOOKS_LIKE_PATH.search(program) and "\n" not in program:
         import os.path
 
         if os.path.isfile(program):
             hint = f"hint: {program} is a file: write @{program} to read the program from it"
-        else:
+        elif error.kind == SYNTAX:  # a/b that names no file is a fine program: only a parse error hints
             hint = f"hint: to read the program from a file, write @{program}"
     return str(error), hint
 

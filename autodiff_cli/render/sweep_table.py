@@ -63,7 +63,9 @@ class SweepTable:
         titles = [*(["row"] if numbered else []), *(self._clip(k) for k in keep)]
         self.shown = [n for n in self.names if n not in fixed]  # what is the same on every row has no column
         self.titles = [*titles, *self.shown, "value", *(f"d/d{n}" for n in self.names)]
-        self.left = range(numbered, len(titles))  # the kept columns: text, aligned left; numbers to the right
+        # Aligned left: the first column (so that a row starts at the margin and a folded row's further,
+        # indented lines cannot be taken for rows) and the kept columns, which are text; numbers to the right.
+        self.left = {0, *range(numbered, len(titles))}
         self.widths: list[int] = []
         self._measured: list[int] = []  # the widths the first block's inputs need, before the header
         self.lines: list[list[int]] = []  # the columns on each line of a row: one line unless folded
@@ -89,7 +91,7 @@ class SweepTable:
         columns = self._lead(block.first, block.n)
         for name in self.shown:
             if block.columns is not None and name in block.columns:
-                columns.append([self._number(x) for x in block.columns[name]])
+                columns.append([format_number(x) for x in block.columns[name]])
             else:
                 columns.append([self._echo(echo[name]) for echo, _ in block.rows or () if name in echo])
         self._measured = [max(map(_width, cells), default=0) for cells in columns]
@@ -99,14 +101,14 @@ class SweepTable:
         n = len(done.values)
         number = self._number
         given = [c for name, c in zip(self.names, done.given, strict=True) if name in self.shown]
-        columns = [*self._lead(done.first, n), *([number(x) for x in c] for c in given)]
+        columns = [*self._lead(done.first, n), *([format_number(x) for x in c] for c in given)]
         columns += [[number(x) for x in done.values], *([number(x) for x in g] for g in done.gradients)]
         head = self._begin(columns)
         return head + "".join(self._line(cells) for cells in zip(*columns, strict=True))
 
     def success(self, row: int, echo: Mapping[str, Any], bindings: Mapping[str, float], result: Result) -> str:
         number = self._number
-        inputs = [number(bindings[n]) if n in bindings else "" for n in self.shown]
+        inputs = [format_number(bindings[n]) if n in bindings else "" for n in self.shown]
         answer = [number(result.value), *(number(result.gradients[n]) if n in result.gradients else "" for n in self.names)]
         cells = [*(c[0] for c in self._lead(row, 1)), *inputs, *answer]
         return self._begin([[c] for c in cells], one=True) + self._line(cells)
@@ -124,8 +126,9 @@ class SweepTable:
         return format_number(x, self.digits)
 
     def _echo(self, cell: object) -> str:
-        """An input as the row gave it: a number, or the text of a cell that is not one (escaped, cut short)."""
-        return self._number(cell) if isinstance(cell, float) else self._clip(str(cell))
+        """An input as the row gave it: every digit of a number (it names the row), or the text of a cell
+        that is not one (escaped, cut short)."""
+        return format_number(cell) if isinstance(cell, float) else self._clip(str(cell))
 
     def _clip(self, text: str) -> str:
         """A text cell, escaped (``text.printable``) and cut to MAX_KEPT characters."""
