@@ -160,7 +160,10 @@ def test_a_program_that_parses_but_names_a_file_gets_the_hint(tmp_path, monkeypa
     assert code == 2 and "models/a is a file: write @models/a" in err
 
 
-@pytest.mark.parametrize(("program", "args"), [("a/b", []), ("x +* 1", ["x=1"]), ("a/b", ["a=1", "b=0"])])
+@pytest.mark.parametrize(
+    ("program", "args"),
+    [("a/b", []), ("x +* 1", ["x=1"]), ("a/b", ["a=1", "b=0"]), ("x + y/ * 2", ["x=1"]), ("exp(x) # see a/b.ad", [])],
+)
 def test_no_hint_where_no_file_was_meant(program, args) -> None:
     _, _, err = run(["eval", program, *args])
     assert "hint" not in err and "@" not in err

@@ -223,7 +223,7 @@ def where_in_program(error: AutodiffError) -> tuple[str, str]:
     if origin:
         return f"{origin}:{error.line}:{error.column}: {error.kind} error: {error.message}", ""
     hint = ""
-    if origin == "" and error.kind in (SYNTAX, NAME) and _LOOKS_LIKE_PATH.search(program) and "\n" not in program:
+    if origin == "" and error.kind in (SYNTAX, NAME) and _LOOKS_LIKE_PATH.fullmatch(program):
         import os.path
 
         if os.path.isfile(program):
@@ -233,8 +233,8 @@ def where_in_program(error: AutodiffError) -> tuple[str, str]:
     return str(error), hint
 
 
-# Contains a '/' or ends in '.ad': more likely a file name than a program.
-_LOOKS_LIKE_PATH = re.compile(r"/|\.ad\s*$")
+# No space, and a '/' or '.ad' at the end: more likely a file name than a program.
+_LOOKS_LIKE_PATH = re.compile(r"\S*(/\S*|\.ad)")
 
 
 def spaced_binding(bindings: Sequence[str]) -> str:
