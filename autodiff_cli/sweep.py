@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import itertools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .batch import Report, json_bindings, load_json
@@ -45,6 +45,8 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 class Sweep:
     """One program over many rows of bindings; ``run`` yields output text as the rows finish.
 
+    ``fmt`` is "csv" or "jsonl", or makes the SweepFormat for the inputs that get columns.
+
     ``report`` counts the rows that succeeded and failed.
     """
 
@@ -53,7 +55,7 @@ class Sweep:
         program: Program,
         constants: dict[str, float],
         axes: Sequence[Axis],
-        fmt: str,
+        fmt: str | Callable[[list[str]], SweepFormat],
         strict: bool = True,
         keep: Sequence[str] = (),
     ) -> None:
@@ -140,16 +142,21 @@ class Sweep:
         return index
 
     def _emit(self, names: list[str], blocks: Iterator[Block]) -> Iterator[str]:
-        out: SweepFormat = sweep_format(self.fmt, names)
-        if self.keep:
-            out = _Kept(out, self.keep, self.fmt)
+        out: SweepFormat
+        if isinstance(self.fmt, str):
+            out = sweep_format(self.fmt, names)
+            if self.keep:
+                out = _Kept(out, self.keep, self.fmt)
+        else:
+            out = self.fmt(names)  # a format of the caller's (the people table), which shows --keep itself
         header = out.header()
         if header:
             yield header
         columns = ColumnProgram(self.program, names)
+        start = getattr(out, "start", None)  # a format that wants each block before its answers
         for block in blocks:
-            if isinstance(out, _Kept):
-                out.start(block)
+            if start is not None:
+                start(block)
             yield self._answer(block, names, columns, out)
             self.written()
 

@@ -126,7 +126,6 @@ def test_split_arguments_tells_ranges_from_bindings_once() -> None:
         (["eval", "x^2", "x=1", "--json", "--format", "csv"], ["--json", "--format csv"]),
         (["explain", "x^2", "x=0:1:0.5"], ["explain", "x="]),
         (["eval", "x^2", "x=1", "--keep", "label"], ["--keep", "--rows"]),
-        (["eval", "x^2", "x=0:1:1", "--format", "text"], ["--format text", "x=0:1:1"]),
         (["eval", "x^2", "--rows", "-", "x=0:1:1"], ["--rows", "x=0:1:1"]),
     ],
 )

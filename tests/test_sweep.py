@@ -243,9 +243,9 @@ def test_rows_and_ranges_together_are_refused():
     assert code == 2 and "not both" in err
 
 
-def test_a_sweep_in_the_text_format_is_refused():
-    code, _, err = run(["eval", "x", "x=0:1:1", "--format", "text"])
-    assert code == 2 and "csv or jsonl" in err
+def test_a_sweep_in_the_text_format_is_a_table():
+    code, out, _ = run(["eval", "x", "x=0:1:1", "--format", "text"])
+    assert code == 0 and out.split("\n")[0].split() == ["x", "value", "d/dx"]
 
 
 # --- the block evaluator -------------------------------------------------------------
@@ -320,3 +320,146 @@ def test_a_block_run_row_by_row_writes_the_same_answers(fmt):
     code, careful, _ = run(["eval", "x*y + exp(y)", "--rows", "-", "--format", fmt], good + "oops,1\n")
     assert careful.startswith(fast)
     assert careful != fast and code == 1
+
+
+# --- the table for people (a sweep on a terminal, or --format text) ------------------------
+
+
+def table_rows(out: str) -> tuple[list[str], list[list[str]]]:
+    """The column titles and each row's cells of a sweep table; a folded row's further lines are indented."""
+    lines = out.rstrip("\n").split("\n")
+    rule = next(i for i, line in enumerate(lines) if set(line) <= {"─", "-"} and line)
+    titles = " ".join(lines[:rule]).split()
+    rows: list[list[str]] = []
+    for line in lines[rule + 1 :]:
+        if line.startswith("autodiff:"):
+            break
+        if line.startswith(" ") and rows:  # a row starts at the margin; a folded row goes on indented
+            rows[-1] += line.split()
+        else:
+            rows.append(line.split())
+    return titles, rows
+
+
+def table(args: list[str], input: str | None = None, width: int = 80) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, [*args, "--format", "text"], input=input, env={"COLUMNS": str(width), "NO_COLOR": "1"})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _agrees(cell: str, reference: float, digits: int) -> bool:
+    return math.isclose(float(cell), reference, rel_tol=0.51 * 10 ** (1 - digits), abs_tol=1e-300)
+
+
+@pytest.mark.parametrize("digits", [2, 4, 7])
+def test_a_sweep_table_shows_each_point_to_its_digits(digits):
+    code, out, _ = table(["eval", "x^2*y + sin(x)", "x=-1.5:2:0.25", "y=-2:3:1.25", "--digits", str(digits)], width=200)
+    titles, rows = table_rows(out)
+    assert code == 0 and titles == ["x", "y", "value", "d/dx", "d/dy"]
+    assert len(rows) == 15 * 5
+    for cells in rows:
+        x, y = float(cells[0]), float(cells[1])
+        want = [x * x * y + math.sin(x), 2 * x * y + math.cos(x), x * x]
+        assert all(_agrees(c, w, digits) for c, w in zip(cells[2:], want, strict=True)), cells
+        assert all(len(c.lstrip("-").split("e")[0].replace(".", "").lstrip("0")) <= digits for c in cells[2:])
+
+
+def test_in_a_pipe_a_sweep_is_still_exactly_the_csv_and_jsonl():
+    args = ["eval", "tanh(a*b + c)", "--rows", str(Path(__file__).parent.parent / "examples" / "points.csv"), "c=1"]
+    assert run(args) == run([*args, "--format", "csv"])
+    assert run(["eval", "x^3", "x=-1:1:0.5"])[1].startswith("x,value,d/dx,error_kind,error_message\n-1.0,-1.0,3.0,,\n")
+    assert run(["eval", "x^3", "x=0:1:1", "--json"])[1].startswith('{"row": 1, "inputs": {"x": 0.0}')
+
+
+def test_on_a_terminal_a_sweep_is_a_table(monkeypatch):
+    from autodiff_cli.cli import run as run_module
+
+    monkeypatch.setattr(run_module, "_is_terminal", lambda stream: True)
+    code, out, _ = run(["eval", "x*y", "x=1:3:1", "y=2"])
+    titles, rows = table_rows(out)
+    assert code == 0 and titles == ["x", "value", "d/dx", "d/dy"]  # y is the same on every row: no column
+    assert rows == [["1", "2", "2", "1"], ["2", "4", "2", "2"], ["3", "6", "2", "3"]]
+    assert run(["eval", "x*y", "x=1:3:1", "y=2", "-f", "csv"])[1].startswith("x,y,value")  # -f csv still wins
+
+
+@pytest.mark.timeout(60)
+def test_a_real_terminal_gets_the_table():
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "PYTHONPATH": str(Path(__file__).parent.parent)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autodiff_cli", "eval", "x^2", "x=0:1:0.5"], stdout=follower, stderr=follower, env=env
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=50)
+    os.close(leader)
+    out = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert table_rows(out) == (["x", "value", "d/dx"], [["0", "0", "0"], ["0.5", "0.25", "1"], ["1", "1", "2"]])
+
+
+def test_a_long_sweep_table_has_one_header_and_every_row():
+    n = 3 * 4096 + 7  # several blocks
+    code, out, _ = table(["eval", "x/4", f"x=1:{n}:1"])
+    _, rows = table_rows(out)
+    assert code == 0 and out.count("d/dx") == 1 and len(rows) == n
+    assert [float(r[0]) for r in rows] == list(range(1, n + 1))
+    assert all(_agrees(r[1], float(r[0]) / 4, 4) and r[2] == "0.25" for r in rows)
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 120])
+def test_a_wide_sweep_table_folds_to_the_width_and_loses_no_cell(width):
+    names = ["a", "b", "c", "d", "e", "f"]
+    program = "sigmoid(a*b - c) * exp(d/4) + e*f"
+    ranges = ["a=-1:1:1", "b=0.5:1:0.5", "c=2", "d=-3:3:3", "e=1", "f=0.125:0.25:0.125"]
+    code, out, _ = table(["eval", program, *ranges], width=width)
+    assert code == 0
+    assert max(map(len, out.rstrip("\n").split("\n"))) <= width
+    titles, rows = table_rows(out)
+    assert titles == ["a", "b", "d", "f", "value", *(f"d/d{n}" for n in names)]
+    assert len(rows) == 3 * 2 * 3 * 2
+    for cells in rows:
+        a, b, d, f = map(float, cells[:4])
+        s = 1 / (1 + math.exp(-(a * b - 2)))
+        value = s * math.exp(d / 4) + f
+        ds = s * (1 - s) * math.exp(d / 4)
+        want = [value, ds * b, ds * a, -ds, s * math.exp(d / 4) / 4, f, 1]
+        assert all(_agrees(c, w, 4) for c, w in zip(cells[4:], want, strict=True)), cells
+
+
+def test_a_failed_row_shows_its_error_and_the_others_go_on():
+    rows_in = "a,b,label\n1,2,first\n0,x,bad cell\n-1,0,log of -1\n4,0.5,last\n"
+    code, out, err = table(["eval", "log(a)*b", "--rows", "-", "--keep", "label"], input=rows_in)
+    titles, rows = table_rows(out)
+    assert code == 1 and "2 rows ok, 2 failed" in err
+    assert titles == ["row", "label", "a", "b", "value", "d/da", "d/db"]
+    assert rows[0] == ["1", "first", "1", "2", "0", "2", "0"]
+    assert " ".join(rows[1]).startswith("2 bad cell 0 x input error:")
+    assert " ".join(rows[2]).startswith("3 log of -1 -1 0 domain error: log needs an argument > 0")
+    assert rows[3][:4] == ["4", "last", "4", "0.5"] and _agrees(rows[3][4], math.log(4) * 0.5, 4)
+
+
+def test_a_sweep_table_escapes_what_the_rows_say():
+    rows_in = 'x,label\n1,"\x1b[2J\x1b]0;t\x07"\n2,"\u202eevil"\n'
+    code, out, _ = table(["eval", "x", "--rows", "-", "--keep", "label"], input=rows_in)
+    assert code == 0 and "\x1b" not in out and "\u202e" not in out and "\\x1b" in out and "\\u202e" in out
+
+
+def test_json_rows_make_a_table_too():
+    code, out, _ = table(["eval", "x*y", "--rows", "-", "y=3"], input='{"x": 1}\n{"z": 2}\n{"x": 2.5}\n')
+    titles, rows = table_rows(out)
+    assert code == 1 and titles == ["row", "x", "value", "d/dx", "d/dy"]
+    assert rows[0] == ["1", "1", "3", "3", "1"] and rows[2] == ["3", "2.5", "7.5", "3", "2.5"]
+    assert "name error" in " ".join(rows[1]) or "error" in " ".join(rows[1])

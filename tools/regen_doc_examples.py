@@ -1,56 +1,62 @@
-"""Rewrite the output shown under `$ autodiff ...` examples in README.md and docs/guide.md.
+"""Rewrite the output shown under the `$ ...` examples of README.md and docs/*.md.
 
     python tools/regen_doc_examples.py                     # every example tests/test_docs_examples.py runs
     python tools/regen_doc_examples.py 'autodiff eval "x^2" x=3'   # just these commands
 
-Each example is run as tests/test_docs_examples.py runs it (80 columns, no
-colour) and its shown output replaced. Read `git diff README.md docs` before
-committing: the test only checks that the page matches the program, not that
-the program prints the right thing.
+Each example is run as tests/test_docs_examples.py runs it (by sh, 80 columns,
+no colour) and its shown output replaced. An example whose output starts with
+a `...` line keeps it, followed by the output from the first line the page
+showed after it (or as many last lines as it showed); one marked
+`<!-- docs-test: skip: ... -->`, or needing a missing tool, is left alone.
+Read `git diff README.md docs` before committing: the test only checks that
+the page matches the program, not that the program prints the right thing.
 """
 
 from __future__ import annotations
 
-import os
 import pathlib
-import shlex
-import subprocess
 import sys
+import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_docs_examples import PAGES, _examples  # noqa: E402  (the test's own reading of a page)
+from test_docs_examples import ELIDED, PAGES, Example, _examples, _shim, missing_tool, output_of  # noqa: E402
 
 
-def output_of(command: str) -> list[str]:
-    """What ``command`` prints, as the test compares it: right-stripped lines, no blank ends."""
-    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
-    env.pop("FORCE_COLOR", None)
-    args = shlex.split(command)[1:]
-    run = subprocess.run([sys.executable, "-m", "autodiff_cli", *args], cwd=ROOT, env=env, capture_output=True, text=True)
-    return "\n".join(line.rstrip() for line in (run.stdout + run.stderr).splitlines()).strip("\n").split("\n")
+def new_output(example: Example, bin_dir: pathlib.Path) -> list[str]:
+    """The lines to show under ``example``: its output, elided as the page elides it."""
+    got = output_of(example.command, bin_dir)
+    shown = example.shown
+    if not shown or shown[0].strip() not in ELIDED:
+        return got
+    after = [line for line in shown[1:] if line.strip() not in ELIDED]
+    start = got.index(after[0]) if after and after[0] in got else max(0, len(got) - len(after))
+    return [shown[0], *got[start:]]
 
 
-def rewrite(page: pathlib.Path, commands: set[str]) -> int:
+def rewrite(page: pathlib.Path, commands: set[str], bin_dir: pathlib.Path) -> int:
     """Replace the shown output of each runnable example on ``page`` named in ``commands`` (all if empty)."""
-    runnable = {command for _, command, _ in _examples(page)}
+    examples = iter(_examples(page))
     lines = page.read_text(encoding="utf-8").split("\n")
     out: list[str] = []
     changed = i = 0
     while i < len(lines):
         out.append(lines[i])
-        command = lines[i][6:] if lines[i].startswith("    $ autodiff ") else ""
         i += 1
-        if command not in runnable or (commands and command not in commands):
+        if not lines[i - 1].startswith("    $ "):
             continue
+        example = next(examples)
         end = i
         while end < len(lines) and not lines[end].startswith("    $ ") and (not lines[end] or lines[end].startswith("    ")):
             end += 1
+        wanted = not commands or example.command in commands
+        if example.skip or missing_tool(example.command) or not wanted:
+            continue
         shown = end
         while shown > i and not lines[shown - 1]:
             shown -= 1  # blank lines after the output stay where they are
-        new = [f"    {line}" if line else "" for line in output_of(command)]
+        new = [f"    {line}" if line else "" for line in new_output(example, bin_dir)]
         changed += new != lines[i:shown]
         out += new + lines[shown:end]
         i = end
@@ -59,5 +65,7 @@ def rewrite(page: pathlib.Path, commands: set[str]) -> int:
 
 
 if __name__ == "__main__":
-    for page in PAGES:
-        print(f"{page.name}: {rewrite(page, set(sys.argv[1:]))} examples rewritten")
+    with tempfile.TemporaryDirectory() as directory:
+        shim = _shim(pathlib.Path(directory))
+        for page in PAGES:
+            print(f"{page.relative_to(ROOT)}: {rewrite(page, set(sys.argv[1:]), shim)} examples rewritten")

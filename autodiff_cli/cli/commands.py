@@ -14,7 +14,7 @@ import click
 from ..errors import AutodiffError
 from ..ranges import Axis, is_range, split_arguments
 from . import run
-from .options import ProgramCommand, Shared, program_arguments, read_program, shared_options, usage
+from .options import ProgramCommand, Shared, program_arguments, read_program, shared_options, spaced_binding, usage
 from .output import guarded
 
 __all__ = ["batch_command", "diff_command", "eval_command", "explain_command", "plot_command"]
@@ -27,7 +27,7 @@ def bindings_and_ranges(bindings: tuple[str, ...]) -> tuple[dict[str, float], li
     try:
         return split_arguments(bindings)
     except AutodiffError as err:
-        usage(err.message)
+        usage(err.message + spaced_binding(bindings))
 
 
 @click.command("eval", cls=ProgramCommand)
@@ -65,17 +65,19 @@ def eval_command(
 ) -> None:
     """Evaluate PROGRAM and its gradient with respect to every input.
 
-    PROGRAM is a program in the autodiff language (`-` reads it from standard
-    input); each BINDING gives an input a value, as NAME=VALUE. After `--`
-    every argument is PROGRAM or a BINDING, even one that starts with `-`.
+    PROGRAM is a program in the autodiff language; `-` reads it from standard
+    input and `@FILE` from FILE. Each BINDING gives an input a value, as
+    NAME=VALUE. After `--` every argument is PROGRAM or a BINDING, even one
+    that starts with `-`.
 
     A sweep evaluates the program, parsed once, at many bindings: at every row
     of --rows FILE (a CSV file whose header names the inputs, or JSON lines of
     objects; `-` is standard input), or at every point of NAME=START:STOP:STEP
     ranges (STOP included, each point exact in decimal: 0:1:0.1 gives 0.3;
     several ranges give their cartesian product). Plain NAME=VALUE bindings are
-    shared by all rows. A sweep writes CSV (the default) or JSON lines: each
-    row's inputs, `value`, and one `d/dNAME` per input; --keep COLUMN passes a
+    shared by all rows. On a terminal (or with --format text) a sweep is a
+    table; otherwise it writes CSV (or JSON lines with --json): each row's
+    inputs, `value`, and one `d/dNAME` per input; --keep COLUMN passes a
     column of CSV --rows through (first in CSV, under "kept" in JSON). --check, --hessian and --graph are for one point: a
     sweep refuses them.
 
@@ -84,6 +86,7 @@ def eval_command(
       autodiff eval "tanh(a*b+c)" a=2 b=3 c=1
       autodiff eval "z = a*b; y = tanh(z + c); y*z" a=0.5 b=-1 c=2 --json
       echo "log(x)/x" | autodiff eval - x=2
+      autodiff eval @examples/neuron.ad x1=2 x2=0 w1=-3 w2=1 b=6.88
       autodiff eval "x^2 * y" x=0:1:0.25 y=2
       autodiff eval "tanh(a*b+c)" --rows points.csv c=1 > out.csv
 
@@ -112,7 +115,8 @@ def explain_command(program: str, bindings: tuple[str, ...], shared: Shared) -> 
     pass starts from the result and shows, for every node, each child's local
     derivative (its formula and its value), the product with the node's gradient,
     and the child's gradient after adding it: why each input's gradient is what
-    it is. PROGRAM and BINDINGS are as for `autodiff eval`, without ranges.
+    it is. PROGRAM (`-`, `@FILE` too) and BINDINGS are as for `autodiff eval`,
+    without ranges.
 
     \b
     Examples:
@@ -137,7 +141,8 @@ def diff_command(program: str, wrt: tuple[str, ...], order: int, shared: Shared)
     Each derivative comes under a `# d/dNAME` header and is a program of its
     own: `autodiff eval` on it, with the same bindings, gives that derivative.
     Statements name the subexpressions it uses more than once. diff takes no
-    bindings: its answer holds for every value of the inputs.
+    bindings: its answer holds for every value of the inputs. PROGRAM may be
+    `-` (standard input) or `@FILE`, as for `autodiff eval`.
 
     \b
     Examples:
@@ -167,6 +172,7 @@ def diff_command(program: str, wrt: tuple[str, ...], order: int, shared: Shared)
 def plot_command(program: str, bindings: tuple[str, ...], shared: Shared, **options: Any) -> None:
     """Draw PROGRAM and its derivative along one input, in the terminal.
 
+    PROGRAM may be `-` (standard input) or `@FILE`, as for `autodiff eval`.
     NAME=START:STOP[:STEP] sweeps one input (without STEP, two points per dot
     column of the picture); NAME=VALUE binds the others. With --rows FILE the
     points are the rows of a CSV or JSON-lines file, along --x (default: the

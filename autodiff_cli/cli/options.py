@@ -11,14 +11,24 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import Any, BinaryIO, NoReturn, TypeVar
 
 import click
 
-from ..errors import INPUT, LIMIT, AutodiffError
+from ..errors import INPUT, LIMIT, NAME, SYNTAX, AutodiffError
 from .output import standard_input
 
-__all__ = ["FORMATS", "ProgramCommand", "Shared", "program_arguments", "read_program", "shared_options", "usage"]
+__all__ = [
+    "FORMATS",
+    "ProgramCommand",
+    "Shared",
+    "program_arguments",
+    "read_program",
+    "shared_options",
+    "spaced_binding",
+    "usage",
+    "where_in_program",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -134,22 +144,115 @@ def program_arguments(bindings: bool = True) -> Callable[[F], F]:
 
 
 def read_program(program: str) -> str:
-    """PROGRAM itself, or standard input when it is ``-``."""
-    if program != "-":
-        return program
+    """PROGRAM itself; standard input for ``-`` (or ``@-``); the file FILE for ``@FILE``, as curl reads one.
+
+    The language has no ``@``, so a PROGRAM that starts with one always names
+    a file: ``@@x`` reads the file ``@x``. Either way the read is bounded by
+    the program limit, and where the program came from is kept for the error
+    messages (``where_in_program``).
+    """
+    if program in ("-", "@-"):
+        text, origin = _decoded(_bounded(standard_input(), "standard input"), "standard input"), None
+    elif program.startswith("@"):
+        text, origin = _read_file(program[1:]), program[1:]
+    else:
+        text, origin = program, ""
+    meta = _meta()
+    meta[_ORIGIN] = (origin, program, text)
+    return text
+
+
+_ORIGIN = "autodiff.program_origin"  # (file name, None for standard input, "" for the argument; PROGRAM; its text)
+
+
+def _meta() -> dict[str, Any]:
+    ctx = click.get_current_context(silent=True)
+    return ctx.find_root().meta if ctx is not None else {}
+
+
+def _read_file(path: str) -> str:
+    """The program in file ``path``: an input error (exit 2) naming the file if it cannot be read."""
+    if not path:
+        raise AutodiffError(INPUT, "@ needs a file name: @FILE reads the program from FILE, @- from standard input")
+    what = f"the program file {path}"
+    try:
+        with open(path, "rb") as stream:  # a named pipe (@<(cmd), @/dev/stdin) is read as it is written
+            data = _bounded(stream, what)
+    except FileNotFoundError:
+        raise AutodiffError(INPUT, f"cannot read {what}: there is no such file") from None
+    except IsADirectoryError:
+        raise AutodiffError(INPUT, f"cannot read {what}: it is a directory") from None
+    except OSError as err:
+        raise AutodiffError(INPUT, f"cannot read {what}: {err.strerror or err}") from None
+    return _decoded(data, what)
+
+
+def _bounded(stream: BinaryIO, what: str) -> bytes:
     from ..parser import MAX_PROGRAM_CHARS
 
     limit = 4 * MAX_PROGRAM_CHARS  # bytes: room for the character limit in any UTF-8
-    data = standard_input().read(limit + 1)  # never more, however long the input goes on
+    data = stream.read(limit + 1)  # never more, however long the input goes on (/dev/zero)
     if len(data) > limit:
-        message = f"standard input has more than {limit:,} bytes; a program has at most {MAX_PROGRAM_CHARS:,} characters"
+        message = f"{what} has more than {limit:,} bytes; a program has at most {MAX_PROGRAM_CHARS:,} characters"
         raise AutodiffError(LIMIT, message)
+    return data
+
+
+def _decoded(data: bytes, what: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise AutodiffError(INPUT, f"standard input is not valid UTF-8 (byte {err.start})") from None
-    # The newline a shell pipe adds is not part of the program people wrote.
+        raise AutodiffError(INPUT, f"{what} is not valid UTF-8 (byte {err.start})") from None
+    text = text.removeprefix("\ufeff")  # the byte order mark some editors write first is no part of the program
+    # The newline a shell pipe or an editor adds is not part of the program people wrote.
     return text[:-1] if text.endswith("\n") else text
+
+
+def where_in_program(error: AutodiffError) -> tuple[str, str]:
+    """How to report ``error`` to a person: its first line, and a hint (or "").
+
+    An error in a program read from a file is placed as compilers place one,
+    ``FILE:LINE:COLUMN: syntax error: ...``; a PROGRAM that fails to parse and
+    reads like a file name (``model.ad``, ``examples/neuron.ad``), or names
+    an existing file (``models/a`` parses, then has no input bound), gets a
+    hint to write ``@`` before it.
+    """
+    origin, program, text = _meta().get(_ORIGIN, (None, "", None))
+    if error.line is None or error.source != text:
+        return str(error), ""
+    if origin:
+        return f"{origin}:{error.line}:{error.column}: {error.kind} error: {error.message}", ""
+    hint = ""
+    if origin == "" and error.kind in (SYNTAX, NAME) and _LOOKS_LIKE_PATH.fullmatch(program):
+        import os.path
+
+        if os.path.isfile(program):
+            hint = f"hint: {program} is a file: write @{program} to read the program from it"
+        elif error.kind == SYNTAX:  # a/b that names no file is a fine program: only a parse error hints
+            hint = f"hint: to read the program from a file, write @{program}"
+    return str(error), hint
+
+
+# No space, and a '/' or '.ad' at the end: more likely a file name than a program.
+_LOOKS_LIKE_PATH = re.compile(r"\S*(/\S*|\.ad)")
+
+
+def spaced_binding(bindings: Sequence[str]) -> str:
+    """A hint for a binding the shell split at spaces around '=' (``x = 3``, ``x= 3``, ``x =3``), or ""."""
+    for i, arg in enumerate(bindings):
+        before, after = bindings[i - 1] if i else "", bindings[i + 1] if i + 1 < len(bindings) else ""
+        if arg == "=" and before and after:
+            joined = f"{before}={after}"
+        elif arg != "=" and arg.endswith("=") and arg.count("=") == 1 and after and "=" not in after:
+            joined = f"{arg}{after}"
+        elif arg.startswith("=") and before and "=" not in before:
+            joined = f"{before}{arg}"
+        elif arg == "=":
+            return "; a binding has no spaces around '=': write NAME=VALUE"
+        else:
+            continue
+        return f"; a binding has no spaces around '=': write {joined}"
+    return ""
 
 
 class ProgramCommand(click.Command):

@@ -121,11 +121,17 @@ def report_error(error: AutodiffError) -> None:
     """A person-readable error on standard error: kind, message, then the caret picture.
 
     Messages may quote the input, so they are escaped too (``text.printable``).
+    An error in a program read from a file names the file (``options.where_in_program``).
     """
-    say(f"autodiff: {printable(str(error))}")
+    from .options import where_in_program  # options reads the program, and imports this module
+
+    headline, hint = where_in_program(error)
+    say(f"autodiff: {printable(headline)}")
     picture = error.caret()
     if picture:
         say(picture)
+    if hint:
+        say(f"autodiff: {printable(hint)}")
 
 
 def fail(error: AutodiffError) -> NoReturn:

@@ -6,14 +6,15 @@ are bad usage (exit 2) naming both, never one of them silently dropped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import AutodiffError
+from ..errors import DOMAIN, OVERFLOW, AutodiffError
 from ..program import compile_program
 from ..ranges import Axis
 from .options import Shared, read_program, usage
@@ -35,8 +36,6 @@ def refuse_with_sweep(extras: Mapping[str, bool], rows: str | None, first_range:
     why = "--rows" if rows is not None else f"the range {first_range}" if first_range else f"--format {fmt}"
     for flag in _given(extras):
         usage(f"{flag} and {why} cannot be combined: {flag} is for one point, {why} makes a sweep")
-    if fmt == "text":
-        usage(f"--format text and {why} cannot be combined: a sweep writes csv or jsonl")
     if first_range and rows is not None:
         usage(f"--rows and the range {first_range} cannot be combined: give --rows or ranges, not both")
 
@@ -59,13 +58,33 @@ def sweep(
     from .streams import write_sweep
 
     _one_standard_input(program, rows)
-    fmt = "jsonl" if shared.fmt in ("json", "jsonl") else "csv"
+    fmt = "jsonl" if shared.fmt in ("json", "jsonl") else shared.fmt or ("text" if _is_terminal(sys.stdout) else "csv")
     compiled = compile_program(read_program(program))
-    return write_sweep(compiled, constants, axes, rows, fmt, not shared.allow_nonfinite, shared.quiet, keep)
+    table = _sweep_table(shared) if fmt == "text" else None
+    return write_sweep(compiled, constants, axes, rows, fmt, not shared.allow_nonfinite, shared.quiet, keep, table)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _sweep_table(shared: Shared) -> Any:
+    """What makes the people table of a sweep, for the inputs that get columns: sized and coloured for stdout."""
+    import functools
+
+    from ..render.display import terminal_of
+    from ..render.sweep_table import SweepTable
+
+    terminal = terminal_of(sys.stdout, os.environ, shared.width)
+    ascii = plain_ascii(shared.ascii)
+    return functools.partial(SweepTable, digits=shared.digits, width=terminal.width, ascii=ascii, color=terminal.color)
 
 
 def _one_standard_input(program: str, rows: str | None) -> None:
-    if program == "-" and rows == "-":
+    if program in ("-", "@-") and rows == "-":
         usage("PROGRAM and --rows cannot both come from standard input")
 
 
@@ -80,7 +99,8 @@ def one_shot(
 
         result, second = program_hessian(compiled, values)
     else:
-        result = compiled.run(values, strict=not shared.allow_nonfinite)
+        with _nonfinite_hint(compiled, values, shared):
+            result = compiled.run(values, strict=not shared.allow_nonfinite)
     report = None
     if check:
         from ..check import check_gradients
@@ -98,6 +118,22 @@ def one_shot(
         _check_failed(report)
         return EXIT_FAILED
     return 0
+
+
+@contextlib.contextmanager
+def _nonfinite_hint(compiled: Program, values: dict[str, float], shared: Shared) -> Iterator[None]:
+    """A domain or overflow error names --allow-nonfinite when that flag would give an answer (inf or nan) instead."""
+    try:
+        yield
+    except AutodiffError as err:
+        if shared.allow_nonfinite or err.kind not in (DOMAIN, OVERFLOW):
+            raise
+        try:
+            compiled.run(values, strict=False)
+        except AutodiffError:
+            raise err from None
+        message = f"{err.message} (--allow-nonfinite answers with inf and nan instead)"
+        raise AutodiffError(err.kind, message, err.line, err.column, err.source) from None
 
 
 def _write_json(source: str, result: Result, second: dict[str, dict[str, float]] | None, report: CheckReport | None) -> None:
@@ -150,7 +186,9 @@ def explain(source: str, values: dict[str, float], shared: Shared) -> None:
     """Write the forward and backward passes of one point."""
     from ..explain import explain as explain_program
 
-    explanation = explain_program(compile_program(source), values, strict=not shared.allow_nonfinite)
+    compiled = compile_program(source)
+    with _nonfinite_hint(compiled, values, shared):
+        explanation = explain_program(compiled, values, strict=not shared.allow_nonfinite)
     if shared.fmt == "json":
         from ..records import dumps, explanation_record
 
@@ -205,8 +243,6 @@ def _check_scheduler(scheduler: str, jobs: int) -> None:
 
 def plot(program: str, bindings: tuple[str, ...], shared: Shared, options: dict[str, Any]) -> None:
     """Draw the plot on the terminal, or save it as an image."""
-    import contextlib
-
     from ..plot import plot_arguments, plot_data, require_points
     from ..render.display import terminal_of, to_text
     from ..render.plot import default_height, default_points, plot_options, render_plot

@@ -138,9 +138,17 @@ def write_sweep(
     strict: bool = True,
     quiet: bool = False,
     keep: Sequence[str] = (),
+    table: Callable[..., Any] | None = None,
 ) -> int:
-    """Run a sweep over ``rows`` (a path, ``-``) or the ranges and write it; return the exit status."""
-    sweep = Sweep(program, constants, axes, fmt, strict, keep)
+    """Run a sweep over ``rows`` (a path, ``-``) or the ranges and write it; return the exit status.
+
+    ``fmt`` "text" writes the people table that ``table(names, keep=..., numbered=..., fixed=...)`` makes.
+    """
+    how: Any = fmt
+    if fmt == "text":
+        assert table is not None
+        how = functools.partial(table, keep=keep, numbered=rows is not None, fixed=constants)
+    sweep = Sweep(program, constants, axes, how, strict, keep)
     with LineWriter() as out:
         with contextlib.suppress(Interrupted), contextlib.ExitStack() as stack:
             for text in sweep.run(open_rows(stack, rows)):

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple, TextIO
 
 from rich.console import Console, RenderableType
+from rich.segment import Segment
 from rich.text import Text
 
 from ..graph_view import Drawable, Node, graph_view
@@ -146,6 +148,21 @@ def _can_encode(text: str, encoding: str) -> bool:
     return True
 
 
+class _TrimmedConsole(Console):
+    """A Console whose lines end without the spaces rich pads tables with: they show in diffs and editors.
+
+    Everything a Console writes or captures goes through ``_render_buffer``,
+    whole lines at a time, so trimming there covers every people output.
+    """
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return _LINE_END_PADDING.sub(r"\1\n", super()._render_buffer(buffer))
+
+
+# Spaces before a line end, with any colour codes that close the line kept.
+_LINE_END_PADDING = re.compile(r" +((?:\x1b\[[0-9;]*m)*)\n")
+
+
 def make_console(terminal: Terminal, file: TextIO | None = None, stderr: bool = False) -> Console:
     """The one way a rich Console is made: the width and colour ``terminal_of`` decided, nothing of rich's own.
 
@@ -153,8 +170,10 @@ def make_console(terminal: Terminal, file: TextIO | None = None, stderr: bool = 
     stream without colour is not forced to be a terminal, so a progress bar on
     a real one still draws (under NO_COLOR too). Without ``file`` it writes to
     whatever sys.stdout (``stderr``: sys.stderr) is at the time of writing.
+    Results have no spaces at the ends of lines; standard error keeps rich's
+    own, which a progress bar needs to overwrite a longer line.
     """
-    return Console(
+    return (Console if stderr else _TrimmedConsole)(
         file=file,
         stderr=stderr,
         width=terminal.width,
