@@ -60,7 +60,12 @@ def _parts(e: Explanation, digits: int | None) -> Iterator[RenderableType]:
     grouped = _grouped(e)
     yield from (_header(e), Text(""))
     yield from _forward_tables(e, digits, grouped)
-    yield from (Text(FORWARD_LEGEND, style=QUIET), Text(""), Text("Backward pass", style="bold"), Text(BACKWARD_LEGEND, style=QUIET))
+    yield from (
+        Text(FORWARD_LEGEND, style=QUIET),
+        Text(""),
+        Text("Backward pass", style="bold"),
+        Text(BACKWARD_LEGEND, style=QUIET),
+    )
     if not e.backward:
         yield Text(_leaf_result(e))
     statement = None
@@ -140,22 +145,29 @@ def _forward_tables(e: Explanation, digits: int | None, grouped: bool) -> list[R
     if not grouped:
         return [_forward_table("Forward pass", [cells for _, cells in rows], None, header=True)]
     widths = [max([len(header), *(cells[k].cell_len for _, cells in rows)]) for k, header in enumerate(_FORWARD_COLUMNS)]
-    groups: list[tuple[int, list[tuple[Text, Text, Text]]]] = []
-    for step, cells in rows:
-        if not groups or groups[-1][0] != step.statement:
-            groups.append((step.statement, []))
-        groups[-1][1].append(cells)
+    # A number is shown in the statement that first uses it, right before its use, not among the inputs.
+    numbers = {s.id: cells for s, cells in rows if s.kind == NUMBER}
+    groups: dict[int, list[tuple[Text, Text, Text]]] = {}
+    for s, cells in rows:
+        if s.op:
+            group = groups.setdefault(s.statement, [])
+            group += [numbers.pop(arg) for arg in dict.fromkeys(s.args) if arg in numbers]
+            group.append(cells)
+    leaves = [cells for s, cells in rows if not s.op and s.kind != NUMBER] + list(numbers.values())
     tables: list[RenderableType] = [Text("Forward pass", style="bold")]
-    for statement, group in groups:
-        title = _heading(e, statement) if statement >= 0 else None
-        tables.append(_forward_table(title, group, widths, header=statement < 0))
+    if leaves:
+        tables.append(_forward_table(None, leaves, widths, header=True))
+    for statement, group in groups.items():
+        tables.append(_forward_table(_heading(e, statement), group, widths, header=len(tables) == 1))
     return tables
 
 
 _FORWARD_COLUMNS = ("node", "computes", "value")
 
 
-def _forward_table(title: str | Text | None, rows: list[tuple[Text, Text, Text]], widths: list[int] | None, header: bool) -> Table:
+def _forward_table(
+    title: str | Text | None, rows: list[tuple[Text, Text, Text]], widths: list[int] | None, header: bool
+) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), show_header=header)
     for name, width in zip(_FORWARD_COLUMNS, widths or (None, None, None), strict=True):
         table.add_column(name, style=NODE if name == "node" else "", no_wrap=name == "node", min_width=width)
@@ -243,5 +255,9 @@ def _result_table(e: Explanation) -> Table:
     name, what = (e.labels[e.result], "the value") if e.result_named else ("result", f"the value ({e.result} above)")
     table.add_row(Text(name, style=NODE), format_number(e.value), Text(what, style=QUIET))
     for input_name, g in e.gradients.items():
-        table.add_row(Text(f"∂/∂{input_name}", style=NODE), format_number(g), Text(f"{input_name}.grad after the backward pass", style=QUIET))
+        table.add_row(
+            Text(f"∂/∂{input_name}", style=NODE),
+            format_number(g),
+            Text(f"{input_name}.grad after the backward pass", style=QUIET),
+        )
     return table
