@@ -170,8 +170,11 @@ def _identify(program: Program, bound: set[str]) -> tuple[dict[Value, str], dict
         ids[v] = named.get(v, f"{number_prefix}{k}")
         labels[v] = named.get(v, format_number(v.data))
         kinds[v] = NUMBER
-    for k, v in enumerate(program.nodes, 1):
-        ids[v] = labels[v] = named.get(v, f"{op_prefix}{k}")
+    unnamed = 0  # n1, n2 ... count the unnamed operations only: no gap where a named one stands
+    for v in program.nodes:
+        if v not in named:
+            unnamed += 1
+        ids[v] = labels[v] = named.get(v, f"{op_prefix}{unnamed}")
         kinds[v] = OPERATION
     return ids, labels, kinds
 

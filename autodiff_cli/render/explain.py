@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.padding import Padding
 from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
@@ -139,12 +141,14 @@ def _header(e: Explanation) -> Text:
 def _forward_tables(e: Explanation, digits: int | None, grouped: bool) -> list[RenderableType]:
     """The forward pass: one table, or (``grouped``) the leaves then a table per statement, titled with it.
 
-    The tables of one pass share their column widths, so they read as one.
+    The tables of one pass share their column widths, so they read as one; a
+    long one comes in chunks of CHUNK_ROWS rows, so the first screen of a
+    10,000-node pass is drawn at once instead of after the whole table.
     """
     rows = [(s, _forward_row(e, s, digits)) for s in e.forward]
-    if not grouped:
-        return [_forward_table("Forward pass", [cells for _, cells in rows], None, header=True)]
     widths = [max([len(header), *(cells[k].cell_len for _, cells in rows)]) for k, header in enumerate(_FORWARD_COLUMNS)]
+    if not grouped:
+        return _forward_chunks("Forward pass", [cells for _, cells in rows], widths, header=True)
     # A number is shown in the statement that first uses it, right before its use, not among the inputs.
     numbers = {s.id: cells for s, cells in rows if s.kind == NUMBER}
     groups: dict[int, list[tuple[Text, Text, Text]]] = {}
@@ -156,20 +160,44 @@ def _forward_tables(e: Explanation, digits: int | None, grouped: bool) -> list[R
     leaves = [cells for s, cells in rows if not s.op and s.kind != NUMBER] + list(numbers.values())
     tables: list[RenderableType] = [Text("Forward pass", style="bold")]
     if leaves:
-        tables.append(_forward_table(None, leaves, widths, header=True))
+        tables += _forward_chunks(None, leaves, widths, header=True)
     for statement, group in groups.items():
-        tables.append(_forward_table(_heading(e, statement), group, widths, header=len(tables) == 1))
+        tables += _forward_chunks(_heading(e, statement), group, widths, header=len(tables) == 1)
     return tables
 
 
 _FORWARD_COLUMNS = ("node", "computes", "value")
+CHUNK_ROWS = 200
+
+
+def _forward_chunks(
+    title: str | Text | None, rows: list[tuple[Text, Text, Text]], widths: list[int], header: bool
+) -> list[RenderableType]:
+    if len(rows) <= CHUNK_ROWS:
+        return [_forward_table(title, rows, widths, header)]
+    # Without their blank top and bottom edges, and indented by the edge's one column instead.
+    chunks: list[RenderableType] = [
+        Padding(_forward_table(None, rows[k : k + CHUNK_ROWS], widths, header and k == 0, edge=False), (0, 0, 0, 1))
+        for k in range(0, len(rows), CHUNK_ROWS)
+    ]
+    if title is not None:
+        chunks.insert(0, Text(title, style="bold") if isinstance(title, str) else title)
+    return [*chunks, Text("")]
 
 
 def _forward_table(
-    title: str | Text | None, rows: list[tuple[Text, Text, Text]], widths: list[int] | None, header: bool
+    title: str | Text | None, rows: list[tuple[Text, Text, Text]], widths: list[int], header: bool, edge: bool = True
 ) -> Table:
-    table = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), show_header=header)
-    for name, width in zip(_FORWARD_COLUMNS, widths or (None, None, None), strict=True):
+    table = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        show_header=header,
+        show_edge=edge,
+    )
+    for name, width in zip(_FORWARD_COLUMNS, widths, strict=True):
         table.add_column(name, style=NODE if name == "node" else "", no_wrap=name == "node", min_width=width)
     for cells in rows:
         table.add_row(*cells)
@@ -210,7 +238,8 @@ def _backward_tree(number: int, step: BackwardStep, digits: int | None) -> Tree:
     return tree
 
 
-def _contribution(step: BackwardStep, c: Contribution, digits: int | None) -> Text:
+def _contribution(step: BackwardStep, c: Contribution, digits: int | None) -> _Fitting:
+    """What ``step`` passes to one child; the running total goes on a line of its own when one line is too narrow."""
     quiet = c.kind in (NUMBER, CONSTANT)
     text = Text(style=QUIET if quiet else "")
     text.append(f"∂{_wrapped(step.expr)}/∂{c.label}")
@@ -223,16 +252,27 @@ def _contribution(step: BackwardStep, c: Contribution, digits: int | None) -> Te
     text.append(f" = {local}")
     grad, contribution = format_number(step.grad, digits), format_number(c.contribution, digits)
     text.append(f"\n{c.label}.grad += {local} × {_negative_in_parentheses(grad)} = {contribution}")
+    total = Text(f"→  {c.label}.grad = ", style=QUIET if quiet else "")
     if c.accumulates:
-        text.append(f"  →  {c.label}.grad = {format_number(c.grad_before, digits)} + {_negative_in_parentheses(contribution)} = ")
-        text.append(format_number(c.grad_after, digits), style="bold")
-        text.append(f"\n({c.label} is reached a {_ordinal(c.visit)} time: what it receives adds up)", style=NOTE)
-    else:
-        text.append(f"  →  {c.label}.grad = ")
-        text.append(format_number(c.grad_after, digits), style="bold")
+        total.append(f"{format_number(c.grad_before, digits)} + {_negative_in_parentheses(contribution)} = ")
+    total.append(format_number(c.grad_after, digits), style="bold")
+    after = Text(style=QUIET if quiet else "")
+    if c.accumulates:
+        after.append(f"\n({c.label} is reached a {_ordinal(c.visit)} time: what it receives adds up)", style=NOTE)
     if quiet:
-        text.append(f"\n({c.label} is a {c.kind}: its gradient is computed but not reported)")
-    return text
+        after.append(f"\n({c.label} is a {c.kind}: its gradient is computed but not reported)")
+    return _Fitting(Text.assemble(text, "  ", total, after), Text.assemble(text, "\n  ", total, after))
+
+
+class _Fitting:
+    """``wide`` where each of its lines fits the width it is given, else ``narrow``: a line breaks where it reads well."""
+
+    def __init__(self, wide: Text, narrow: Text) -> None:
+        self.wide, self.narrow = wide, narrow
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        fits = all(cell_len(line) <= options.max_width for line in self.wide.plain.split("\n"))
+        yield self.wide if fits else self.narrow
 
 
 def _ordinal(n: int) -> str:
