@@ -8,11 +8,14 @@ engine's ``local_derivatives`` for the number) and what it adds to the child.
 The replay accumulates exactly as ``engine.backpropagate`` does, in the same
 order and with the same skip of nodes whose gradient is exactly 0, so its
 gradients are the engine's to the last bit; nothing here knows a derivative.
+Each operation also knows the statement it was written in, so that a long
+program's steps can be read statement by statement.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -48,6 +51,8 @@ class ForwardStep:
     arithmetic: str = ""  # the operation on its arguments' values, a template: "{} * {}"
     arg_values: tuple[float, ...] = ()  # the values for the template, which the reader formats as it shows numbers
     names: tuple[str, ...] = ()  # names the program assigned to this node
+    statement: int = -1  # index in Explanation.statements of the statement that wrote it; -1 for a leaf
+    parenthesize: tuple[bool, ...] = ()  # per argument: a negative value needs parentheses ("1 + (-2)", "-(-2)")
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class BackwardStep:
     contributions: tuple[Contribution, ...]
     is_result: bool = False
     skipped: str = ""  # why nothing was passed on, when nothing was
+    statement: int = -1  # as ForwardStep.statement
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,8 @@ class Explanation:
     forward: tuple[ForwardStep, ...]
     backward: tuple[BackwardStep, ...]
     result: str  # id of the result's node
+    statements: tuple[str, ...] = ()  # the program's statements as written (blank ones left out)
+    result_named: bool = False  # True when the program gave the result a name of its own (L = ...)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -113,8 +121,9 @@ def explain(program: Program, bindings: Mapping[str, float], strict: bool = True
     bound = set(result.gradients)
     ids, labels, kinds = _identify(program, bound)
     names = _names_of(program)
-    forward = tuple(_forward_step(v, ids, labels, kinds, names) for v in program.order)
-    backward = _backward_steps(program, ids, labels, kinds)
+    statements, where = _statements(program)
+    forward = tuple(_forward_step(v, ids, labels, kinds, names, where) for v in program.order)
+    backward = _backward_steps(program, ids, labels, kinds, where)
     root = program.result
     return Explanation(
         expr=program.source,
@@ -124,6 +133,8 @@ def explain(program: Program, bindings: Mapping[str, float], strict: bool = True
         forward=forward,
         backward=backward,
         result=ids[root],
+        statements=statements,
+        result_named=ids[root] in program.graph.names or kinds[root] != OPERATION,
     )
 
 
@@ -159,8 +170,11 @@ def _identify(program: Program, bound: set[str]) -> tuple[dict[Value, str], dict
         ids[v] = named.get(v, f"{number_prefix}{k}")
         labels[v] = named.get(v, format_number(v.data))
         kinds[v] = NUMBER
-    for k, v in enumerate(program.nodes, 1):
-        ids[v] = labels[v] = named.get(v, f"{op_prefix}{k}")
+    unnamed = 0  # n1, n2 ... count the unnamed operations only: no gap where a named one stands
+    for v in program.nodes:
+        if v not in named:
+            unnamed += 1
+        ids[v] = labels[v] = named.get(v, f"{op_prefix}{unnamed}")
         kinds[v] = OPERATION
     return ids, labels, kinds
 
@@ -170,6 +184,32 @@ def _names_of(program: Program) -> dict[Value, tuple[str, ...]]:
     for name, v in program.graph.names.items():
         names[v] = (*names.get(v, ()), name)
     return names
+
+
+def _statements(program: Program) -> tuple[tuple[str, ...], dict[Value, int]]:
+    """The program's statements as written, and for each operation the index of the one that wrote it.
+
+    The language separates statements with ';' and newlines only (no line
+    continuation, no strings) and '#' comments run to the end of a line, so a
+    scan of the source finds them; each node's recorded line and column then
+    falls inside exactly one.
+    """
+    texts: list[str] = []
+    starts: list[tuple[int, int]] = []  # (line, first column) of each statement, in source order
+    for number, line in enumerate(program.source.split("\n"), 1):
+        code = line.split("#", 1)[0]
+        column = 1
+        for part in code.split(";"):
+            if part.strip():
+                texts.append(part.strip())
+                starts.append((number, column))
+            column += len(part) + 1
+    graph = program.graph
+    where: dict[Value, int] = {}
+    for i, v in enumerate(graph.nodes):
+        at = (graph.positions[2 * i], graph.positions[2 * i + 1])
+        where[v] = max(bisect_right(starts, at) - 1, 0)
+    return tuple(texts), where
 
 
 # --- the two passes ------------------------------------------------------------------
@@ -184,8 +224,22 @@ def _spell(op: Op, args: list[str], spaced: bool) -> str:
     return f"{op.name}({', '.join(args)})"
 
 
+def _parenthesize(op: Op, arity: int) -> tuple[bool, ...]:
+    """Which operands read wrong when negative without parentheses: a sign's, the right of + - * / ^, the left of ^."""
+    if not op.symbol:
+        return (False,) * arity  # exp(-0.5) reads right
+    if arity == 1:
+        return (True,)
+    return (op.symbol == "^", True)
+
+
 def _forward_step(
-    v: Value, ids: dict[Value, str], labels: dict[Value, str], kinds: dict[Value, str], names: dict[Value, tuple[str, ...]]
+    v: Value,
+    ids: dict[Value, str],
+    labels: dict[Value, str],
+    kinds: dict[Value, str],
+    names: dict[Value, tuple[str, ...]],
+    where: dict[Value, int],
 ) -> ForwardStep:
     if not v._op:
         return ForwardStep(ids[v], labels[v], kinds[v], v.data, names=names.get(v, ()))
@@ -201,6 +255,8 @@ def _forward_step(
         arithmetic=_spell(op, ["{}"] * len(v._prev), spaced=True),
         arg_values=tuple(c.data for c in v._prev),
         names=names.get(v, ()),
+        statement=where.get(v, -1),
+        parenthesize=_parenthesize(op, len(v._prev)),
     )
 
 
@@ -221,7 +277,7 @@ def _substitute(formula: str, args: list[str]) -> str:
 
 
 def _backward_steps(
-    program: Program, ids: dict[Value, str], labels: dict[Value, str], kinds: dict[Value, str]
+    program: Program, ids: dict[Value, str], labels: dict[Value, str], kinds: dict[Value, str], where: dict[Value, int]
 ) -> tuple[BackwardStep, ...]:
     """Replay ``engine.backpropagate`` on the program's order, recording each step."""
     root = program.result
@@ -237,7 +293,7 @@ def _backward_steps(
         expr = _spell(OPS[v._op], [labels[c] for c in v._prev], spaced=False)
         if g == 0.0:
             why = SKIPPED_DEAD if v not in feeding else SKIPPED_ZERO
-            steps.append(BackwardStep(ids[v], labels[v], expr, g, (), v is root, why))
+            steps.append(BackwardStep(ids[v], labels[v], expr, g, (), v is root, why, where.get(v, -1)))
             continue
         op = OPS[v._op]
         arg_labels = [labels[c] for c in v._prev]
@@ -263,5 +319,5 @@ def _backward_steps(
                     visits[child],
                 )
             )
-        steps.append(BackwardStep(ids[v], labels[v], expr, g, tuple(contributions), v is root))
+        steps.append(BackwardStep(ids[v], labels[v], expr, g, tuple(contributions), v is root, statement=where.get(v, -1)))
     return tuple(steps)

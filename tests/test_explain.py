@@ -7,6 +7,7 @@ import json
 import math
 import os
 import pathlib
+import re
 
 import pytest
 import sympy as sp
@@ -116,7 +117,7 @@ def test_skipped_steps_say_why() -> None:
     # The outer relu passes 0 to the inner one, which then has nothing to pass on.
     e = explain(compile_program("q = exp(b); relu(relu(c)) * a"), {"a": 2.0, "b": 1.0, "c": -1.0})
     by_expr = {s.expr: s for s in e.backward}
-    assert by_expr["relu(n2)"].grad == 2.0 and by_expr["relu(n2)"].contributions[0].contribution == 0.0
+    assert by_expr["relu(n1)"].grad == 2.0 and by_expr["relu(n1)"].contributions[0].contribution == 0.0
     assert by_expr["relu(c)"].skipped == SKIPPED_ZERO and by_expr["relu(c)"].contributions == ()
     assert by_expr["exp(b)"].skipped == SKIPPED_DEAD
     assert e.gradients == {"b": 0.0, "c": 0.0, "a": 0.0}
@@ -263,3 +264,147 @@ def test_programs_starting_with_minus_and_from_standard_input() -> None:
 def test_explain_has_help() -> None:
     result = run("explain", "--help")
     assert result.exit_code == 0 and "backward pass" in result.stdout
+
+
+# --- nothing left out ------------------------------------------------------------------------
+
+STEP = re.compile(r"^(\d+)\. ", re.M)
+
+
+def one_sum(nodes: int) -> tuple[str, dict[str, float]]:
+    """A one-statement program of ``nodes`` operations: a sum of products."""
+    terms = (nodes + 1) // 2
+    return " + ".join(f"a{k % 7}*x" for k in range(terms)), {**{f"a{k}": k - 2.5 for k in range(7)}, "x": 0.75}
+
+
+def statements(nodes: int) -> tuple[str, dict[str, float]]:
+    """A program of one statement per three operations, each reading the one before."""
+    lines = ["h = x", *(f"h = tanh(w{k % 5}*h + 0.25)" for k in range(nodes // 3))]
+    return "\n".join(lines), {**{f"w{k}": 0.4 - k / 7 for k in range(5)}, "x": -0.6}
+
+
+def text_and_record(program: str, bindings: dict[str, float]) -> tuple[str, dict]:
+    args = ["explain", "-", *(f"{k}={v!r}" for k, v in bindings.items())]
+    text, record = run(*args, input=program), run(*args, "--json", input=program)
+    assert text.exit_code == 0 and record.exit_code == 0, text.output + record.output
+    return text.stdout, json.loads(record.stdout)
+
+
+def assert_nothing_left_out(text: str, record: dict) -> None:
+    numbers = [int(n) for n in STEP.findall(text)]
+    assert numbers == list(range(1, len(record["backward"]) + 1)), "every backward step, numbered in order"
+    forward, backward = text.split("Forward pass", 1)[1].split("Backward pass", 1)
+    assert "left out" not in text and "…" not in forward
+    # Each step's heading names its node, in the JSON's order.
+    assert re.findall(r"^\d+\. (\S+) = ", backward, re.M) == [s["id"] for s in record["backward"]]
+    rows = {line.split()[0]: line for line in forward.splitlines() if line.startswith("  ") and line.strip()}
+    for s in record["forward"]:
+        assert s["expr"] in rows[s["id"]] if s["op"] else s["label"] in rows, s["id"]
+    assert re.findall(r"^ ∂/∂(\S+) ", text, re.M) == list(record["gradients"])
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("nodes", [10, 200])
+@pytest.mark.parametrize("shape", [one_sum, statements])
+def test_a_pipe_gets_every_step_the_json_lists(nodes: int, shape) -> None:
+    program, bindings = shape(nodes)
+    text, record = text_and_record(program, bindings)
+    assert abs(len(record["backward"]) - nodes) <= 2
+    assert_nothing_left_out(text, record)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("shape", [one_sum, statements])
+def test_two_thousand_nodes_are_all_shown(shape) -> None:
+    program, bindings = shape(2000)
+    text, record = text_and_record(program, bindings)
+    assert len(record["backward"]) >= 1998
+    assert_nothing_left_out(text, record)
+
+
+def test_long_programs_are_grouped_by_statement() -> None:
+    source = (pathlib.Path(__file__).parent.parent / "examples" / "mlp.ad").read_text()
+    values = dict.fromkeys(("w11", "w12", "w21", "w22", "w31", "w32", "b1", "b2", "b3", "v1", "v2", "v3", "c"), 0.3)
+    values |= {"x1": 0.5, "x2": -1.2, "t": 1.0, "w32": 2.0}
+    e = explain(compile_program(source), values)
+    written = [line.strip() for line in source.splitlines() if line.strip() and not line.startswith("#")]
+    assert list(e.statements) == written
+    text = render(source, values)
+    backward = text.split("Backward pass", 1)[1]
+    headings = re.findall(r"^Statement (\d+) of (\d+):  (.*)$", backward, re.M)
+    assert [(int(k), int(n)) for k, n, _ in headings] == [(k, 5) for k in range(5, 0, -1)], "from the result back"
+    assert [h for _, _, h in headings] == written[::-1]
+    # Under each heading, as many steps as the statement's own right-hand side has operations.
+    sections = re.split(r"^Statement \d+ of \d+:.*$", backward, flags=re.M)[1:]
+    for (_, _, heading), section in zip(headings, sections, strict=True):
+        rhs = heading.split("=", 1)[1] if re.match(r"\w+ = ", heading) else heading
+        assert len(STEP.findall(section)) == len(compile_program(rhs).nodes), heading
+    forward = text.split("Backward pass", 1)[0]
+    assert [h for _, _, h in re.findall(r"^Statement (\d+) of (\d+):  (.*)$", forward, re.M)] == written
+
+
+def test_statements_as_the_language_separates_them() -> None:
+    source = "a = x*2  # a comment; not a statement\n\n b = a*a;; a + b ;"
+    e = explain(compile_program(source), {"x": 1.5})
+    assert e.statements == ("a = x*2", "b = a*a", "a + b")
+    by_id = {s.id: s.statement for s in e.forward if s.op}
+    assert by_id == {"a": 0, "b": 1, "n1": 2}  # n1: the first operation the program did not name
+    assert {s.id: s.statement for s in e.backward} == by_id
+    assert "Statement" not in render(source, {"x": 1.5}), "one step a statement: nothing to group"
+
+
+def test_the_seed_is_not_grouped_but_a_statement_of_several_steps_is() -> None:
+    assert "Statement" not in render(*SEED)
+    assert "Statement 1 of 2:  c = a*b + a" in render("c = a*b + a; c*4", {"a": 2.0, "b": 3.0})
+
+
+# --- every number reads as what it is -----------------------------------------------------------
+
+ARITHMETIC = re.compile(r"^  (\S+) +\S.*?   (.+) = (\S+)(?:  ← the result)?$", re.M)
+
+
+def python_value(arithmetic: str) -> float:
+    """What the shown arithmetic means, read as Python reads it (the language's ^ is Python's **)."""
+    if not re.fullmatch(r"[\d.e+\-*/^() ]+", arithmetic):
+        raise AssertionError(arithmetic)
+    return float(eval(arithmetic.replace("^", "**")))  # digits, signs and operators only: checked above
+
+
+@pytest.mark.parametrize(
+    "bindings",
+    [{"a": -0.5, "b": -2.0}, {"a": 0.5, "b": -2.0}, {"a": -3.0, "b": 0.25}, {"a": -1.25, "b": -0.75}],
+)
+def test_shown_arithmetic_means_the_value_it_shows(bindings: dict[str, float]) -> None:
+    program = "-a + -b + (a - b) + a*b + a/b - b*-a + (-a)^2 + b^2 + 2^b + -(a*b) + -(-a) + abs(a)^3"
+    e = explain(compile_program(program), bindings)
+    console = Console(width=200, color_system=None, file=io.StringIO(), legacy_windows=False)
+    console.print(render_explanation(e, digits=17))
+    text = "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())
+    rows = {node: (arithmetic, value) for node, arithmetic, value in ARITHMETIC.findall(text)}
+    operations = [s for s in e.forward if s.op and s.op != "abs"]
+    assert {s.id for s in operations} <= set(rows)
+    for s in operations:
+        arithmetic, shown = rows[s.id]
+        assert not re.search(r"--|[-+*/^] -", arithmetic), f"a sign right after an operator: {arithmetic}"
+        assert python_value(arithmetic) == pytest.approx(s.value, rel=1e-12), (s.expr, arithmetic)
+        assert float(shown) == pytest.approx(s.value, rel=1e-15)
+    # The backward lines too: "child.grad += local × grad = product" and "before + contribution = after".
+    for local, grad, product in re.findall(r"\.grad \+= (\S+) × (\S+) = (\S+)", text):
+        if "nan" in local + grad:  # a number's own gradient, d(x^2)/d2 at x < 0: computed, not reported
+            continue
+        assert python_value(f"{local} * {grad}") == pytest.approx(float(product), rel=1e-12, abs=1e-300)
+    for before, added, after in re.findall(r"\.grad = (\S+) \+ (\S+) = (\S+)", text):
+        assert not added.startswith("-"), "a negative addend is in parentheses"
+        assert python_value(f"{before} + {added}") == pytest.approx(float(after), rel=1e-12, abs=1e-300)
+
+
+def test_the_result_is_named_as_the_user_named_it() -> None:
+    def result_row(program: str, bindings: dict[str, float]) -> str:
+        return render(program, bindings).split("\nResult\n", 1)[1].splitlines()[0].split()[0]
+
+    assert result_row("L = log(1 + exp(-y*w))", {"y": 1.0, "w": 0.5}) == "L"
+    assert result_row("log(1 + exp(-y*w))", {"y": 1.0, "w": 0.5}) == "result"
+    assert result_row("z = a*b; z + 1", {"a": 1.0, "b": 2.0}) == "result"
+    assert result_row("z = a; z", {"a": 2.0}) == "a"
+    assert "the value (n3 above)" in render(*MISSION)

@@ -20,6 +20,11 @@ from .output import guarded
 __all__ = ["batch_command", "diff_command", "eval_command", "explain_command", "plot_command"]
 
 _ROWS_FILE = click.Path(exists=True, dir_okay=False, allow_dash=True)
+_NO_PAGER = click.option(
+    "--no-pager",
+    is_flag=True,
+    help="Never page: on a terminal, output longer than the screen goes through AUTODIFF_PAGER or PAGER (less -FRX).",
+)
 
 
 def bindings_and_ranges(bindings: tuple[str, ...]) -> tuple[dict[str, float], list[Axis]]:
@@ -50,6 +55,7 @@ def bindings_and_ranges(bindings: tuple[str, ...]) -> tuple[dict[str, float], li
 )
 @click.option("--check", is_flag=True, help="Compare every gradient with finite differences; exit 1 if one disagrees.")
 @click.option("--hessian", is_flag=True, help="Also the second derivatives over every pair of inputs.")
+@_NO_PAGER
 @shared_options(("text", "json", "csv", "jsonl"), notes=" csv or jsonl make a sweep; in a sweep json means jsonl.")
 @guarded
 def eval_command(
@@ -61,6 +67,7 @@ def eval_command(
     graph_format: str | None,
     check: bool,
     hessian: bool,
+    no_pager: bool,
     shared: Shared,
 ) -> None:
     """Evaluate PROGRAM and its gradient with respect to every input.
@@ -101,14 +108,15 @@ def eval_command(
         run.refuse_with_sweep(extras, rows, next(filter(is_range, bindings), None), shared.fmt)
         sys.exit(run.sweep(program, constants, axes, rows, keep, shared))
     run.refuse_with_one_shot(extras, shared)
-    sys.exit(run.one_shot(read_program(program), constants, shared, graph_format, check, hessian, not no_dag))
+    sys.exit(run.one_shot(read_program(program), constants, shared, graph_format, check, hessian, not no_dag, not no_pager))
 
 
 @click.command("explain", cls=ProgramCommand)
 @program_arguments()
+@_NO_PAGER
 @shared_options(("text", "json"))
 @guarded
-def explain_command(program: str, bindings: tuple[str, ...], shared: Shared) -> None:
+def explain_command(program: str, bindings: tuple[str, ...], no_pager: bool, shared: Shared) -> None:
     """Show the forward and backward passes of PROGRAM, step by step.
 
     The forward pass lists every node in the order it is computed; the backward
@@ -118,6 +126,13 @@ def explain_command(program: str, bindings: tuple[str, ...], shared: Shared) -> 
     it is. PROGRAM (`-`, `@FILE` too) and BINDINGS are as for `autodiff eval`,
     without ranges.
 
+    Every step is shown, as many as --json lists; a program whose statements
+    take several steps each is shown statement by statement. On a terminal,
+    an explanation longer than the screen goes through the pager, as git's
+    does: AUTODIFF_PAGER, else PAGER, else less (with LESS=FRX if LESS is
+    unset); an empty pager or `cat`, or --no-pager, prints it directly. A pipe
+    or a file gets it all, never paged.
+
     \b
     Examples:
       autodiff explain "c = a + b; d = c * 4" a=2 b=3
@@ -126,7 +141,7 @@ def explain_command(program: str, bindings: tuple[str, ...], shared: Shared) -> 
     constants, axes = bindings_and_ranges(bindings)
     if axes:
         usage(f"explain shows one point: the range {axes[0].name}=... cannot be explained; give {axes[0].name}=VALUE")
-    run.explain(read_program(program), constants, shared)
+    run.explain(read_program(program), constants, shared, not no_pager)
 
 
 @click.command("diff", cls=ProgramCommand, takes_bindings=False)

@@ -18,7 +18,7 @@ from ..errors import DOMAIN, OVERFLOW, AutodiffError
 from ..program import compile_program
 from ..ranges import Axis
 from .options import Shared, read_program, usage
-from .output import EXIT_FAILED, console, open_rows, plain_ascii, say
+from .output import EXIT_FAILED, open_rows, plain_ascii, say
 
 if TYPE_CHECKING:
     from ..check import CheckReport
@@ -89,7 +89,14 @@ def _one_standard_input(program: str, rows: str | None) -> None:
 
 
 def one_shot(
-    source: str, values: dict[str, float], shared: Shared, graph: str | None, check: bool, hessian: bool, dag: bool
+    source: str,
+    values: dict[str, float],
+    shared: Shared,
+    graph: str | None,
+    check: bool,
+    hessian: bool,
+    dag: bool,
+    pager: bool = True,
 ) -> int:
     """Evaluate once and write the answer, with the extras asked for; return the exit status."""
     compiled = compile_program(source)
@@ -113,7 +120,7 @@ def one_shot(
 
         click.echo((to_dot if graph == "dot" else to_mermaid)(compiled.graph, shared.digits))
     else:
-        _write_display(compiled, result, shared, dag, second, report)
+        _write_display(compiled, result, shared, dag, second, report, pager)
     if report is not None and not report.ok:
         _check_failed(report)
         return EXIT_FAILED
@@ -154,22 +161,25 @@ def _write_display(
     dag: bool,
     second: dict[str, dict[str, float]] | None,
     report: CheckReport | None,
+    pager: bool,
 ) -> None:
     from ..render.display import for_stream
+    from .pager import Paged
 
     digits = shared.digits  # None: the result line as the JSON shows it, tables to TABLE_DIGITS
     text = for_stream(compiled.graph, result, sys.stdout, os.environ, shared.width, digits, shared.ascii, dag)
-    click.echo(text, color=True)  # colour codes are in the text only when they are wanted
-    if second is not None:
-        from ..render.hessian import render_hessian
+    with Paged(pager) as out:  # long (a big --hessian, a tall DAG): paged on a terminal, as explain is
+        out.write(text + "\n")  # colour codes are in the text only when they are wanted
+        if second is not None:
+            from ..render.hessian import render_hessian
 
-        click.echo()
-        console().print(render_hessian(second, digits, plain_ascii(shared.ascii)))
-    if report is not None:
-        from ..render.check import render_check
+            out.write("\n")
+            out.print(render_hessian(second, digits, plain_ascii(shared.ascii)))
+        if report is not None:
+            from ..render.check import render_check
 
-        click.echo()
-        console().print(render_check(report, digits, plain_ascii(shared.ascii)))
+            out.write("\n")
+            out.print(render_check(report, digits, plain_ascii(shared.ascii)))
 
 
 def _check_failed(report: CheckReport) -> None:
@@ -182,8 +192,8 @@ def _check_failed(report: CheckReport) -> None:
             )
 
 
-def explain(source: str, values: dict[str, float], shared: Shared) -> None:
-    """Write the forward and backward passes of one point."""
+def explain(source: str, values: dict[str, float], shared: Shared, pager: bool = True) -> None:
+    """Write the forward and backward passes of one point; for people, every step, paged on a terminal when long."""
     from ..explain import explain as explain_program
 
     compiled = compile_program(source)
@@ -194,9 +204,12 @@ def explain(source: str, values: dict[str, float], shared: Shared) -> None:
 
         click.echo(dumps(explanation_record(explanation)))
     else:
-        from ..render.explain import render_explanation
+        from ..render.explain import explanation_parts
+        from .pager import Paged
 
-        console().print(render_explanation(explanation, shared.digits, plain_ascii(shared.ascii)), width=shared.width)
+        with Paged(pager) as out:
+            for part in explanation_parts(explanation, shared.digits, plain_ascii(shared.ascii)):
+                out.print(part, shared.width)
 
 
 def diff(source: str, wrt: list[str], order: int, shared: Shared) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.padding import Padding
 from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
@@ -11,21 +15,16 @@ from rich.tree import Tree
 
 from ..explain import CONSTANT, INPUT, NUMBER, BackwardStep, Contribution, Explanation, ForwardStep
 from ..numbers import format_number, table_digits
-from ..text import clip, excerpt
+from ..text import clip, excerpt, printable
 
-__all__ = ["render_explanation"]
+__all__ = ["explanation_parts", "render_explanation"]
 
 NODE = "bold cyan"
 FORMULA = "yellow"
 NOTE = "magenta"
 QUIET = "dim"
 
-# What a person is shown at most; --json has everything.
-FORWARD_HEAD = 10  # forward steps from the start (the inputs)
-FORWARD_TAIL = 20  # and those nearest the result
-MAX_BACKWARD = 10  # backward steps, from the result down
-MAX_RESULT_ROWS = 30  # gradients in the result table
-HEADER_WIDTH = 160  # characters of a program line, and of the bindings
+HEADER_WIDTH = 160  # characters of a program line, and of the bindings: the statements are shown whole below
 HEADER_LINES = 6
 
 FORWARD_LEGEND = "Children before parents: every node is computed from values already known."
@@ -39,26 +38,45 @@ BACKWARD_LEGEND = (
 
 
 def render_explanation(e: Explanation, digits: int | None = None, ascii: bool = False) -> RenderableType:
-    """The program, the forward pass as a table, the backward pass as one small tree per node.
+    """The whole explanation as one renderable: ``explanation_parts`` in a Group."""
+    return Group(*explanation_parts(e, digits, ascii))
 
-    Bounded like the eval display: a 10,000-term sum shows the steps nearest
-    the result and counts the rest (``--json`` has every step). The steps show
-    numbers as the eval display's DAG does, to ``digits`` significant digits
-    (TABLE_DIGITS when None); the bindings and the result table, like eval's
-    result line, show every digit. ``ascii``: plain ASCII, as ``eval --ascii``.
+
+def explanation_parts(e: Explanation, digits: int | None = None, ascii: bool = False) -> Iterator[RenderableType]:
+    """The program, the forward pass as a table, the backward pass as one small tree per node, made one by one.
+
+    Every step is shown, as many as ``--json`` lists; the parts come one at a
+    time, so that a long explanation starts at once and streams (the command
+    line pages it when it is longer than the screen, as git does). A program
+    whose statements hold several steps each is shown statement by statement,
+    a heading for each. The steps show numbers as the eval display's DAG
+    does, to ``digits`` significant digits (TABLE_DIGITS when None); the
+    bindings and the result table, like eval's result line, show every digit.
+    ``ascii``: plain ASCII, as ``eval --ascii``.
     """
-    digits = table_digits(digits)
-    parts: list[RenderableType] = [_header(e), Text(""), _forward_table(e, digits), Text(FORWARD_LEGEND, style=QUIET), Text("")]
-    parts.append(Text("Backward pass", style="bold"))
-    parts.append(Text(BACKWARD_LEGEND, style=QUIET))
+    for part in _parts(e, table_digits(digits)):
+        yield _InAscii(part) if ascii else part
+
+
+def _parts(e: Explanation, digits: int | None) -> Iterator[RenderableType]:
+    grouped = _grouped(e)
+    yield from (_header(e), Text(""))
+    yield from _forward_tables(e, digits, grouped)
+    yield from (
+        Text(FORWARD_LEGEND, style=QUIET),
+        Text(""),
+        Text("Backward pass", style="bold"),
+        Text(BACKWARD_LEGEND, style=QUIET),
+    )
     if not e.backward:
-        parts.append(Text(_leaf_result(e)))
-    for number, step in enumerate(e.backward[:MAX_BACKWARD], 1):
-        parts += [Text(""), _backward_tree(number, step, digits)]
-    if len(e.backward) > MAX_BACKWARD:
-        parts += [Text(""), Text("… " + _left_out(len(e.backward) - MAX_BACKWARD, "more steps"), style=NOTE)]
-    parts += [Text(""), _result_table(e)]
-    return _InAscii(Group(*parts)) if ascii else Group(*parts)
+        yield Text(_leaf_result(e))
+    statement = None
+    for number, step in enumerate(e.backward, 1):
+        if grouped and step.statement != statement:
+            statement = step.statement
+            yield from (Text(""), _heading(e, statement))
+        yield from (Text(""), _backward_tree(number, step, digits))
+    yield from (Text(""), _result_table(e))
 
 
 # The symbols the explanation writes, spelled in ASCII. None can be in a program's
@@ -79,8 +97,24 @@ class _InAscii:
             yield Segment(segment.text.translate(_ASCII), segment.style, segment.control)
 
 
-def _left_out(count: int, what: str) -> str:
-    return f"{count:,} {what} left out (--json has them all)"
+def _grouped(e: Explanation) -> bool:
+    """Whether to show the steps statement by statement: when there are several and one holds more than one step."""
+    counts: dict[int, int] = {}
+    for step in e.backward:
+        counts[step.statement] = counts.get(step.statement, 0) + 1
+    return len(counts) > 1 and max(counts.values()) > 1
+
+
+def _heading(e: Explanation, statement: int) -> Text:
+    """A statement as a heading over its steps; the text is the program's, so escaped."""
+    heading = Text(f"Statement {statement + 1} of {len(e.statements)}:  ", style="bold")
+    heading.append(printable(e.statements[statement]) if 0 <= statement < len(e.statements) else "", style=NODE)
+    return heading
+
+
+def _negative_in_parentheses(number: str) -> str:
+    """``-0.5`` as ``(-0.5)``, where a sign right after an operator would read as a second operator."""
+    return f"({number})" if number.startswith("-") else number
 
 
 def _leaf_result(e: Explanation) -> str:
@@ -100,24 +134,73 @@ def _header(e: Explanation) -> Text:
             text.append("\n    " + line, style=NODE)
     if e.bindings:
         text.append("\n" if len(lines) > 1 or len(e.expr) > HEADER_WIDTH else "  ")
-        text.append("at  " + clip(", ".join(f"{k} = {format_number(v)}" for k, v in e.bindings.items()), HEADER_WIDTH))
+        text.append("at  " + clip(", ".join(f"{k}={format_number(v)}" for k, v in e.bindings.items()), HEADER_WIDTH))
     return text
 
 
-def _forward_table(e: Explanation, digits: int | None) -> Table:
-    table = Table(title="Forward pass", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1))
-    table.add_column("node", style=NODE, no_wrap=True)
-    table.add_column("computes")
-    table.add_column("value", justify="left")
-    steps = e.forward
-    cut = len(steps) > FORWARD_HEAD + FORWARD_TAIL + 1
-    for s in steps[:FORWARD_HEAD] if cut else steps:
-        table.add_row(*_forward_row(e, s, digits))
-    if cut:
-        left = len(steps) - FORWARD_HEAD - FORWARD_TAIL
-        table.add_row(Text("…", style=NOTE), Text(_left_out(left, "steps"), style=NOTE), Text(""))
-        for s in steps[-FORWARD_TAIL:]:
-            table.add_row(*_forward_row(e, s, digits))
+def _forward_tables(e: Explanation, digits: int | None, grouped: bool) -> list[RenderableType]:
+    """The forward pass: one table, or (``grouped``) the leaves then a table per statement, titled with it.
+
+    The tables of one pass share their column widths, so they read as one; a
+    long one comes in chunks of CHUNK_ROWS rows, so the first screen of a
+    10,000-node pass is drawn at once instead of after the whole table.
+    """
+    rows = [(s, _forward_row(e, s, digits)) for s in e.forward]
+    widths = [max([len(header), *(cells[k].cell_len for _, cells in rows)]) for k, header in enumerate(_FORWARD_COLUMNS)]
+    if not grouped:
+        return _forward_chunks("Forward pass", [cells for _, cells in rows], widths, header=True)
+    # A number is shown in the statement that first uses it, right before its use, not among the inputs.
+    numbers = {s.id: cells for s, cells in rows if s.kind == NUMBER}
+    groups: dict[int, list[tuple[Text, Text, Text]]] = {}
+    for s, cells in rows:
+        if s.op:
+            group = groups.setdefault(s.statement, [])
+            group += [numbers.pop(arg) for arg in dict.fromkeys(s.args) if arg in numbers]
+            group.append(cells)
+    leaves = [cells for s, cells in rows if not s.op and s.kind != NUMBER] + list(numbers.values())
+    tables: list[RenderableType] = [Text("Forward pass", style="bold")]
+    if leaves:
+        tables += _forward_chunks(None, leaves, widths, header=True)
+    for statement, group in groups.items():
+        tables += _forward_chunks(_heading(e, statement), group, widths, header=len(tables) == 1)
+    return tables
+
+
+_FORWARD_COLUMNS = ("node", "computes", "value")
+CHUNK_ROWS = 200
+
+
+def _forward_chunks(
+    title: str | Text | None, rows: list[tuple[Text, Text, Text]], widths: list[int], header: bool
+) -> list[RenderableType]:
+    if len(rows) <= CHUNK_ROWS:
+        return [_forward_table(title, rows, widths, header)]
+    # Without their blank top and bottom edges, and indented by the edge's one column instead.
+    chunks: list[RenderableType] = [
+        Padding(_forward_table(None, rows[k : k + CHUNK_ROWS], widths, header and k == 0, edge=False), (0, 0, 0, 1))
+        for k in range(0, len(rows), CHUNK_ROWS)
+    ]
+    if title is not None:
+        chunks.insert(0, Text(title, style="bold") if isinstance(title, str) else title)
+    return [*chunks, Text("")]
+
+
+def _forward_table(
+    title: str | Text | None, rows: list[tuple[Text, Text, Text]], widths: list[int], header: bool, edge: bool = True
+) -> Table:
+    table = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        show_header=header,
+        show_edge=edge,
+    )
+    for name, width in zip(_FORWARD_COLUMNS, widths, strict=True):
+        table.add_column(name, style=NODE if name == "node" else "", no_wrap=name == "node", min_width=width)
+    for cells in rows:
+        table.add_row(*cells)
     return table
 
 
@@ -130,7 +213,9 @@ def _forward_row(e: Explanation, s: ForwardStep, digits: int | None) -> tuple[Te
     if not s.op:
         return Text(s.label), Text("an input"), Text(format_number(s.value, digits))
     # The operands as their own rows show them: one number, one way, on the whole screen.
-    value = Text(s.arithmetic.format(*(format_number(x, digits) for x in s.arg_values)) + " = ")
+    operands = [format_number(x, digits) for x in s.arg_values]
+    operands = [_negative_in_parentheses(x) if wrap else x for x, wrap in zip(operands, s.parenthesize, strict=False)]
+    value = Text(s.arithmetic.format(*operands) + " = ")
     value.append(format_number(s.value, digits), style="bold")
     marker = "  ← the result" if s.id == e.result else ""
     value.append(marker, style=NOTE)
@@ -153,7 +238,8 @@ def _backward_tree(number: int, step: BackwardStep, digits: int | None) -> Tree:
     return tree
 
 
-def _contribution(step: BackwardStep, c: Contribution, digits: int | None) -> Text:
+def _contribution(step: BackwardStep, c: Contribution, digits: int | None) -> _Fitting:
+    """What ``step`` passes to one child; the running total goes on a line of its own when one line is too narrow."""
     quiet = c.kind in (NUMBER, CONSTANT)
     text = Text(style=QUIET if quiet else "")
     text.append(f"∂{_wrapped(step.expr)}/∂{c.label}")
@@ -164,17 +250,29 @@ def _contribution(step: BackwardStep, c: Contribution, digits: int | None) -> Te
         text.append(" = ")
         text.append(c.formula_here, style=FORMULA)
     text.append(f" = {local}")
-    text.append(f"\n{c.label}.grad += {local} × {format_number(step.grad, digits)} = {format_number(c.contribution, digits)}")
+    grad, contribution = format_number(step.grad, digits), format_number(c.contribution, digits)
+    text.append(f"\n{c.label}.grad += {local} × {_negative_in_parentheses(grad)} = {contribution}")
+    total = Text(f"→  {c.label}.grad = ", style=QUIET if quiet else "")
     if c.accumulates:
-        text.append(f"  →  {c.label}.grad = {format_number(c.grad_before, digits)} + {format_number(c.contribution, digits)} = ")
-        text.append(format_number(c.grad_after, digits), style="bold")
-        text.append(f"\n({c.label} is reached a {_ordinal(c.visit)} time: what it receives adds up)", style=NOTE)
-    else:
-        text.append(f"  →  {c.label}.grad = ")
-        text.append(format_number(c.grad_after, digits), style="bold")
+        total.append(f"{format_number(c.grad_before, digits)} + {_negative_in_parentheses(contribution)} = ")
+    total.append(format_number(c.grad_after, digits), style="bold")
+    after = Text(style=QUIET if quiet else "")
+    if c.accumulates:
+        after.append(f"\n({c.label} is reached a {_ordinal(c.visit)} time: what it receives adds up)", style=NOTE)
     if quiet:
-        text.append(f"\n({c.label} is a {c.kind}: its gradient is computed but not reported)")
-    return text
+        after.append(f"\n({c.label} is a {c.kind}: its gradient is computed but not reported)")
+    return _Fitting(Text.assemble(text, "  ", total, after), Text.assemble(text, "\n  ", total, after))
+
+
+class _Fitting:
+    """``wide`` where each of its lines fits the width it is given, else ``narrow``: a line breaks where it reads well."""
+
+    def __init__(self, wide: Text, narrow: Text) -> None:
+        self.wide, self.narrow = wide, narrow
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        fits = all(cell_len(line) <= options.max_width for line in self.wide.plain.split("\n"))
+        yield self.wide if fits else self.narrow
 
 
 def _ordinal(n: int) -> str:
@@ -193,10 +291,13 @@ def _result_table(e: Explanation) -> Table:
     table.add_column("name", no_wrap=True)
     table.add_column("exactly")
     table.add_column("what")
-    table.add_row(Text(e.labels[e.result], style=NODE), format_number(e.value), Text("the value", style=QUIET))
-    gradients = list(e.gradients.items())
-    for name, g in gradients[:MAX_RESULT_ROWS]:
-        table.add_row(Text(f"∂/∂{name}", style=NODE), format_number(g), Text(f"{name}.grad after the backward pass", style=QUIET))
-    if len(gradients) > MAX_RESULT_ROWS:
-        table.add_row(Text("…", style=NOTE), Text(_left_out(len(gradients) - MAX_RESULT_ROWS, "gradients"), style=NOTE))
+    # The program's own name for the result (L = ...); an unnamed one is "the result", not an id people never wrote.
+    name, what = (e.labels[e.result], "the value") if e.result_named else ("result", f"the value ({e.result} above)")
+    table.add_row(Text(name, style=NODE), format_number(e.value), Text(what, style=QUIET))
+    for input_name, g in e.gradients.items():
+        table.add_row(
+            Text(f"∂/∂{input_name}", style=NODE),
+            format_number(g),
+            Text(f"{input_name}.grad after the backward pass", style=QUIET),
+        )
     return table
