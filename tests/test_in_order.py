@@ -156,6 +156,47 @@ def test_run_parallel_writes_held_answers_before_each_wait_for_a_worker() -> Non
     assert len(waited) == 5  # 300 lines in chunks of batch.CHUNK
 
 
+def test_serial_writes_what_it_answered_before_reading_input_that_would_wait() -> None:
+    ledger = Ledger()
+    dry_after = {2, 3, 7}  # reading the line after these would wait for input
+    read: list[int] = []
+
+    def lines() -> Iterator[Line]:
+        for number in range(1, 10):
+            if number - 1 in dry_after:
+                ledger.assert_all_written(f"read line {number} after the input ran dry")
+            read.append(number)
+            yield number, f"x*{number} x=1".encode()
+
+    out = []
+    for record in batch._run_serial(lambda: read[-1] in dry_after, lines(), True, ledger.on_wait):
+        ledger.yielded += 1
+        out.append(record["value"])
+    assert out == [float(n) for n in range(1, 10)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 200), st.booleans()), min_size=1, max_size=300), st.integers(1, 70))
+def test_chunks_end_where_the_input_runs_dry_and_at_their_size(lines: list[tuple[int, bool]], size: int) -> None:
+    # Each line: its length and whether the input runs dry right after it.
+    numbered: list[Line] = [(n, b"x" * (length + 1)) for n, (length, _) in enumerate(lines, 1)]
+    dry = {n for n, (_, idle) in enumerate(lines, 1) if idle}
+    read: list[int] = []
+
+    def reading() -> Iterator[Line]:
+        for item in numbered:
+            read.append(item[0])
+            yield item
+
+    got = list(batch.chunks(lambda: read[-1] in dry, reading(), lambda: size))
+    assert [n for chunk, _ in got for n, _ in chunk] == [n for n, _ in numbered]  # every line once, in order
+    for chunk, idle in got:
+        last = chunk[-1][0]
+        assert idle == (last in dry)
+        assert all(n not in dry for n, _ in chunk[:-1])  # a dry input ends the chunk at once
+        assert len(chunk) <= size
+
+
 # --- the --jobs pool: a worker that dies --------------------------------------------------
 
 
