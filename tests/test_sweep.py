@@ -320,3 +320,23 @@ def test_a_block_run_row_by_row_writes_the_same_answers(fmt):
     code, careful, _ = run(["eval", "x*y + exp(y)", "--rows", "-", "--format", fmt], good + "oops,1\n")
     assert careful.startswith(fast)
     assert careful != fast and code == 1
+
+
+@pytest.mark.parametrize(
+    ("keep", "kept"),
+    [(["x"], []), (["x", "label"], ["label"]), (["label", "label"], ["label"]), (["y", "x", "y"], ["y"])],
+)
+def test_a_kept_column_appears_once_even_when_it_is_an_input(keep: list[str], kept: list[str]) -> None:
+    rows = "x,label,y\n1,a,7\n2,b,8\n"
+    flags = [arg for name in keep for arg in ("--keep", name)]
+    code, out, _ = run(["eval", "x*2", "--rows", "-", *flags], rows)
+    assert code == 0
+    header = out.splitlines()[0].split(",")
+    assert len(header) == len(set(header))  # no column twice
+    assert header[: len(kept) + 1] == [*kept, "x"]
+    code, out, _ = run(["eval", "x*2", "--rows", "-", "--json", *flags], rows)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r.get("kept", {}) for r in records] == [
+        {k: row[k] for k in kept} for row in ({"label": "a", "y": "7"}, {"label": "b", "y": "8"})
+    ]
+    assert [r["inputs"]["x"] for r in records] == [1.0, 2.0]
