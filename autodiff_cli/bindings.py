@@ -21,6 +21,7 @@ from .errors import INPUT, AutodiffError
 from .ops import FUNCTIONS
 
 __all__ = [
+    "NUMBER",
     "CheckedBindings",
     "as_number",
     "check_bindings",
@@ -30,11 +31,16 @@ __all__ = [
     "parse_binding",
     "parse_bindings",
     "parse_number",
+    "spelled",
 ]
 
-# Python's float() also takes "inf", "nan", "1_000" and spaces; a binding takes
-# only a plain decimal, optionally signed, so that typos are caught.
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+# Python's float() also takes "inf", "nan", "1_000", Unicode digits and
+# whitespace; a binding takes only a plain decimal in ASCII digits, optionally
+# signed, so that typos are caught. Each digit run has one way to match (no
+# ``\d+\.?\d*``, whose splits of a long run made a failed match quadratic),
+# so a match costs time linear in the text.
+NUMBER = re.compile(r"([+-]?)(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))(?:[eE]([+-]?[0-9]+))?")
+"""The one spelling of a number: sign, integer digits, fraction digits (group 3 or 4), exponent."""
 
 
 class CheckedBindings(dict[str, float]):
@@ -51,12 +57,13 @@ class CheckedBindings(dict[str, float]):
 # --- numbers -------------------------------------------------------------------------
 
 
-def _spelled(x: object) -> str:
+def spelled(x: object) -> str:
+    """``x`` as Python writes it, cut to 40 characters: how a rejected value is echoed."""
     text = repr(x)
     return text if len(text) <= 40 else f"{text[:37]}..."
 
 
-def as_number(x: object, what: str = "the value", spell: Callable[[object], str] = _spelled) -> float:
+def as_number(x: object, what: str = "the value", spell: Callable[[object], str] = spelled) -> float:
     """``x`` as a finite float64, or AutodiffError(kind='input') saying why it is not one.
 
     An int or a float is a number; so is any other ``numbers.Real`` (a
@@ -96,12 +103,12 @@ def parse_number(text: str, name: str = "") -> float:
     what = f"the value for {name}" if name else "the value"
     # Only spaces and tabs around the number: str.strip() also drops
     # U+001C-U+001F and other separators, which float() then refuses.
-    number = _NUMBER.fullmatch(text.strip(" \t"))
+    number = NUMBER.fullmatch(text.strip(" \t"))
     if not number:
-        raise AutodiffError(INPUT, f"{what} is not a number: {text!r}")
-    x = float(number.group())
+        raise AutodiffError(INPUT, f"{what} is not a number: {spelled(text)}")
+    x = float(number.group())  # float() reads any length of digits and exponent in linear time
     if not math.isfinite(x):
-        raise AutodiffError(INPUT, f"{what} is not a finite float64: {text!r}")
+        raise AutodiffError(INPUT, f"{what} is not a finite float64: {spelled(text)}")
     return x
 
 
@@ -171,7 +178,7 @@ def _name_or_problem(text: str) -> tuple[str, str | None]:
 def check_name(name: object, where: str) -> str:
     """``name`` as the program will see it (NFKC), if a variable could have it; ``where`` starts the error."""
     if not isinstance(name, str):
-        raise AutodiffError(INPUT, f"{where}: a name must be a str, not {type(name).__name__}: {_spelled(name)}")
+        raise AutodiffError(INPUT, f"{where}: a name must be a str, not {type(name).__name__}: {spelled(name)}")
     normal, problem = _name_or_problem(name)
     if problem is not None:
         raise AutodiffError(INPUT, f"{where}: {problem}")
@@ -189,7 +196,7 @@ def _add(out: dict[str, float], name: str, x: float) -> None:
     out[name] = x
 
 
-def check_bindings(bindings: object, where: str = "bad binding", spell: Callable[[object], str] = _spelled) -> CheckedBindings:
+def check_bindings(bindings: object, where: str = "bad binding", spell: Callable[[object], str] = spelled) -> CheckedBindings:
     """A mapping of name -> number, checked by the one rule: AutodiffError(kind='input') if any is bad.
 
     ``bindings`` that is not a Mapping at all is a mistake in the calling code,

@@ -26,7 +26,7 @@ def table_digits(digits: int | None) -> int:
 
 
 def format_number(x: float, digits: int | None = None) -> str:
-    """``x`` as a person reads it: 2 not 2.0, 1e20 not 1e+20, -0 as 0.
+    """``x`` as a person reads it: 2 not 2.0, 1e20 not 1e+20, -0.0 as -0 (the sign the JSON shows).
 
     With ``digits``, at most that many significant digits: a number that
     rounding moved keeps its trailing zeros (0.9999983 shows as 1.000, so that
@@ -49,6 +49,6 @@ def format_number(x: float, digits: int | None = None) -> str:
     mantissa, e, exponent = text.partition("e")
     mantissa = mantissa.rstrip(".")
     if not e:
-        return "0" if mantissa in ("-0", "0") else mantissa
+        return mantissa
     sign = "-" if exponent.startswith("-") else ""
     return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"

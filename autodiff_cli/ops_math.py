@@ -111,12 +111,26 @@ def cosh_d(x: float, out: float) -> float:
         return math.copysign(INF, x)
 
 
+# nan in, nan out: a comparison with nan is false, so each of these tests for
+# the cases it knows and lets nan fall through to itself (x > 0 else 0 would
+# turn nan into 0).
+
+
+def relu(x: float) -> float:
+    return 0.0 if x <= 0.0 else x
+
+
+def step(x: float) -> float:
+    """relu's slope: 1 past 0, 0 up to it, nan at nan."""
+    return 1.0 if x > 0.0 else (0.0 if x <= 0.0 else x)
+
+
 def relu_d(x: float, out: float) -> float:
-    return 1.0 if x > 0.0 else 0.0
+    return step(x)
 
 
 def abs_d(x: float, out: float) -> float:
-    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else (0.0 if x == 0.0 else x))
 
 
 def erf_d(x: float, out: float) -> float:
@@ -191,20 +205,43 @@ def pow_d(x: float, y: float, out: float) -> tuple[float, float]:
     return dx, dy
 
 
+# IEEE 754-2019 minimum and maximum: nan if either is nan, and -0 below +0,
+# so min(x, y) is min(y, x) bit for bit (Python's min keeps whichever comes first).
+
+
+def minimum(x: float, y: float) -> float:
+    if x < y:
+        return x
+    if y < x:
+        return y
+    if x == y:
+        return x if math.copysign(1.0, x) < 0.0 else y
+    return NAN
+
+
+def maximum(x: float, y: float) -> float:
+    if x > y:
+        return x
+    if y > x:
+        return y
+    if x == y:
+        return y if math.copysign(1.0, x) < 0.0 else x
+    return NAN
+
+
 def min_d(x: float, y: float, out: float) -> tuple[float, float]:
+    """1 to the smaller, ½ and ½ at a tie (-0 and +0 tie too), nan to both where either is nan."""
     if x < y:
         return 1.0, 0.0
     if y < x:
         return 0.0, 1.0
-    return 0.5, 0.5
+    if x == y:
+        return 0.5, 0.5
+    return NAN, NAN
 
 
 def max_d(x: float, y: float, out: float) -> tuple[float, float]:
-    if x > y:
-        return 1.0, 0.0
-    if y > x:
-        return 0.0, 1.0
-    return 0.5, 0.5
+    return min_d(y, x, out)
 
 
 def atan2_d(y: float, x: float, out: float) -> tuple[float, float]:
@@ -271,7 +308,8 @@ def datan2_d(x: float, y: float, out: float) -> tuple[float, float]:
 
 
 def below(x: float, y: float) -> float:
-    return 1.0 if x < y else (0.5 if x == y else 0.0)
+    """min's slope into x: 1 below y, ½ at a tie, 0 above, nan where either is nan."""
+    return min_d(x, y, 0.0)[0]
 
 
 def above(name: str, low: float) -> Callable[[float], str | None]:

@@ -75,6 +75,7 @@ class PlotData:
 def plot_arguments(args: Sequence[str], points: int) -> tuple[dict[str, float], list[Axis]]:
     """NAME=VALUE constants and the one NAME=START:STOP[:STEP] range; without STEP, ``points`` points."""
     rewritten = []
+    computed = set()  # the ranges whose step is computed here, not typed: they may miss STOP by rounding
     for arg in args:
         name, _, spec = arg.partition("=")
         parts = spec.split(":")
@@ -83,8 +84,9 @@ def plot_arguments(args: Sequence[str], points: int) -> tuple[dict[str, float], 
             if start == stop:
                 raise AutodiffError(INPUT, f"bad range {arg!r}: START and STOP are the same number")
             arg = f"{name}={start!r}:{stop!r}:{(stop - start) / (points - 1)!r}"
+            computed.add(arg)
         rewritten.append(arg)
-    constants, axes = split_arguments(rewritten)
+    constants, axes = split_arguments(rewritten, computed)
     if len(axes) > 1:
         raise AutodiffError(INPUT, "a plot sweeps one input: give one NAME=START:STOP range and bind the others to values")
     if axes and axes[0].count > MAX_POINTS:

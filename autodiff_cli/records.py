@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import INPUT, KINDS, AutodiffError
+from .errors import AutodiffError
 
 if TYPE_CHECKING:
     from .check import CheckReport
@@ -34,7 +34,6 @@ __all__ = [
     "finite_or_text",
     "hessian_record",
     "jsonl_line",
-    "read_record",
     "result_record",
     "sweep_format",
 ]
@@ -179,54 +178,6 @@ def derivatives_record(d: Derivatives) -> dict[str, Any]:
     else:
         found = {name: {other: p.text("; ") for other, p in row.items()} for name, row in d.second.items()}
     return {"expr": d.source, "order": 1 if d.second is None else 2, "derivatives": found}
-
-
-# --- reading records back ------------------------------------------------------------
-
-
-def _read_number(value: object, what: str) -> float:
-    """A number of a record, the inverse of ``finite_or_text``: "inf", "-inf" and "nan" are read as floats."""
-    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
-        return float(value)
-    if type(value) is bool or not isinstance(value, (int, float)):
-        raise AutodiffError(INPUT, f"not an autodiff record: {what} is not a number")
-    return float(value)
-
-
-def _error(record: Mapping[str, Any], error: object) -> AutodiffError:
-    if not isinstance(error, Mapping) or error.get("kind") not in KINDS or not isinstance(error.get("message"), str):
-        raise AutodiffError(INPUT, 'not an autodiff record: "error" needs a known "kind" and a "message"')
-    line, column = error.get("line"), error.get("column")
-    if line is not None and not (type(line) is int and type(column) is int):
-        raise AutodiffError(INPUT, 'not an autodiff record: the error\'s "line" and "column" must be integers')
-    source = record.get("expr") if isinstance(record.get("expr"), str) and line is not None else None
-    return AutodiffError(error["kind"], error["message"], line, column, source)
-
-
-def read_record(record: Mapping[str, Any] | str) -> Result | AutodiffError:
-    """What a record (a dict, or one line of ``autodiff batch --json``) says: a Result, or the error.
-
-    The inverse of ``jobs.answer``: the error comes back with its kind, message and
-    position (and the program as its source, so ``caret()`` works). A text or
-    mapping that is not a record raises AutodiffError(kind="input").
-    """
-    if isinstance(record, str):
-        try:
-            record = json.loads(record)
-        except ValueError as err:
-            raise AutodiffError(INPUT, f"not an autodiff record: not JSON ({err})") from None
-    if not isinstance(record, Mapping):
-        raise AutodiffError(INPUT, "not an autodiff record: not a JSON object")
-    if "error" in record:
-        return _error(record, record["error"])
-    gradients = record.get("gradients")
-    if "value" not in record or not isinstance(gradients, Mapping):
-        raise AutodiffError(INPUT, 'not an autodiff record: it has neither "error" nor "value" and "gradients"')
-    from .program import Result  # not at the top: writing records needs no program
-
-    value = _read_number(record["value"], '"value"')
-    grads = {str(name): _read_number(g, f"the gradient for {name}") for name, g in gradients.items()}
-    return Result(value, grads)
 
 
 # --- sweeps ------------------------------------------------------------------------------

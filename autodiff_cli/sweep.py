@@ -104,7 +104,12 @@ class Sweep:
         index = self._header_index(header)
         names = self._names(set(index) | set(self.constants), complete=True)
         wanted = {n: i for n, i in index.items() if n in names}
-        self._keep_index = [self._column(header, name) for name in self.keep]
+        # A kept column that feeds an input is already in every row, once: asked
+        # twice, or kept and an input, it is not repeated.
+        columns = {name: self._column(header, name) for name in self.keep}
+        echoed = set(wanted.values())
+        self.keep = [name for name, i in columns.items() if i not in echoed]
+        self._keep_index = [columns[name] for name in self.keep]
         return names, self._csv_blocks(wanted, len(header), rest, blocks)
 
     def _refuse_keep(self, source: str) -> None:

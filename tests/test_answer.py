@@ -210,3 +210,117 @@ def test_answer_and_read_record_are_public_and_lazy():
     assert autodiff_cli.answer is answer
     with pytest.raises(AttributeError):
         autodiff_cli.no_such_thing  # noqa: B018
+
+
+# --- one reading rule with batch, for values of every type and size --------------------
+
+VALUES = [
+    0,
+    -7,
+    2**53 + 1,
+    10**308,
+    10**309,  # past float64: too large
+    10**400,
+    10**4299,
+    -(10**4299),
+    1.5,
+    -0.0,
+    5e-324,
+    1.7976931348623157e308,
+    math.inf,
+    -math.inf,
+    math.nan,
+    True,
+    False,
+    None,
+    "1",
+    "inf",
+    "nan",
+    "",
+    [1.0],
+    {"x": 1.0},
+    [[[[1]]]],
+]
+
+
+def record_verdict(record: object) -> float | str:
+    """read_record's value, or "input" for its input error; anything else raised fails the test."""
+    try:
+        result = read_record(record)  # type: ignore[arg-type]
+    except AutodiffError as err:
+        assert err.kind == "input" and "\n" not in err.message and len(err.message) < 300
+        return "input"
+    assert isinstance(result, Result)
+    return result.value
+
+
+@pytest.mark.parametrize("value", VALUES, ids=lambda v: repr(v)[:20])
+def test_read_record_reads_a_value_of_any_type_and_size_by_the_rule_for_numbers(value: object) -> None:
+    finite = (type(value) is int and abs(value) <= 10**308) or (type(value) is float and math.isfinite(value))
+    in_dict = record_verdict({"value": value, "gradients": {"x": 1.0}})
+    in_gradient = record_verdict({"value": 1.0, "gradients": {"x": value}})
+    word = value if value in ("inf", "nan") else None
+    if finite:
+        assert in_dict == float(value)  # type: ignore[arg-type]
+    elif word:
+        assert math.isnan(in_dict) if word == "nan" else in_dict == math.inf  # type: ignore[arg-type]
+    else:
+        assert in_dict == "input" and in_gradient == "input"
+    try:
+        text = json.dumps({"value": value, "gradients": {"x": 1.0}})
+    except ValueError:  # an int past Python's 4,300 digits: see the next test
+        return
+    in_text = record_verdict(text)
+    # The same verdict as the dict, except where json writes what JSON has no word for (NaN, Infinity).
+    if isinstance(value, float) and not math.isfinite(value):
+        assert in_text == "input"
+    elif isinstance(in_dict, float) and math.isnan(in_dict):
+        assert math.isnan(in_text)  # type: ignore[arg-type]
+    else:
+        assert in_text == in_dict
+
+
+@pytest.mark.parametrize("digits", [310, 400, 4300, 5000, 20_000])  # 310 digits: 1e309, past float64
+def test_a_long_int_in_a_record_or_a_job_is_an_input_error(digits: int) -> None:
+    text = "1" + "0" * (digits - 1)
+    assert record_verdict(f'{{"value": {text}, "gradients": {{}}}}') == "input"
+    assert record_verdict(f'{{"value": 1.0, "gradients": {{"x": {text}}}}}') == "input"
+    line = f'{{"expr": "x", "vars": {{"x": {text}}}}}'
+    reference = json.loads(batch_lines(line + "\n")[0])
+    assert answer(line) == reference
+    if digits <= 4300:
+        assert answer({"expr": "x", "vars": {"x": int(text)}}) == reference
+    else:
+        as_mapping = answer({"expr": "x", "vars": {"x": 10 ** (digits - 1)}})
+        assert as_mapping["error"] == reference["error"]  # no "Exceeds the limit" from Python
+        assert "sys.set_int_max_str_digits" not in as_mapping["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"value": NaN, "gradients": {}}',
+        '{"value": Infinity, "gradients": {}}',
+        '{"value": 1e400, "gradients": {}}',
+        '{"value": -1e999, "gradients": {}}',
+        '{"value": 1.0, "value": 2.0, "gradients": {}}',
+        '{"value": 1.0, "gradients": {"x": 1.0, "x": 2.0}}',
+        '{"value": 1.0, "gradients": {"x": -Infinity}}',
+    ],
+)
+def test_read_record_refuses_what_batch_refuses(text: str) -> None:
+    assert record_verdict(text) == "input"
+    job = text.replace('"value"', '"vars"', 1) if "vars" not in text else text
+    assert "error" in json.loads(batch_lines(job + "\n")[0])  # batch refuses its line too
+
+
+@pytest.mark.parametrize("value", VALUES, ids=lambda v: repr(v)[:20])
+def test_answer_of_a_mapping_is_the_batch_answer_of_its_json_line(value: object) -> None:
+    job = {"expr": "x*2", "vars": {"x": value}}
+    got = answer(job)
+    try:
+        line = json.dumps(job)
+    except ValueError:
+        assert got["error"]["kind"] == "input"
+        return
+    assert got == json.loads(batch_lines(line + "\n")[0])

@@ -94,11 +94,26 @@ def test_batch_json_and_the_api_refuse_the_same_values(value: object, json_text:
     input_error(lambda: evaluate("x + 1", {"x": value}))
 
 
-@pytest.mark.parametrize("text", ["1_000", "inf", "nan", "1e400", "True", "0x10", "\x1c5"])
+@pytest.mark.parametrize(
+    "text",
+    ["1_000", "inf", "nan", "1e400", "True", "0x10", "\x1c5", "١", "1\u00a0", "\u20092", "１", "𝟗", "1e٣", "٠.٥", "²"],
+)
 def test_the_cli_refuses_text_the_api_would_not_take_either(text: str) -> None:
     result = CliRunner().invoke(main, ["eval", "x + 1", f"x={text}"])
     assert result.exit_code == 2, result.output
     input_error(lambda: parse_bindings([f"x={text}"]))
+
+
+def test_a_binding_takes_ascii_digits_only_though_python_reads_every_decimal_digit() -> None:
+    import sys
+    import unicodedata
+
+    digits = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Nd" and not chr(c).isascii()]
+    assert len(digits) > 500  # float() reads each of them as its digit: the rule must not
+    for ch in digits:
+        for text in (ch, f"1{ch}", f"{ch}.5", f"1e{ch}"):
+            input_error(lambda text=text: parse_bindings([f"x={text}"]))
+    assert parse_bindings(["x= 12.5e-1\t"]) == {"x": 1.25}  # spaces and tabs around it are fine
 
 
 # --- good values ---------------------------------------------------------------------

@@ -49,7 +49,8 @@ def _significant(text: str) -> int:
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_shortest_reads_back_exactly(x: float) -> None:
     text = format_number(x)
-    assert float(text) == x  # -0.0 shows as 0, which float() reads as an equal number
+    assert float(text) == x
+    assert math.copysign(1, float(text)) == math.copysign(1, x)  # -0.0 shows as -0: the sign is part of the number
     assert _significant(text) <= _significant(repr(x))  # never longer than Python's shortest repr
     assert not text.endswith(".0") and "e+" not in text
 
@@ -141,3 +142,21 @@ def test_batch_table_follows_digits() -> None:
     assert "1.000" in default and "3.326e-6" in default
     assert repr(TANH_7) in _text(BatchTable(digits=17).row(record))
     assert "inf" in _text(BatchTable().row({**record, "value": "inf"}))
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("program", "point"), [("-x*y", {"x": 1.0, "y": 0.0}), ("x*y", {"x": -1e-200, "y": 1e-200}), ("min(x, -x)", {"x": 0.0})]
+)
+def test_a_negative_zero_shows_its_sign_as_the_json_does(program: str, point: dict[str, float]) -> None:
+    from click.testing import CliRunner
+
+    from autodiff_cli.cli import main
+
+    bindings = [f"{k}={v!r}" for k, v in point.items()]
+    record = json.loads(CliRunner().invoke(main, ["eval", program, *bindings, "--json"]).output)
+    assert record["value"] == 0.0 and math.copysign(1, record["value"]) == -1
+    shown = CliRunner().invoke(main, ["eval", program, *bindings, "--no-dag"]).output
+    assert shown.splitlines()[0] == f"{program} = -0"
+    assert [format_number(-0.0, d) for d in (None, 1, 4, 17)] == ["-0"] * 4
+    assert [format_number(0.0, d) for d in (None, 1, 4, 17)] == ["0"] * 4

@@ -273,7 +273,7 @@ def test_operands_drawn_upside_down_are_numbered() -> None:
         (9.978328034703256e-06, 4, "9.978e-6"),
         (123456.0, 3, "1.23e5"),
         (1e20, 4, "1e20"),
-        (-0.0, 4, "0"),
+        (-0.0, 4, "-0"),  # the sign of zero shows, as in the JSON
         (math.inf, 4, "inf"),
         (-math.inf, 4, "-inf"),
         (math.nan, 4, "nan"),

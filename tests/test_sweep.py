@@ -463,3 +463,23 @@ def test_json_rows_make_a_table_too():
     assert code == 1 and titles == ["row", "x", "value", "d/dx", "d/dy"]
     assert rows[0] == ["1", "1", "3", "3", "1"] and rows[2] == ["3", "2.5", "7.5", "3", "2.5"]
     assert "name error" in " ".join(rows[1]) or "error" in " ".join(rows[1])
+
+
+@pytest.mark.parametrize(
+    ("keep", "kept"),
+    [(["x"], []), (["x", "label"], ["label"]), (["label", "label"], ["label"]), (["y", "x", "y"], ["y"])],
+)
+def test_a_kept_column_appears_once_even_when_it_is_an_input(keep: list[str], kept: list[str]) -> None:
+    rows = "x,label,y\n1,a,7\n2,b,8\n"
+    flags = [arg for name in keep for arg in ("--keep", name)]
+    code, out, _ = run(["eval", "x*2", "--rows", "-", *flags], rows)
+    assert code == 0
+    header = out.splitlines()[0].split(",")
+    assert len(header) == len(set(header))  # no column twice
+    assert header[: len(kept) + 1] == [*kept, "x"]
+    code, out, _ = run(["eval", "x*2", "--rows", "-", "--json", *flags], rows)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r.get("kept", {}) for r in records] == [
+        {k: row[k] for k in kept} for row in ({"label": "a", "y": "7"}, {"label": "b", "y": "8"})
+    ]
+    assert [r["inputs"]["x"] for r in records] == [1.0, 2.0]
