@@ -80,8 +80,9 @@ def eval_command(
     A sweep evaluates the program, parsed once, at many bindings: at every row
     of --rows FILE (a CSV file whose header names the inputs, or JSON lines of
     objects; `-` is standard input), or at every point of NAME=START:STOP:STEP
-    ranges (STOP included, each point exact in decimal: 0:1:0.1 gives 0.3;
-    several ranges give their cartesian product). Plain NAME=VALUE bindings are
+    ranges (each point exact in decimal: 0:1:0.1 gives 0.3; STOP included when
+    a step lands on it, never passed; several ranges give their cartesian
+    product). Plain NAME=VALUE bindings are
     shared by all rows. On a terminal (or with --format text) a sweep is a
     table; otherwise it writes CSV (or JSON lines with --json): each row's
     inputs, `value`, and one `d/dNAME` per input; --keep COLUMN passes a
