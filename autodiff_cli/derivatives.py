@@ -18,13 +18,24 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .engine import Value, forward, topological_order
-from .errors import NAME, AutodiffError
+from .errors import LIMIT, NAME, AutodiffError
 from .gradients import GraphBuilder, Term, gradient_graph
 from .ops import CONSTANTS, FUNCTIONS, OPS
 from .parser import Graph, normalize_name, parse
 from .program import Program, compile_program
 
-__all__ = ["Derivatives", "Printed", "derivatives", "print_program"]
+__all__ = ["MAX_OPERATIONS", "Derivatives", "Printed", "derivatives", "print_program"]
+
+MAX_OPERATIONS = 200_000
+"""Operations that the derivatives of one call may build and print, at most, plus 4 per operation of the program.
+
+The printed derivatives can be far larger than the program: each of the n
+first derivatives of a product of n inputs is a product of n - 1 of them, and
+the second derivatives n^3/2 operations in all. The count is charged before
+each piece of work, so a call stops with a ``limit`` error within about two
+seconds (plus the time the program's own size takes) instead of running for
+minutes, and its memory stays as bounded.
+"""
 
 # min/max's share when one side is a number of size at most 1, where y - x cannot overflow.
 _BELOW_NEAR_NUMBER = "d = y - x; " + (OPS["below"].spelling or "").split("; ", 1)[1]
@@ -77,20 +88,46 @@ def _derivatives(program: Program, wrt: Sequence[str] | None, order: int) -> Der
     names = _wrt_names(graph, wrt)
     leaves = [graph.inputs[n] for n in names]
     symbols = list(graph.inputs.values())
+    budget = _Budget(MAX_OPERATIONS + 4 * len(program.order))
+    budget.charge(len(program.order) + (len(names) * (len(names) + 1) // 2 if order >= 2 else len(names)))
     _compute_constants(program, set(symbols))
     grads = gradient_graph(program.order, program.result, leaves, symbols=symbols, compute_data=False)
-    printer = _Printer(graph)
+    printer = _Printer(graph, budget)
     first = {n: printer.program(grads.get(leaf)) for n, leaf in zip(names, leaves, strict=True)}
     if order < 2:
         return Derivatives(program.source, names, first)
-    second: dict[str, dict[str, Printed]] = {}
-    for n, leaf in zip(names, leaves, strict=True):
+    # A Hessian is symmetric: each pair is differentiated and printed once, and
+    # second[b][a] is the same program as second[a][b].
+    second: dict[str, dict[str, Printed]] = {n: {} for n in names}
+    for i, (n, leaf) in enumerate(zip(names, leaves, strict=True)):
         g = grads.get(leaf)
         again = {}
         if g is not None:
-            again = gradient_graph(topological_order(g), g, leaves, symbols=symbols, compute_data=False)
-        second[n] = {m: printer.program(again.get(other)) for m, other in zip(names, leaves, strict=True)}
+            along = topological_order(g)
+            budget.charge(len(along))
+            again = gradient_graph(along, g, leaves[i:], symbols=symbols, compute_data=False)
+        for m, other in zip(names[i:], leaves[i:], strict=True):
+            second[n][m] = second[m][n] = printer.program(again.get(other))
+    for n in names:
+        second[n] = {m: second[n][m] for m in names}  # in the order of the inputs
     return Derivatives(program.source, names, first, second)
+
+
+class _Budget:
+    """Counts the operations built and printed against a limit, before they are made."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def charge(self, operations: int) -> None:
+        self.used += operations
+        if self.used > self.limit:
+            raise AutodiffError(
+                LIMIT,
+                f"the derivatives need more than {self.limit:,} operations (the limit: {MAX_OPERATIONS:,} "
+                "plus 4 per operation of the program); ask for fewer inputs or a lower order",
+            )
 
 
 def _wrt_names(graph: Graph, wrt: Sequence[str] | None) -> list[str]:
@@ -134,7 +171,8 @@ def _spelled(spelling: str) -> Graph:
 class _Printer:
     """Prints derivative graphs of one program, naming things as the program does."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, budget: _Budget) -> None:
+        self.budget = budget
         self.inputs = {leaf: name for name, leaf in graph.inputs.items()}
         self.symbols = set(graph.inputs.values())
         # A program's own names for its intermediate results, unless one is also an input's name.
@@ -145,10 +183,12 @@ class _Printer:
         """A program that computes ``root`` (0 when there is no gradient)."""
         if root is None:
             return Printed(("0",), ("",))
+        order = topological_order(root)
+        self.budget.charge(len(order))
         builder = GraphBuilder(lambda v: v not in self.symbols)
         rebuilt: dict[Value, Term] = {}
         notes: dict[Value, tuple[str, tuple[Value, ...]]] = {}
-        for v in topological_order(root):
+        for v in order:
             if v in self.symbols:
                 rebuilt[v] = builder.term(v)
             elif not v._prev:

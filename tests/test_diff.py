@@ -304,3 +304,77 @@ def test_diff_command_has_help():
     result = CliRunner().invoke(main, ["diff", "--help"])
     assert result.exit_code == 0
     assert "--wrt" in result.output and "--order" in result.output
+
+
+# --- bounded work: derivatives far larger than their program stop at a limit -------------------
+
+
+def _product(n: int) -> str:
+    return "*".join(f"x{i}" for i in range(n))
+
+
+def _sum_of_products(n: int) -> str:
+    return " + ".join(f"x{i}*x{(i + 1) % n}*x{(i + 2) % n}" for i in range(n))
+
+
+def _shared_chain(n: int) -> str:
+    # p is a product of every input, used twice at every link: shared, not copied.
+    lines = [f"p = {_product(n)}", "t = p"]
+    lines += ["t = t*p + sin(t)"] * 6
+    return "; ".join(lines)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("shape", "n", "order"), [(_product, 300, 2), (_product, 150, 2), (_product, 2000, 1), (_shared_chain, 400, 2)]
+)
+def test_derivatives_that_explode_stop_at_the_limit(shape, n, order):
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(AutodiffError) as err:
+        derivatives(shape(n), order=order)
+    assert err.value.kind == "limit" and "operations (the limit" in err.value.message
+    # The limit is charged before the work: a few seconds here, minutes without it.
+    assert time.perf_counter() - start < 30
+
+
+def _second_by_finite_differences(source: str, point: dict[str, float], a: str, b: str) -> float:
+    """d/db of autodiff's backpropagated d/da, by a central difference: no printed program involved."""
+    h = 1e-5 * max(1.0, abs(point[b]))
+    up = evaluate(source, {**point, b: point[b] + h}).gradients[a]
+    down = evaluate(source, {**point, b: point[b] - h}).gradients[a]
+    return (up - down) / (2 * h)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("shape", "n"), [(_product, 9), (_sum_of_products, 7), (_shared_chain, 4)])
+def test_second_derivatives_below_the_limit_are_right_and_each_pair_is_printed_once(shape, n):
+    source = shape(n)
+    names = [f"x{i}" for i in range(n)]
+    point = {name: 0.9 + 0.05 * i for i, name in enumerate(names)}
+    found = derivatives(source, order=2)
+    assert found.second is not None
+    for i, a in enumerate(names):
+        for b in names[i:]:
+            printed = found.second[a][b]
+            assert found.second[b][a] is printed
+            want = _second_by_finite_differences(source, point, a, b)
+            assert evaluate(printed.text(), point).value == pytest.approx(want, rel=1e-6, abs=1e-6), (source, a, b)
+    text = CliRunner().invoke(main, ["diff", "--order", "2", source]).output
+    assert text.count("# d") == n * (n + 1) // 2
+
+
+@pytest.mark.slow
+def test_the_limit_grows_with_the_program():
+    # A long program whose derivatives are as long as itself is not refused.
+    program = " + ".join(f"x{i}*y" for i in range(30000))
+    found = derivatives(program, ["y"])
+    assert evaluate(found.first["y"].text("; "), {f"x{i}": 1.0 for i in range(30000)}).value == 30000.0
+
+
+@pytest.mark.timeout(60)
+def test_diff_command_limit_exit_status():
+    result = CliRunner().invoke(main, ["diff", "--order", "2", _product(200)])
+    assert result.exit_code == 1, result.output
+    assert "limit error" in result.output and "Traceback" not in result.output
