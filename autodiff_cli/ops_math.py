@@ -119,6 +119,20 @@ def abs_d(x: float, out: float) -> float:
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
 
 
+def sign(x: float) -> float:
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)  # nan stays nan
+
+
+def step(x: float) -> float:
+    return 1.0 if x > 0.0 else 0.0 * x  # Heaviside with step(0) = 0, as relu'(0) = 0; nan stays nan
+
+
+def sech(x: float) -> float:
+    # 2e^-|x|/(1 + e^-2|x|): no cosh to overflow, so sech(800) is 0, not 1/inf.
+    z = _exp_neg_abs(x)
+    return 2.0 * z / (1.0 + z * z)
+
+
 def erf_d(x: float, out: float) -> float:
     return TWO_OVER_SQRT_PI * math.exp(-x * x)
 
