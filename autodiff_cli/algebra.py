@@ -267,13 +267,15 @@ def _float(c: Fraction) -> float:
 
 
 def simplify(
-    root: Value, builder: GraphBuilder, keep: Collection[Value], inputs: list[Value]
+    root: Value, builder: GraphBuilder, keep: Collection[Value], inputs: list[Value], opaque: Collection[Value] = ()
 ) -> tuple[Value, dict[Value, Value]]:
     """``root`` rewritten by ``builder`` in the simplest form found, and each ``keep`` node's new node.
 
     ``keep`` nodes (those the program names) stay one node each; ``inputs``
     lists the inputs in the order their factors print. Nodes made by
     ``builder`` are shared, so repeated subexpressions come out as one node.
+    ``opaque`` nodes are left as they are, inside too: formulas scaled so that
+    no step overflows, which collecting powers would undo (x/m/m is not x/m^2).
     """
     s = _Simplifier(builder, {v: i for i, v in enumerate(inputs)})
     order = topological_order(root)
@@ -284,7 +286,9 @@ def simplify(
     forms: dict[Value, _Form] = {}
     kept: dict[Value, Value] = {}
     for v in order:
-        if not v._prev:
+        if v in opaque:
+            f = s.atom(v)
+        elif not v._prev:
             t = builder.term(v)
             f = s.number(Fraction(t.const)) if t.const is not None else s.atom(v)
         else:

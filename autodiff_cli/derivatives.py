@@ -43,13 +43,11 @@ minutes, and its memory stays as bounded.
 # When one side is a number of size at most 1, y - x cannot overflow.
 SPELLINGS = {
     "below": "d = (min(max(y, -1), 1) - min(max(x, -1), 1)) + (y/2 - x/2); (1 + sign(d))/2",
-    # The textbook form: for |x| > 1e154, x^2 overflows and the printed program says so (an
-    # overflow error, never a wrong number); eval and --hessian keep the exact datan.
-    "datan": "1/(1 + x^2)",
 }
 """Spellings of internal operations in printed derivatives, where they differ from ops.OPS."""
 BELOW_NEAR_NUMBER = "(1 + sign(y - x))/2"
 _SPELLINGS: dict[str, str | None] = dict(SPELLINGS)
+_OPEN = {"dsigmoid"}  # spellings that no simplification can make overflow: the others print as spelled
 
 ADD, MUL, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
 _LEVEL = {"+": ADD, "-": ADD, "*": MUL, "/": MUL, "neg": UNARY, "^": POWER}
@@ -194,6 +192,7 @@ class _Printer:
             return Printed(("0",))
         order = topological_order(root)
         self.budget.charge(len(order))
+        self.opaque: set[Value] = set()
         builder = GraphBuilder(lambda v: v not in self.symbols)
         rebuilt: dict[Value, Term] = {}
         for v in order:
@@ -205,7 +204,8 @@ class _Printer:
                 rebuilt[v] = self._rebuild(builder, v._op, [rebuilt[c] for c in v._prev])
         named = {rebuilt[v].node: name for v, name in self.named.items() if v in rebuilt}
         # A second builder for the simplified graph: nodes the first one made are not reused by accident.
-        simpler, kept = simplify(rebuilt[root].node, GraphBuilder(lambda v: v not in self.symbols), named, self.order)
+        fresh = GraphBuilder(lambda v: not v._prev and v not in self.symbols)  # only numbers fold
+        simpler, kept = simplify(rebuilt[root].node, fresh, named, self.order, self.opaque)
         names = {kept[v]: name for v, name in named.items() if v in kept}
         return print_program(simpler, self.inputs, names, self.taken)
 
@@ -222,6 +222,8 @@ class _Printer:
             inside[spelled.inputs[var]] = arg
         for v in spelled.nodes:
             inside[v] = self._rebuild(builder, v._op, [inside[c] for c in v._prev])
+        if name not in _OPEN:
+            self.opaque.add(inside[spelled.result].node)
         return inside[spelled.result]
 
 

@@ -186,7 +186,7 @@ _ROWS = (
     ),
     Op("sinh", 1, math.sinh, sinh_d, formula=("cosh(x)",), graph=lambda x, o: x.cosh()),
     Op("cosh", 1, math.cosh, cosh_d, formula=("sinh(x)",), graph=lambda x, o: x.sinh()),
-    Op("tanh", 1, math.tanh, tanh_d, formula=("sech(x)^2",), graph=lambda x, o: x.sech() ** 2),
+    Op("tanh", 1, math.tanh, tanh_d, formula=("1 - tanh(x)^2",), graph=lambda x, o: x.sech() ** 2),
     Op(
         "asinh", 1, math.asinh, lambda x, o: 1.0 / math.hypot(1.0, x), formula=("1/sqrt(x^2 + 1)",), graph=lambda x, o: x.dasinh()
     ),
@@ -211,7 +211,7 @@ _ROWS = (
         graph=lambda x, o: x.datanh(),
     ),
     Op("sigmoid", 1, sigmoid, sigmoid_d, formula=("sigmoid(x)*sigmoid(-x)",), graph=lambda x, o: x.dsigmoid()),
-    Op("relu", 1, lambda x: x if x > 0.0 else 0.0, relu_d, formula=("step(x)",), graph=lambda x, o: x.step()),
+    Op("relu", 1, lambda x: x if x > 0.0 else 0.0, relu_d, formula=("1 if x > 0 else 0",), graph=lambda x, o: x.step()),
     Op("softplus", 1, softplus, lambda x, o: sigmoid(x), formula=("sigmoid(x)",), graph=lambda x, o: x.sigmoid()),
     Op("abs", 1, abs, abs_d, formula=("sign(x)",), graph=lambda x, o: x.sign()),
     Op("erf", 1, math.erf, erf_d, formula=("2/sqrt(pi)*exp(-x^2)",), graph=lambda x, o: x.derf()),

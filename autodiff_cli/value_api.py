@@ -150,7 +150,7 @@ class ValueOperations:
             ...
 
         def tanh(self) -> Value:
-            """``tanh(self)`` as a new node; d/dx = sech(x)^2 for x = self."""
+            """``tanh(self)`` as a new node; d/dx = 1 - tanh(x)^2 for x = self."""
             ...
 
         def asinh(self) -> Value:
@@ -170,7 +170,7 @@ class ValueOperations:
             ...
 
         def relu(self) -> Value:
-            """``relu(self)`` as a new node; d/dx = step(x) for x = self."""
+            """``relu(self)`` as a new node; d/dx = 1 if x > 0 else 0 for x = self."""
             ...
 
         def softplus(self) -> Value:

@@ -405,6 +405,11 @@ def test_diff_command_limit_exit_status():
 # --- textbook derivatives: as short as SymPy's simplified ones, and still right ---------------
 
 
+# atan' is printed scaled by max(|x|, 1), so that x^2 cannot overflow for |x| > 1e154
+# (tests/test_scaled_derivatives.py): accuracy first, at 3x SymPy's 1/(1 + x^2).
+SCALED = {"atan(x/y)": 3.5}
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_textbook_derivatives_are_as_short_as_sympys_and_run():
@@ -417,7 +422,7 @@ def test_textbook_derivatives_are_as_short_as_sympys_and_run():
         m = measure(program)
         ours, sympys = ours + m.ours, sympys + m.sympys
         print(f"{m.ratio:5.2f}  {m.ours:3d} vs {m.sympys:3d}  {program}")
-        assert m.ratio <= 2.0, (program, m.printed)
+        assert m.ratio <= SCALED.get(program, 2.0), (program, m.printed)
         names = list(compile_program(program).graph.inputs)
         point = {n: 0.3 + 0.17 * i for i, n in enumerate(names) if n != "pi"}
         gradients = evaluate(program, point).gradients
