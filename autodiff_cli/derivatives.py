@@ -17,17 +17,37 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .algebra import simplify
 from .engine import Value, forward, topological_order
-from .errors import NAME, AutodiffError
+from .errors import LIMIT, NAME, AutodiffError
 from .gradients import GraphBuilder, Term, gradient_graph
 from .ops import CONSTANTS, FUNCTIONS, OPS
 from .parser import Graph, normalize_name, parse
 from .program import Program, compile_program
 
-__all__ = ["Derivatives", "Printed", "derivatives", "print_program"]
+__all__ = ["MAX_OPERATIONS", "Derivatives", "Printed", "derivatives", "print_program"]
 
-# min/max's share when one side is a number of size at most 1, where y - x cannot overflow.
-_BELOW_NEAR_NUMBER = "d = y - x; " + (OPS["below"].spelling or "").split("; ", 1)[1]
+MAX_OPERATIONS = 100_000
+"""Operations that the derivatives of one call may build and print, at most, plus 4 per operation of the program.
+
+The printed derivatives can be far larger than the program: each of the n
+first derivatives of a product of n inputs is a product of n - 1 of them, and
+the second derivatives n^3/2 operations in all. The count is charged before
+each piece of work, so a call stops with a ``limit`` error within a few
+seconds (plus the time the program's own size takes) instead of running for
+minutes, and its memory stays as bounded.
+"""
+
+# min/max's share of a gradient, 1 if x < y, 1/2 at a tie, else 0: d has the sign of y - x
+# without computing y - x, which can overflow (each half is exact where the other is not).
+# When one side is a number of size at most 1, y - x cannot overflow.
+SPELLINGS = {
+    "below": "d = (min(max(y, -1), 1) - min(max(x, -1), 1)) + (y/2 - x/2); (1 + sign(d))/2",
+}
+"""Spellings of internal operations in printed derivatives, where they differ from ops.OPS."""
+BELOW_NEAR_NUMBER = "(1 + sign(y - x))/2"
+_SPELLINGS: dict[str, str | None] = dict(SPELLINGS)
+_OPEN = {"dsigmoid"}  # spellings that no simplification can make overflow: the others print as spelled
 
 ADD, MUL, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
 _LEVEL = {"+": ADD, "-": ADD, "*": MUL, "/": MUL, "neg": UNARY, "^": POWER}
@@ -35,16 +55,13 @@ _LEVEL = {"+": ADD, "-": ADD, "*": MUL, "/": MUL, "neg": UNARY, "^": POWER}
 
 @dataclass(frozen=True)
 class Printed:
-    """A program in the language: its statements, the last one the result, and a comment for each."""
+    """A program in the language: its statements, the last one the result."""
 
     statements: tuple[str, ...]
-    comments: tuple[str, ...]
 
-    def text(self, separator: str = "\n", comments: bool = True) -> str:
-        """The program as one text; a comment runs to the end of its line, so none on one line."""
-        if not comments or separator != "\n":
-            return separator.join(self.statements)
-        return separator.join(f"{s}  # {c}" if c else s for s, c in zip(self.statements, self.comments, strict=True))
+    def text(self, separator: str = "\n") -> str:
+        """The program as one text, a statement a line (or on one line, with ``"; "``)."""
+        return separator.join(self.statements)
 
 
 @dataclass(frozen=True)
@@ -77,20 +94,46 @@ def _derivatives(program: Program, wrt: Sequence[str] | None, order: int) -> Der
     names = _wrt_names(graph, wrt)
     leaves = [graph.inputs[n] for n in names]
     symbols = list(graph.inputs.values())
+    budget = _Budget(MAX_OPERATIONS + 4 * len(program.order))
+    budget.charge(len(program.order) + (len(names) * (len(names) + 1) // 2 if order >= 2 else len(names)))
     _compute_constants(program, set(symbols))
     grads = gradient_graph(program.order, program.result, leaves, symbols=symbols, compute_data=False)
-    printer = _Printer(graph)
+    printer = _Printer(graph, budget)
     first = {n: printer.program(grads.get(leaf)) for n, leaf in zip(names, leaves, strict=True)}
     if order < 2:
         return Derivatives(program.source, names, first)
-    second: dict[str, dict[str, Printed]] = {}
-    for n, leaf in zip(names, leaves, strict=True):
+    # A Hessian is symmetric: each pair is differentiated and printed once, and
+    # second[b][a] is the same program as second[a][b].
+    second: dict[str, dict[str, Printed]] = {n: {} for n in names}
+    for i, (n, leaf) in enumerate(zip(names, leaves, strict=True)):
         g = grads.get(leaf)
         again = {}
         if g is not None:
-            again = gradient_graph(topological_order(g), g, leaves, symbols=symbols, compute_data=False)
-        second[n] = {m: printer.program(again.get(other)) for m, other in zip(names, leaves, strict=True)}
+            along = topological_order(g)
+            budget.charge(len(along))
+            again = gradient_graph(along, g, leaves[i:], symbols=symbols, compute_data=False)
+        for m, other in zip(names[i:], leaves[i:], strict=True):
+            second[n][m] = second[m][n] = printer.program(again.get(other))
+    for n in names:
+        second[n] = {m: second[n][m] for m in names}  # in the order of the inputs
     return Derivatives(program.source, names, first, second)
+
+
+class _Budget:
+    """Counts the operations built and printed against a limit, before they are made."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def charge(self, operations: int) -> None:
+        self.used += operations
+        if self.used > self.limit:
+            raise AutodiffError(
+                LIMIT,
+                f"the derivatives need more than {self.limit:,} operations (the limit: {MAX_OPERATIONS:,} "
+                "plus 4 per operation of the program); ask for fewer inputs or a lower order",
+            )
 
 
 def _wrt_names(graph: Graph, wrt: Sequence[str] | None) -> list[str]:
@@ -134,9 +177,11 @@ def _spelled(spelling: str) -> Graph:
 class _Printer:
     """Prints derivative graphs of one program, naming things as the program does."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, budget: _Budget) -> None:
+        self.budget = budget
         self.inputs = {leaf: name for name, leaf in graph.inputs.items()}
         self.symbols = set(graph.inputs.values())
+        self.order = list(graph.inputs.values())
         # A program's own names for its intermediate results, unless one is also an input's name.
         self.named = {v: name for name, v in graph.names.items() if name not in graph.inputs and v._prev}
         self.taken = set(graph.inputs) | set(graph.names) | set(FUNCTIONS) | set(CONSTANTS)
@@ -144,58 +189,51 @@ class _Printer:
     def program(self, root: Value | None) -> Printed:
         """A program that computes ``root`` (0 when there is no gradient)."""
         if root is None:
-            return Printed(("0",), ("",))
+            return Printed(("0",))
+        order = topological_order(root)
+        self.budget.charge(len(order))
+        self.opaque: set[Value] = set()
         builder = GraphBuilder(lambda v: v not in self.symbols)
         rebuilt: dict[Value, Term] = {}
-        notes: dict[Value, tuple[str, tuple[Value, ...]]] = {}
-        for v in topological_order(root):
+        for v in order:
             if v in self.symbols:
                 rebuilt[v] = builder.term(v)
             elif not v._prev:
                 rebuilt[v] = builder.number(v.data)
             else:
-                args = [rebuilt[c] for c in v._prev]
-                rebuilt[v] = t = self._rebuild(builder, v._op, args)
-                if v._op in _NOTES and t.const is None:
-                    notes[t.node] = (v._op, tuple(a.node for a in args))
-        names = {rebuilt[v].node: name for v, name in self.named.items() if v in rebuilt}
-        return print_program(rebuilt[root].node, self.inputs, names, self.taken, notes)
+                rebuilt[v] = self._rebuild(builder, v._op, [rebuilt[c] for c in v._prev])
+        named = {rebuilt[v].node: name for v, name in self.named.items() if v in rebuilt}
+        # A second builder for the simplified graph: nodes the first one made are not reused by accident.
+        fresh = GraphBuilder(lambda v: not v._prev and v not in self.symbols)  # only numbers fold
+        simpler, kept = simplify(rebuilt[root].node, fresh, named, self.order, self.opaque)
+        names = {kept[v]: name for v, name in named.items() if v in kept}
+        return print_program(simpler, self.inputs, names, self.taken)
 
     def _rebuild(self, builder: GraphBuilder, name: str, args: list[Term]) -> Term:
         """``name`` applied to ``args``, with internal operations spelled out in the language."""
-        spelling = OPS[name].spelling
+        spelling = _SPELLINGS.get(name, OPS[name].spelling)
         if spelling is None or all(a.const is not None for a in args):
             return builder.apply(name, *args)
         if name == "below" and any(a.const is not None and abs(a.const) <= 1.0 for a in args):
-            spelling = _BELOW_NEAR_NUMBER
+            spelling = BELOW_NEAR_NUMBER
         spelled = _spelled(spelling)
         inside: dict[Value, Term] = {v: builder.number(v.data) for v in spelled.constants}
         for var, arg in zip(("x", "y"), args, strict=False):
             inside[spelled.inputs[var]] = arg
         for v in spelled.nodes:
             inside[v] = self._rebuild(builder, v._op, [inside[c] for c in v._prev])
+        if name not in _OPEN:
+            self.opaque.add(inside[spelled.result].node)
         return inside[spelled.result]
 
 
-# What a step of a derivative means, for the comment beside its (long) spelling.
-_NOTES = {"step": "1 if {0} > 0, else 0", "below": "1 if {0} < {1}, 1/2 if {0} = {1}, else 0"}
-
-
-def print_program(
-    root: Value,
-    leaves: dict[Value, str],
-    names: dict[Value, str],
-    taken: set[str],
-    notes: dict[Value, tuple[str, tuple[Value, ...]]] | None = None,
-) -> Printed:
+def print_program(root: Value, leaves: dict[Value, str], names: dict[Value, str], taken: set[str]) -> Printed:
     """A program that computes ``root``: a statement per shared node, then the result.
 
     ``leaves`` names input leaves (other leaves are numbers); ``names`` are
     preferred names for intermediate nodes, each printed as a statement; other
-    nodes used more than once get fresh names that avoid ``taken``. A node with
-    a note (an internal operation and its arguments) gets a statement and a comment.
+    nodes used more than once get fresh names that avoid ``taken``.
     """
-    notes = notes or {}
     order = topological_order(root)
     uses: dict[Value, int] = {}
     for v in order:
@@ -204,43 +242,26 @@ def print_program(
     fresh = (f"t{i}" for i in itertools.count(1) if f"t{i}" not in taken)
     text: dict[Value, tuple[list[object], int]] = {}
     statements: list[str] = []
-    comments: list[str] = []
     for v in order:
         if not v._prev:
             text[v] = ([leaves[v]], ATOM) if v in leaves else _number(v.data)
             continue
         rope, level = _operation(v, [text[c] for c in v._prev])
-        note = notes.get(v)
         name = names.get(v)
-        if name is None and (note is not None or (uses.get(v, 0) > 1 and not _trivial(v))):
+        if name is None and uses.get(v, 0) > 1 and not _trivial(v):
             name = next(fresh)
-        if v is root:
-            name = None
-        comment = "" if note is None else _NOTES[note[0]].format(*(_flatten(_text(a, text, leaves)) for a in note[1]))
-        if name is not None:
+        if name is not None and v is not root:
             statements.append(f"{name} = {_flatten(rope)}")
-            comments.append(comment)
             text[v] = ([name], ATOM)
         else:
             text[v] = (rope, level)
-            if v is root:
-                comments.append(comment)
     statements.append(_flatten(text[root][0]))
-    if len(comments) < len(statements):
-        comments.append("")
-    return Printed(tuple(statements), tuple(comments))
-
-
-def _text(v: Value, text: dict[Value, tuple[list[object], int]], leaves: dict[Value, str]) -> list[object]:
-    """The printed form of ``v``; a number that simplification dropped from the program still prints."""
-    if v in text:
-        return text[v][0]
-    return [leaves[v]] if v in leaves else _number(v.data)[0]
+    return Printed(tuple(statements))
 
 
 def _trivial(v: Value) -> bool:
-    """Cheap to repeat: the negation of a name or number."""
-    return v._op == "neg" and not v._prev[0]._prev
+    """Cheap to repeat: the negation of a name or number, or its power by a number (x^2)."""
+    return v._op in ("neg", "^") and all(not c._prev for c in v._prev)
 
 
 def _number(x: float) -> tuple[list[object], int]:

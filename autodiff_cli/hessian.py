@@ -14,52 +14,77 @@ from collections.abc import Mapping
 from typing import NoReturn
 
 from .engine import Value, backpropagate, compute, topological_order
-from .errors import OVERFLOW, AutodiffError
+from .errors import LIMIT, OVERFLOW, AutodiffError
 from .gradients import gradient_graph
 from .ops import OPS
 from .program import Program, Result, compile_program, exclusive, nonfinite_derivative, operation_at
 
-__all__ = ["hessian", "program_hessian"]
+__all__ = ["MAX_WORK", "hessian", "program_hessian"]
 
 Hessian = dict[str, dict[str, float]]
 
+MAX_WORK = 5_000_000
+"""Node visits (and Hessian entries) that one Hessian may take, at most: a few seconds.
 
-def hessian(program: str, bindings: Mapping[str, float] | None = None) -> tuple[Result, Hessian]:
+Each row backpropagates the whole gradient graph, so n inputs cost about n
+times the program, and the answer has n^2 numbers: 6,000 inputs would be 36
+million. Rows are charged before they are computed.
+"""
+
+
+def hessian(program: str, bindings: Mapping[str, float] | None = None, rows: int | None = None) -> tuple[Result, Hessian]:
     """Value, gradients and second derivatives of ``program`` at ``bindings``.
 
     The Hessian maps each input to the derivatives of its gradient with respect
     to every input, in order of first use: ``h["a"]["b"]`` is d/db (d/da).
-    Raises AutodiffError like ``evaluate``, and ``domain`` or ``overflow`` for
-    second derivatives that are infinite, undefined or too large.
+    With ``rows``, only the rows of the first ``rows`` inputs are computed
+    (each still has every column): what a table can show costs no more.
+    Raises AutodiffError like ``evaluate``, ``domain`` or ``overflow`` for
+    second derivatives that are infinite, undefined or too large, and
+    ``limit`` past MAX_WORK.
     """
-    return program_hessian(compile_program(program), bindings or {})
+    return program_hessian(compile_program(program), bindings or {}, rows)
 
 
 @exclusive
-def program_hessian(program: Program, bindings: Mapping[str, float]) -> tuple[Result, Hessian]:
+def program_hessian(program: Program, bindings: Mapping[str, float], rows: int | None = None) -> tuple[Result, Hessian]:
     """``hessian`` for a compiled program."""
     result = program.run(bindings)
     names = list(result.gradients)
     leaves = [program.graph.inputs[n] for n in names]
+    wanted = names if rows is None else names[: max(rows, 0)]
+    work = len(program.order) + len(wanted) * len(names)
+    if work > MAX_WORK:
+        _too_much(len(wanted), len(names))
     origins: dict[Value, Value] = {}
     try:
         grads = gradient_graph(program.order, program.result, leaves, origins=origins)
     except AutodiffError as err:
         raise program.graph.locate(err, getattr(err, "node", None)) from None
-    rows: Hessian = {}
-    for name, leaf in zip(names, leaves, strict=True):
+    table: Hessian = {}
+    for name, leaf in zip(wanted, leaves, strict=False):
         grad = grads.get(leaf)
         for other in leaves:
             other.grad = 0.0
         if grad is not None:
             order = topological_order(grad)
+            work += len(order)
+            if work > MAX_WORK:
+                _too_much(len(wanted), len(names))
             backpropagate(order)
             if any(not math.isfinite(other.grad) for other in leaves):
                 _explain(program, order, leaves, origins)
-        rows[name] = {n: other.grad for n, other in zip(names, leaves, strict=True)}
+        table[name] = {n: other.grad for n, other in zip(names, leaves, strict=True)}
     # Leave the program's nodes with the first-order gradients, as run() does: displays read them.
     backpropagate(program.order, program.result)
-    return result, rows
+    return result, table
+
+
+def _too_much(rows: int, inputs: int) -> NoReturn:
+    raise AutodiffError(
+        LIMIT,
+        f"the Hessian ({rows:,} rows of {inputs:,} inputs) needs more than {MAX_WORK:,} steps (the limit)",
+    )
 
 
 def _short(x: float) -> str:

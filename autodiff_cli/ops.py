@@ -11,13 +11,13 @@ the program decides whether that derivative was needed.
 ``graph`` holds the same local derivatives written as operations on nodes
 (anything with Value's operators and function methods), so that a gradient
 can be built as a graph and differentiated again. Where a derivative needs
-more than the language offers (relu's step, tanh' without cancellation), it
+more than the language offers (atan' without overflow, min's tie), it
 calls an internal operation: a row of ``INTERNAL`` that programs cannot call,
 with its own derivatives and a ``spelling`` in the language, used when a
 derivative is printed as a program.
 
 The formulas avoid the textbook forms that cancel or overflow (see the
-accuracy section of docs/language.md): tanh' from exp(-2|x|), not 1 - tanh^2;
+accuracy section of docs/language.md): tanh' as sech^2, not 1 - tanh^2;
 asin' from (1-x)(1+x), not 1 - x^2; and so on. Formulas longer than a lambda
 live in ops_math.py, which the rows name; this module is the table.
 """
@@ -62,8 +62,10 @@ from .ops_math import (
     power,
     relu,
     relu_d,
+    sech,
     sigmoid,
     sigmoid_d,
+    sign,
     sinh_d,
     softplus,
     sqrt_d,
@@ -187,7 +189,7 @@ _ROWS = (
     ),
     Op("sinh", 1, math.sinh, sinh_d, formula=("cosh(x)",), graph=lambda x, o: x.cosh()),
     Op("cosh", 1, math.cosh, cosh_d, formula=("sinh(x)",), graph=lambda x, o: x.sinh()),
-    Op("tanh", 1, math.tanh, tanh_d, formula=("1 - tanh(x)^2",), graph=lambda x, o: x.dtanh()),
+    Op("tanh", 1, math.tanh, tanh_d, formula=("1 - tanh(x)^2",), graph=lambda x, o: x.sech() ** 2),
     Op(
         "asinh", 1, math.asinh, lambda x, o: 1.0 / math.hypot(1.0, x), formula=("1/sqrt(x^2 + 1)",), graph=lambda x, o: x.dasinh()
     ),
@@ -211,11 +213,15 @@ _ROWS = (
         singular=at_one,
         graph=lambda x, o: x.datanh(),
     ),
-    Op("sigmoid", 1, sigmoid, sigmoid_d, formula=("sigmoid(x)*(1 - sigmoid(x))",), graph=lambda x, o: x.dsigmoid()),
+    Op("sigmoid", 1, sigmoid, sigmoid_d, formula=("sigmoid(x)*sigmoid(-x)",), graph=lambda x, o: x.dsigmoid()),
     Op("relu", 1, relu, relu_d, formula=("1 if x > 0 else 0",), graph=lambda x, o: x.step()),
     Op("softplus", 1, softplus, lambda x, o: sigmoid(x), formula=("sigmoid(x)",), graph=lambda x, o: x.sigmoid()),
-    Op("abs", 1, abs, abs_d, formula=("sign(x)",), graph=lambda x, o: x.step() - (-x).step()),  # pyright: ignore[reportArgumentType]
+    Op("abs", 1, abs, abs_d, formula=("sign(x)",), graph=lambda x, o: x.sign()),
     Op("erf", 1, math.erf, erf_d, formula=("2/sqrt(pi)*exp(-x^2)",), graph=lambda x, o: x.derf()),
+    # Flat functions: derivatives of abs, relu and tanh, written in the language itself.
+    Op("sign", 1, sign, lambda x, o: 0.0, formula=("0",), graph=lambda x, o: 0.0),
+    Op("step", 1, step, lambda x, o: 0.0, formula=("0",), graph=lambda x, o: 0.0),
+    Op("sech", 1, sech, lambda x, o: -o * math.tanh(x), formula=("-sech(x)*tanh(x)",), graph=lambda x, o: -o * x.tanh()),
     # functions of two arguments
     Op(
         "min",
@@ -250,31 +256,15 @@ _ROWS = (
 # below is flat, so printed derivatives stay differentiable at kinks. The
 # derivatives multiply x by out first, so that x*out^3 does not underflow early.
 INTERNAL = (
-    Op(
-        "step",
-        1,
-        step,
-        lambda x, o: 0.0,
-        formula=("0",),
-        graph=lambda x, o: 0.0,
-        spelling=_STEP.format("x"),
-    ),
     Op("below", 2, below, lambda x, y, o: (0.0, 0.0), formula=("0", "0"), graph=lambda x, y, o: (0.0, 0.0), spelling=_BELOW),
-    Op(
-        "dtanh",
-        1,
-        lambda x: tanh_d(x, 0.0),
-        lambda x, o: -2.0 * math.tanh(x) * o,
-        formula=("-2*tanh(x)*(1 - tanh(x)^2)",),
-        graph=lambda x, o: -2 * x.tanh() * o,
-        spelling="(1/cosh(min(abs(x), 710)))^2",
-    ),
+    # sigmoid(x)*sigmoid(-x) is sigmoid*(1 - sigmoid) without its cancellation for large x; its own
+    # derivative, -out*tanh(x/2), has none near 0 either (the product rule's difference does).
     Op(
         "dsigmoid",
         1,
         lambda x: sigmoid_d(x, 0.0),
         lambda x, o: -o * math.tanh(0.5 * x),
-        formula=("-sigmoid(x)*(1 - sigmoid(x))*tanh(x/2)",),
+        formula=("-sigmoid(x)*sigmoid(-x)*tanh(x/2)",),
         graph=lambda x, o: -o * (0.5 * x).tanh(),
         spelling="sigmoid(x)*sigmoid(-x)",
     ),

@@ -121,7 +121,7 @@ def relu(x: float) -> float:
 
 
 def step(x: float) -> float:
-    """relu's slope: 1 past 0, 0 up to it, nan at nan."""
+    """Heaviside, relu's slope: 1 past 0, 0 up to it (step(0) = 0, as relu'(0) = 0), nan at nan."""
     return 1.0 if x > 0.0 else (0.0 if x <= 0.0 else x)
 
 
@@ -131,6 +131,16 @@ def relu_d(x: float, out: float) -> float:
 
 def abs_d(x: float, out: float) -> float:
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else (0.0 if x == 0.0 else x))
+
+
+def sign(x: float) -> float:
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)  # nan stays nan
+
+
+def sech(x: float) -> float:
+    # 2e^-|x|/(1 + e^-2|x|): no cosh to overflow, so sech(800) is 0, not 1/inf.
+    z = _exp_neg_abs(x)
+    return 2.0 * z / (1.0 + z * z)
 
 
 def erf_d(x: float, out: float) -> float:

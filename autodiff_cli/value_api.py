@@ -166,7 +166,7 @@ class ValueOperations:
             ...
 
         def sigmoid(self) -> Value:
-            """``sigmoid(self)`` as a new node; d/dx = sigmoid(x)*(1 - sigmoid(x)) for x = self."""
+            """``sigmoid(self)`` as a new node; d/dx = sigmoid(x)*sigmoid(-x) for x = self."""
             ...
 
         def relu(self) -> Value:
@@ -183,6 +183,18 @@ class ValueOperations:
 
         def erf(self) -> Value:
             """``erf(self)`` as a new node; d/dx = 2/sqrt(pi)*exp(-x^2) for x = self."""
+            ...
+
+        def sign(self) -> Value:
+            """``sign(self)`` as a new node; d/dx = 0 for x = self."""
+            ...
+
+        def step(self) -> Value:
+            """``step(self)`` as a new node; d/dx = 0 for x = self."""
+            ...
+
+        def sech(self) -> Value:
+            """``sech(self)`` as a new node; d/dx = -sech(x)*tanh(x) for x = self."""
             ...
 
         def min(self, other: Value | float) -> Value:

@@ -105,7 +105,8 @@ def program_for(op: ops.Op) -> tuple[str, dict[str, float]]:
     return (f"a {op.symbol} b" if op.symbol else f"{op.name}(a, b)"), {"a": 1.3, "b": 0.7}
 
 
-@pytest.mark.parametrize("name", sorted(set(ops.OPS) - {op.name for op in ops.INTERNAL}))  # programs cannot call internal ones
+# Programs cannot call internal operations; sign and step are flat: 0 off by a factor is still 0.
+@pytest.mark.parametrize("name", sorted(set(ops.OPS) - {op.name for op in ops.INTERNAL} - {"sign", "step"}))
 def test_every_derivative_off_by_a_few_millionths_is_flagged(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     op = ops.OPS[name]
     expr, bindings = program_for(op)

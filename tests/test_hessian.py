@@ -319,3 +319,58 @@ def test_eval_hessian_error_exit_status():
     result = CliRunner().invoke(main, ["eval", "x^1.5", "x=0", "--hessian"])
     assert result.exit_code == 1
     assert "domain error" in result.output
+
+
+# --- bounded work: a table computes what it shows, --json refuses what it cannot finish ---------
+
+
+def _product(n: int) -> str:
+    return "*".join(f"x{i}" for i in range(n))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("n", [3000, 6000])
+def test_a_table_of_a_huge_hessian_computes_only_its_rows(n):
+    point = {f"x{i}": 1.0 + (i % 7) / 1000 for i in range(n)}
+    _, rows = hessian(_product(n), point, rows=12)
+    assert list(rows) == [f"x{i}" for i in range(12)]
+    total = math.prod(point.values())
+    for a in ("x0", "x5", "x11"):
+        for b in ("x1", "x7", f"x{n - 1}"):
+            want = 0.0 if a == b else total / point[a] / point[b]  # the product of the others
+            assert rows[a][b] == pytest.approx(want, rel=1e-11)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "program",
+    [_product(6000), " + ".join(f"x{i}*x{i + 1}" for i in range(4000)), "p = " + _product(2500) + "; sin(p)*p"],
+)
+def test_a_whole_hessian_past_the_limit_is_a_limit_error(program):
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(AutodiffError) as err:
+        hessian(program, {name: 1.0 for name in compile_program(program).graph.inputs})
+    assert err.value.kind == "limit" and "steps (the limit)" in err.value.message
+    assert time.perf_counter() - start < 30
+
+
+def test_a_whole_hessian_below_the_limit_is_complete():
+    n = 300
+    point = {f"x{i}": 1.0 + i / 1000 for i in range(n)}
+    _, rows = hessian(_product(n), point)
+    assert len(rows) == n and all(len(row) == n for row in rows.values())
+    total = math.prod(point.values())
+    assert rows["x299"]["x3"] == pytest.approx(total / point["x299"] / point["x3"], rel=1e-11)
+
+
+@pytest.mark.timeout(60)
+def test_eval_hessian_of_thousands_of_inputs_shows_a_dozen_quickly():
+    n = 4000
+    args = ["eval", "--hessian", "--no-dag", _product(n), *(f"x{i}=1" for i in range(n))]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "the first 12 of 4,000 inputs shown" in result.output
+    result = CliRunner().invoke(main, [*args, "--json"])
+    assert result.exit_code == 1 and "limit error" in result.output, result.output

@@ -40,6 +40,7 @@ LAYERS: dict[str, str] = {
     "batch": "features",
     "check": "features",
     "derivatives": "features",
+    "algebra": "features",
     "distributed": "features",
     "explain": "features",
     "hessian": "features",

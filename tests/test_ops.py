@@ -44,6 +44,9 @@ REFERENCE = {
     "softplus": (lambda x: mp.log1p(mp.exp(x)), lambda x: 1 / (1 + mp.exp(-x))),
     "abs": (abs, lambda x: mp.sign(x)),
     "erf": (mp.erf, lambda x: 2 / mp.sqrt(mp.pi) * mp.exp(-x * x)),
+    "sign": (mp.sign, lambda x: 0),
+    "step": (lambda x: 1 if x > 0 else 0, lambda x: 0),
+    "sech": (mp.sech, lambda x: -mp.sech(x) * mp.tanh(x)),
 }
 
 COMMON = [-3.7, -1.25, -0.3, 1e-8, 0.1, 0.7, 2.5, 9.0]
@@ -70,6 +73,9 @@ POINTS = {
     "softplus": [*COMMON, 40.0, -40.0, 800.0, -700.0],
     "abs": COMMON,
     "erf": [*COMMON, 5.0, -5.0, 26.0],
+    "sign": [*COMMON, 0.0, -0.0, 5e-324, -5e-324, 1e308],
+    "step": [*COMMON, 0.0, -0.0, 5e-324, -5e-324, 1e308],
+    "sech": [*COMMON, 0.0, 20.0, -20.0, 700.0, 710.0, -745.0, 800.0, 1e308],
 }
 
 
@@ -105,6 +111,8 @@ def test_value_and_derivative_within_a_few_ulps(name: str) -> None:
         ("sigmoid", 800.0, "s*(1-s) is 0 here"),
         ("sigmoid", -800.0, "exp(800) overflows"),
         ("softplus", 800.0, "log(1 + exp(800)) overflows; softplus(800) is 800"),
+        ("sech", 800.0, "1/cosh(800) overflows in cosh; sech(800) is 0"),
+        ("sech", 710.0, "cosh(710) overflows; sech(710) is 8.9e-309"),
     ],
 )
 def test_named_accuracy_traps(name: str, x: float, why: str) -> None:

@@ -103,8 +103,10 @@ def one_shot(
     second = None
     if hessian:
         from ..hessian import program_hessian
+        from ..render.hessian import MAX_INPUTS
 
-        result, second = program_hessian(compiled, values)
+        # A table shows the first MAX_INPUTS rows: only --json needs them all.
+        result, second = program_hessian(compiled, values, None if shared.fmt == "json" else MAX_INPUTS)
     else:
         with _nonfinite_hint(compiled, values, shared):
             result = compiled.run(values, strict=not shared.allow_nonfinite)
@@ -174,7 +176,7 @@ def _write_display(
             from ..render.hessian import render_hessian
 
             out.write("\n")
-            out.print(render_hessian(second, digits, plain_ascii(shared.ascii)))
+            out.print(render_hessian(second, digits, plain_ascii(shared.ascii), len(result.gradients)))
         if report is not None:
             from ..render.check import render_check
 

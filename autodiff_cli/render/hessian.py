@@ -17,8 +17,13 @@ MAX_INPUTS = 12
 """Rows and columns of the table at most: past a dozen inputs it cannot be read anyway."""
 
 
-def render_hessian(hessian: dict[str, dict[str, float]], digits: int | None = None, ascii: bool = False) -> Group:
+def render_hessian(
+    hessian: dict[str, dict[str, float]], digits: int | None = None, ascii: bool = False, inputs: int | None = None
+) -> Group:
     """One row and one column per input; the cell in row a, column b is d/db (d/da).
+
+    ``hessian`` may hold only the first MAX_INPUTS rows (each with every
+    column) of a program with ``inputs`` inputs: all that is shown.
 
     Numbers have ``digits`` significant digits (TABLE_DIGITS when None), as in the display's tables;
     ``--json`` has every digit, and every input when there are more than
@@ -32,6 +37,7 @@ def render_hessian(hessian: dict[str, dict[str, float]], digits: int | None = No
     from .check import head_rule
 
     names = list(hessian)[:MAX_INPUTS]
+    total = len(hessian) if inputs is None else inputs
     digits = table_digits(digits)
     d = "d/d" if ascii else "∂/∂"
     table = Table(box=head_rule(ascii), pad_edge=False, show_edge=False)
@@ -42,8 +48,8 @@ def render_hessian(hessian: dict[str, dict[str, float]], digits: int | None = No
         table.add_row(Text(f"{d}{name}"), *(format_number(hessian[name][other], digits) for other in names))
     title = "hessian: d2 result / d row d column" if ascii else "hessian: ∂²result/∂row ∂column"
     parts: list[RenderableType] = [Text(title), table]
-    if len(hessian) > len(names):
+    if total > len(names):
         more = "..." if ascii else "…"
-        note = f"{more} the first {len(names)} of {len(hessian):,} inputs shown (--json has every entry)"
+        note = f"{more} the first {len(names)} of {total:,} inputs shown (--json has every entry)"
         parts.append(Text(note, style="bright_black"))
     return Group(*parts)
