@@ -24,7 +24,8 @@ from rich.text import Text
 
 from ..numbers import format_number, table_digits
 from ..plot import PlotData, parse_limits
-from ..shapes import Curve, joins, outside, y_range
+from ..shapes import Curve, joins, outside, position, y_range
+from ..text import env_size
 from .display import Terminal
 
 __all__ = [
@@ -71,8 +72,7 @@ def default_points(width: int) -> int:
 
 def default_height(stream: TextIO, environ: Mapping[str, str], width: int) -> int:
     """LINES, else the terminal's height less the prompt line, at most about 0.3 of the width; 24 for a pipe."""
-    lines = environ.get("LINES", "")
-    rows = int(lines) if lines.isdigit() and int(lines) > 0 else 0
+    rows = env_size(environ.get("LINES", ""))
     if not rows:
         try:
             rows = os.get_terminal_size(stream.fileno()).lines if stream.isatty() else 0
@@ -96,14 +96,22 @@ def curve_label(curve: Curve, source: str, x: str, ascii: bool) -> str:
 
 
 def nice_ticks(low: float, high: float, count: int) -> tuple[list[float], float]:
-    """About ``count`` round numbers (1, 2 or 5 times a power of ten apart) from ``low`` to ``high``."""
-    raw = (high - low) / max(1, count)
-    power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= raw * (1 - 1e-9))
+    """About ``count`` round numbers (1, 2 or 5 times a power of ten apart) from ``low`` to ``high``.
+
+    At float64's edges too: the width is taken in halves where it overflows,
+    and a step past the largest float is the largest round one.
+    """
+    span = high - low
+    raw = span / max(1, count) if math.isfinite(span) else (high / 2.0 - low / 2.0) / max(1, count) * 2.0
+    raw = max(raw, math.ulp(0.0))  # between subnormals a step can be no finer than the least float
+    exponent = math.floor(math.log10(raw)) if math.isfinite(raw) else 308
+    steps = [float(f"{m}e{exponent + e}") for e in (0, 1) for m in (1, 2, 5)]
+    finite = [s for s in steps if math.isfinite(s)]
+    step = next((s for s in finite if s >= raw * (1 - 1e-9)), finite[-1])
     first = math.ceil(low / step - 1e-9)
     ticks = []
     k = first
-    while k * step <= high + step * 1e-9:
+    while k * step - high <= step * 1e-9:  # not high + step * 1e-9, which overflows: an endless loop
         ticks.append(k * step)
         k += 1
     return ticks, step
@@ -124,11 +132,12 @@ def tick_text(value: float, step: float) -> str:
 
 
 def _y_axis(data: PlotData, rows: int, ylim: tuple[float, float] | None) -> tuple[float, float, list[float], float]:
-    """The range (widened to round numbers unless ``ylim`` fixed it), its ticks and their step."""
+    """The range (widened to round numbers unless ``ylim`` fixed it, or past float64), its ticks and their step."""
     low, high = y_range(data.curves, ylim)
     ticks, step = nice_ticks(low, high, max(2, rows // 3))
     if ylim is None:
-        low, high = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
+        wide_low, wide_high = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
+        low, high = (wide_low if math.isfinite(wide_low) else low), (wide_high if math.isfinite(wide_high) else high)
         ticks, step = nice_ticks(low, high, max(2, rows // 3))
     return low, high, ticks, step
 
@@ -178,18 +187,17 @@ class _Canvas:
 def _draw(data: PlotData, canvas: _Canvas, xr: tuple[float, float], yr: tuple[float, float], color: bool) -> None:
     """Every curve (the value last, on top) and the kink marks."""
     (xlo, xhi), (ylo, yhi) = xr, yr
-    sx = (canvas.columns * canvas.sx - 1) / (xhi - xlo)
-    sy = (canvas.rows * canvas.sy - 1) / (yhi - ylo)
-    pxs = [round((x - xlo) * sx) for x in data.xs]
+    width, height = canvas.columns * canvas.sx - 1, canvas.rows * canvas.sy - 1
+    pxs = [round(position(x, xlo, xhi) * width) for x in data.xs]
     cuts = frozenset(i for k in data.kinks for i in k.cuts)
     for k in reversed(range(len(data.curves))):
         curve = data.curves[k]
-        pys = [None if y is None else (yhi - y) * sy for y in curve.ys]
+        pys = [None if y is None else position(y, yhi, ylo) * height for y in curve.ys]
         joined = joins(curve.ys, yhi - ylo, cuts if curve.order else frozenset())
         _trace(canvas, pxs, pys, joined, k, None if color or canvas.sx == 1 else _dash(k))
     for kink in data.kinks:
         if ylo <= kink.y <= yhi:
-            px, py = (kink.x - xlo) * sx, (yhi - kink.y) * sy
+            px, py = position(kink.x, xlo, xhi) * width, position(kink.y, yhi, ylo) * height
             canvas.owner[round(py) // canvas.sy][round(px) // canvas.sx] = KINK
 
 
@@ -239,8 +247,8 @@ def render_plot(data: PlotData, options: PlotOptions) -> Text:
     lines = [Text(_title(data, options.width), STYLES["title"])]
     ytick_rows: dict[int, str] = {}
     for v, t in zip(yticks, ytexts, strict=True):
-        ytick_rows.setdefault(round((yhi - v) / (yhi - ylo) * (rows * canvas.sy - 1)) // canvas.sy, t)
-    zero = round(yhi / (yhi - ylo) * (rows * canvas.sy - 1)) // canvas.sy if ylo < 0.0 < yhi else None
+        ytick_rows.setdefault(round(position(v, yhi, ylo) * (rows * canvas.sy - 1)) // canvas.sy, t)
+    zero = round(position(0.0, yhi, ylo) * (rows * canvas.sy - 1)) // canvas.sy if ylo < 0.0 < yhi else None
     for r in range(rows):
         line = Text(ytick_rows.get(r, "").rjust(label_width))
         tick = r in ytick_rows
@@ -273,7 +281,7 @@ def _cells(line: Text, canvas: _Canvas, r: int, zero: bool, options: PlotOptions
 
 def _x_axis(name: str, xlo: float, xhi: float, offset: int, columns: int, ascii: bool) -> list[Text]:
     ticks, step = nice_ticks(xlo, xhi, max(2, columns // 12))
-    at = {round((v - xlo) / (xhi - xlo) * (columns - 1)): tick_text(v, step) for v in ticks}
+    at = {round(position(v, xlo, xhi) * (columns - 1)): tick_text(v, step) for v in ticks}
     axis = "".join(("+" if ascii else "┬") if c in at else ("-" if ascii else "─") for c in range(columns))
     corner = "+" if ascii else "└"
     rule = Text(" " * offset + corner + axis, STYLES["axis"])

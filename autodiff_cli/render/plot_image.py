@@ -49,20 +49,25 @@ def save_image(data: PlotData, path: str, size: tuple[int, int], ylim: tuple[flo
         figure = Figure(figsize=(size[0] / DPI, size[1] / DPI), dpi=DPI)
         axes = figure.add_subplot()
         low, high = y_range(data.curves, ylim)
+        xscale, yscale = _scale(data.xs[0], data.xs[-1]), _scale(low, high)
         cuts = frozenset(i for k in data.kinks for i in k.cuts)
         for k, curve in enumerate(data.curves):
-            joined = joins(curve.ys, (high - low) or 1.0, cuts if curve.order else frozenset())
-            xs, ys = _broken(data.xs, joined), _broken(curve.ys, joined)
+            joined = joins(curve.ys, high - low, cuts if curve.order else frozenset())
+            xs, ys = _broken(data.xs, joined, xscale), _broken(curve.ys, joined, yscale)
             label = curve_label(curve, data.source, data.x, ascii=False)
             (line,) = axes.plot(xs, ys, color=COLORS[k % len(COLORS)], label=label, linewidth=1.6 if k == 0 else 1.2)
             line.set_gid(f"curve-{k}")
         if data.kinks:
-            marks = axes.plot([k.x for k in data.kinks], [k.y for k in data.kinks], "D", color="tab:red", label="kink")
+            kx, ky = [k.x / xscale for k in data.kinks], [k.y / yscale for k in data.kinks]
+            marks = axes.plot(kx, ky, "D", color="tab:red", label="kink")
             marks[0].set_gid("kinks")
+        low, high = low / yscale, high / yscale
         margin = 0.0 if ylim else (high - low) * 0.05
         axes.set_ylim(low - margin, high + margin)
         axes.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
-        axes.set_xlabel(data.x)
+        axes.set_xlabel(data.x + _times(xscale))
+        if yscale != 1.0:
+            axes.set_ylabel(_times(yscale).strip())
         axes.set_title(" ".join(data.source.split()))
         axes.grid(True, color="0.92")
         axes.legend()
@@ -73,11 +78,28 @@ def save_image(data: PlotData, path: str, size: tuple[int, int], ylim: tuple[flo
         figure.savefig(path, format=pathlib.Path(path).suffix.lower()[1:], dpi=DPI)
 
 
-def _broken(values: Sequence[float | None], joined: list[bool]) -> list[float]:
-    """The values with a NaN after every point not joined to the next, where matplotlib breaks the line."""
+def _scale(low: float, high: float) -> float:
+    """A power of ten to divide an axis's numbers by where matplotlib cannot take them as they are.
+
+    Its transforms divide by an axis's width: past about 1e300 that
+    overflows, and below about 1e-300 (subnormals) its inverse does.
+    """
+    largest = max(abs(low), abs(high))
+    if largest > 1e100 or 0.0 < largest < 1e-100:
+        return float(f"1e{max(-323, math.floor(math.log10(largest)))}")  # 1e-324 is 0
+    return 1.0
+
+
+def _times(scale: float) -> str:
+    """What an axis's label says of its ``_scale``: nothing, or the power of ten its numbers are multiples of."""
+    return "" if scale == 1.0 else f" (× {scale:.0e})".replace("e+", "e").replace("e-0", "e-").replace("e0", "e")
+
+
+def _broken(values: Sequence[float | None], joined: list[bool], scale: float = 1.0) -> list[float]:
+    """The values over ``scale``, with a NaN after every point not joined to the next, where matplotlib breaks the line."""
     out: list[float] = []
     for i, v in enumerate(values):
-        out.append(math.nan if v is None else v)
+        out.append(math.nan if v is None else v / scale)
         if i < len(joined) and not joined[i]:
             out.append(math.nan)
     return out
