@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["JUMP", "Curve", "Kink", "find_kinks", "joins", "outside", "position", "y_range"]
+__all__ = ["BIGGEST", "JUMP", "Curve", "Kink", "find_kinks", "joins", "outside", "position", "y_range"]
 
 BIGGEST = sys.float_info.max
 FAR = 1e9

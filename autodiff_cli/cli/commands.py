@@ -173,7 +173,8 @@ def plot_command(program: str, bindings: tuple[str, ...], shared: Shared, **opti
     points are the rows of a CSV or JSON-lines file, along --x (default: the
     first input of the program the rows give). Points where the program fails
     are gaps, counted in a note, never drawn; kinks (where the slope jumps, as
-    relu's at 0) are marked.
+    relu's at 0) are marked. Each curve has its own panel and y axis (--ylim
+    sets them all), over the one x axis they share.
 
     \b
     Examples:

@@ -4,8 +4,9 @@ matplotlib is optional and heavy (half a second to import): it is imported
 here only, when an image is asked for. The figure is built with
 ``matplotlib.figure.Figure``, not pyplot, so no global state or GUI backend
 is involved. Gaps and pole jumps are NaN breaks in the lines, exactly the
-segments the terminal picture leaves out; kinks are marked; the notes of the
-terminal picture go under the axes.
+segments the terminal picture leaves out; kinks are marked. One panel per
+curve, sharing the x axis, each with its own y range and label (as in the
+terminal); the notes of the terminal picture go under them.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import importlib.util
 import math
 import pathlib
 from collections.abc import Sequence
+from typing import Any
 
 from ..errors import INPUT, AutodiffError
 from ..plot import PlotData
-from ..shapes import joins, y_range
-from .plot import PlotOptions, curve_label, plot_notes
+from ..shapes import BIGGEST, joins, y_range
+from .plot import PlotOptions, curve_label, plot_notes, range_note
 
 __all__ = ["FORMATS", "image_size", "save_image"]
 
@@ -47,35 +49,45 @@ def save_image(data: PlotData, path: str, size: tuple[int, int], ylim: tuple[flo
 
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "autodiff"}):
         figure = Figure(figsize=(size[0] / DPI, size[1] / DPI), dpi=DPI)
-        axes = figure.add_subplot()
-        low, high = y_range(data.curves, ylim)
-        xscale, yscale = _scale(data.xs[0], data.xs[-1]), _scale(low, high)
-        cuts = frozenset(i for k in data.kinks for i in k.cuts)
-        for k, curve in enumerate(data.curves):
-            joined = joins(curve.ys, high - low, cuts if curve.order else frozenset())
-            xs, ys = _broken(data.xs, joined, xscale), _broken(curve.ys, joined, yscale)
-            label = curve_label(curve, data.source, data.x, ascii=False)
-            (line,) = axes.plot(xs, ys, color=COLORS[k % len(COLORS)], label=label, linewidth=1.6 if k == 0 else 1.2)
-            line.set_gid(f"curve-{k}")
-        if data.kinks:
-            kx, ky = [k.x / xscale for k in data.kinks], [k.y / yscale for k in data.kinks]
-            marks = axes.plot(kx, ky, "D", color="tab:red", label="kink")
-            marks[0].set_gid("kinks")
-        low, high = low / yscale, high / yscale
-        margin = 0.0 if ylim else (high - low) * 0.05
-        axes.set_ylim(low - margin, high + margin)
-        axes.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
-        axes.set_xlabel(data.x + _times(xscale))
-        if yscale != 1.0:
-            axes.set_ylabel(_times(yscale).strip())
-        axes.set_title(" ".join(data.source.split()))
-        axes.grid(True, color="0.92")
-        axes.legend()
-        notes = plot_notes(data, [curve_label(c, data.source, data.x, False) for c in data.curves], False, PlotOptions(ylim=ylim))
+        panels = figure.subplots(len(data.curves), 1, sharex=True, squeeze=False)[:, 0]
+        xscale = _scale(data.xs[0], data.xs[-1])
+        options = PlotOptions(ylim=ylim)
+        for k, axes in enumerate(panels):
+            _panel(axes, data, k, xscale, options)
+        panels[0].set_title(" ".join(data.source.split()))
+        panels[-1].set_xlabel(data.x + _times(xscale))
+        notes = plot_notes(data, [curve_label(c, data.source, data.x, False) for c in data.curves], False, options)
         if notes:
             figure.text(0.01, 0.01, "\n".join(notes), fontsize=8, color="0.35", va="bottom")
             figure.subplots_adjust(bottom=0.1 + 0.04 * len(notes))
         figure.savefig(path, format=pathlib.Path(path).suffix.lower()[1:], dpi=DPI)
+
+
+def _panel(axes: Any, data: PlotData, k: int, xscale: float, options: PlotOptions) -> None:
+    """Curve ``k`` on its own axes: its y range, its label, what that range leaves out; kinks on the value's."""
+    curve = data.curves[k]
+    low, high = y_range([curve], options.ylim)
+    yscale = _scale(low, high)
+    cuts = frozenset(i for kink in data.kinks for i in kink.cuts) if curve.order else frozenset()
+    joined = joins(curve.ys, high - low, cuts)
+    label = curve_label(curve, data.source, data.x, ascii=False)
+    xs, ys = _broken(data.xs, joined, xscale), _broken(curve.ys, joined, yscale)
+    (line,) = axes.plot(xs, ys, color=COLORS[k % len(COLORS)], label=label, linewidth=1.6 if k == 0 else 1.2)
+    line.set_gid(f"curve-{k}")
+    if data.kinks and curve.order == 0:
+        kx, ky = [kink.x / xscale for kink in data.kinks], [kink.y / yscale for kink in data.kinks]
+        marks = axes.plot(kx, ky, "D", color="tab:red", label="kink")
+        marks[0].set_gid("kinks")
+    if not options.ylim:  # a margin of 5%, within float64
+        margin = high / 20.0 - low / 20.0
+        low, high = max(-BIGGEST, low - margin), min(BIGGEST, high + margin)
+    note = range_note([curve], low, high, options)  # of the axis as drawn, margin and all
+    if note:
+        axes.text(0.99, 0.97, note, transform=axes.transAxes, ha="right", va="top", fontsize=7, color="0.35")
+    axes.set_ylim(low / yscale, high / yscale)
+    axes.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
+    axes.set_ylabel(label + _times(yscale))
+    axes.grid(True, color="0.92")
 
 
 def _scale(low: float, high: float) -> float:
