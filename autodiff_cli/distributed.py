@@ -61,7 +61,10 @@ WATCH = 2.0  # seconds between looks at the workers while waiting for answers
 CONNECT_TIMEOUT = "10s"
 
 _LOCAL = re.compile(r"local(?::(\d+))?")
-_ADDRESS = re.compile(r"([a-z][a-z0-9+.-]*://)?[^\s/:]+(:\d+)?", re.IGNORECASE)
+# A scheduler another process can reach: Dask's network schemes (tcp by default), a host, a port.
+# Dask's own parser also takes a host without a port or inproc://, then fails inside Client(), whose
+# half-made object waits 20 s to close and prints a traceback: so they are refused here, first.
+_ADDRESS = re.compile(r"((tcp|tls|ws|wss)://)?([^\s/:\[\]]+|\[[0-9a-f:.]+\]):\d{1,5}", re.IGNORECASE)
 
 Lines = list[Line]
 
@@ -75,20 +78,21 @@ def missing() -> str | None:
     return None
 
 
-def local_workers(scheduler: str) -> int | None:
-    """Worker processes ``local[:N]`` asks for (every core for ``local``), or None for a scheduler's address.
+def local_workers(scheduler: str) -> tuple[int, int] | None:
+    """(workers asked, workers started) for ``local[:N]`` (every core for ``local``), None for an address.
 
-    Raises ValueError, saying what is expected, for anything that is neither.
+    Workers are capped as --jobs caps them (``batch.worker_count``). Raises
+    ValueError, saying what is expected, for anything that is neither.
     """
     match = _LOCAL.fullmatch(scheduler)
     if match:
-        from .batch import cpu_count
+        from .batch import worker_count
 
-        workers = int(match.group(1) or cpu_count())
-        if workers < 1:
+        asked = int(match.group(1) or 0)
+        if match.group(1) is not None and asked < 1:
             raise ValueError("--scheduler local:N needs N >= 1 workers")
-        return workers
-    if scheduler.startswith("local:") or not _ADDRESS.fullmatch(scheduler):
+        return asked, worker_count(asked)
+    if not _ADDRESS.fullmatch(scheduler):
         raise ValueError(f"--scheduler takes tcp://HOST:PORT or local[:N], not {scheduler!r}")
     return None
 
@@ -108,9 +112,10 @@ def connect(scheduler: str, worker_wait: float = WORKER_WAIT) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     try:
-        workers = local_workers(scheduler)
+        local = local_workers(scheduler)
     except ValueError as err:
         raise AutodiffError(INPUT, str(err)) from None
+    workers = None if local is None else local[1]
     with contextlib.ExitStack() as stack:
         if workers is not None:
             from dask import config

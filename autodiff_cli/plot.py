@@ -20,13 +20,14 @@ the derivative jumps marks a kink there.
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from .bindings import parse_number
+from .bindings import check_name, parse_number
 from .columns import ColumnProgram
 from .engine import Value, forward, topological_order
 from .errors import INPUT, NAME, AutodiffError
@@ -34,6 +35,7 @@ from .gradients import gradient_graph
 from .ops import CONSTANTS
 from .parser import Graph
 from .program import Program, exclusive
+from .ranges import exact_number
 from .shapes import Curve, Kink, find_kinks
 from .sweep import Axis, Block, Sweep, split_arguments
 
@@ -75,23 +77,60 @@ class PlotData:
 def plot_arguments(args: Sequence[str], points: int) -> tuple[dict[str, float], list[Axis]]:
     """NAME=VALUE constants and the one NAME=START:STOP[:STEP] range; without STEP, ``points`` points."""
     rewritten = []
-    computed = set()  # the ranges whose step is computed here, not typed: they may miss STOP by rounding
     for arg in args:
         name, _, spec = arg.partition("=")
         parts = spec.split(":")
         if len(parts) == 2:
-            start, stop = (parse_number(p, name.strip()) for p in parts)
-            if start == stop:
-                raise AutodiffError(INPUT, f"bad range {arg!r}: START and STOP are the same number")
-            arg = f"{name}={start!r}:{stop!r}:{(stop - start) / (points - 1)!r}"
-            computed.add(arg)
+            arg = _with_step(arg, name, parts[0], parts[1], points)
         rewritten.append(arg)
-    constants, axes = split_arguments(rewritten, computed)
+    constants, axes = split_arguments(rewritten)
     if len(axes) > 1:
         raise AutodiffError(INPUT, "a plot sweeps one input: give one NAME=START:STOP range and bind the others to values")
     if axes and axes[0].count > MAX_POINTS:
         raise AutodiffError(INPUT, f"a plot has at most {MAX_POINTS:,} points; this range has {axes[0].count:,}")
     return constants, axes
+
+
+def _with_step(arg: str, name: str, start_text: str, stop_text: str, points: int) -> str:
+    """``NAME=START:STOP`` as a range ``parse_axis`` reads, of at most ``points`` points, STOP included.
+
+    Everything that can be wrong is checked here, so errors quote the range
+    as typed. The step is (STOP - START) / n for the largest n below
+    ``points`` that makes it a short decimal (at least 0.8 of them: 256 for
+    280), so every point is its exact value rounded once, and STOP is the last.
+    Between floats closer than a step (subnormals) there are fewer points: one
+    per float at most.
+    """
+    from fractions import Fraction
+
+    check_name(name, f"bad range {arg!r}")
+    start, stop = (parse_number(p, name.strip()) for p in (start_text, stop_text))
+    if start == stop:
+        raise AutodiffError(INPUT, f"bad range {arg!r}: START and STOP are the same number")
+    span = exact_number(stop_text, name, arg)[1] - exact_number(start_text, name, arg)[1]  # bounded work
+    floats = math.floor(abs(span) / Fraction(math.ulp(max(abs(start), abs(stop)))))
+    steps = max(1, min(points - 1, floats))
+    while not _decimal(steps // math.gcd(steps, span.numerator)):
+        steps -= 1
+    step = span / steps
+    exponent = _twos_and_fives(step.denominator)
+    return f"{name}={start_text}:{stop_text}:{step * 10**exponent}e-{exponent}"
+
+
+def _decimal(n: int) -> bool:
+    """Whether 1/n has a finite decimal expansion: n has no prime factors but 2 and 5."""
+    return _twos_and_fives(n) >= 0
+
+
+def _twos_and_fives(n: int) -> int:
+    """The k with n dividing 10**k, the least, if n is a product of 2s and 5s; else -1."""
+    twos = (n & -n).bit_length() - 1
+    n >>= twos
+    fives = 0
+    while n % 5 == 0:
+        n //= 5
+        fives += 1
+    return max(twos, fives) if n == 1 else -1
 
 
 def parse_limits(text: str, what: str = "--ylim") -> tuple[float, float]:

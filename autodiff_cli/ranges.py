@@ -11,8 +11,7 @@ passes the axes down.
 from __future__ import annotations
 
 import math
-import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .bindings import NUMBER, CheckedBindings, check_name, parse_bindings, parse_number, spelled
@@ -29,11 +28,7 @@ MAX_SWEEP_ROWS = 10_000_000
 MAX_RANGE_DIGITS = 1000
 """Significant digits a range's number may have: each is read exactly, in work bounded by this."""
 
-# A range whose STEP a program computed (plot's, from a number of points)
-# reaches its stop only to within rounding: this much of a step still counts as
-# reaching it. A range the user typed gets no slack: its points are exact.
 # (fractions is imported where it is used: it costs a one-shot eval start-up time.)
-_SLACK = (1, 10**9)
 # A nonzero number this close to 0 (below 1e-400) is far below float64's
 # smallest subnormal (4.9e-324): refused rather than carried as a 10^400 denominator.
 _TINIEST_EXPONENT = -400
@@ -84,7 +79,7 @@ def is_range(arg: str) -> bool:
     return ":" in arg.partition("=")[2]
 
 
-def _exact(text: str, name: str, arg: str) -> tuple[float, Fraction]:
+def exact_number(text: str, name: str, arg: str) -> tuple[float, Fraction]:
     """The float and the exact rational a decimal text means, read in bounded work.
 
     ``Fraction(text)`` would build 10**N for an exponent of N digits (minutes
@@ -120,53 +115,44 @@ def _exact(text: str, name: str, arg: str) -> tuple[float, Fraction]:
     return x, -value if sign == "-" else value
 
 
-def parse_axis(arg: str, computed: bool = False) -> Axis:
+def parse_axis(arg: str) -> Axis:
     """``'x=0:1:0.25'`` -> an Axis of 0, 0.25, 0.5, 0.75, 1; AutodiffError(kind='input') if malformed.
 
-    The points are START + k*STEP exactly, the last one never past STOP.
-    ``computed`` is for a STEP a program computed from a number of points
-    (plot's): its last point may miss STOP by rounding, so within 1e-9 of a
-    step it counts as STOP.
+    The points are START + k*STEP exactly, the last one never past STOP (a
+    step computed by a program, as plot's, is a decimal too: no slack anywhere).
     """
-    from fractions import Fraction
 
     name, _, spec = arg.partition("=")
     name = check_name(name, f"bad range {spelled(arg)}")
-    slack = Fraction(*_SLACK) if computed else Fraction(0)
     parts = spec.split(":")
     if len(parts) != 3:
         raise AutodiffError(INPUT, f"bad range {spelled(arg)}: write NAME=START:STOP:STEP, e.g. x=0:1:0.1")
-    (start_x, start), (stop_x, stop), (step_x, step) = (_exact(p, name, arg) for p in parts)
+    (start_x, start), (stop_x, stop), (step_x, step) = (exact_number(p, name, arg) for p in parts)
     if step == 0:
         raise AutodiffError(INPUT, f"bad range {spelled(arg)}: the step cannot be 0")
-    if abs(step_x) < sys.float_info.min:
-        raise AutodiffError(
-            INPUT, f"bad range {spelled(arg)}: the step {step_x!r} is below float64's smallest normal number (2.2e-308)"
-        )
+    if step_x == 0.0:  # subnormal steps are fine (plot's, over a subnormal range); one that rounds to 0 is not
+        raise AutodiffError(INPUT, f"bad range {spelled(arg)}: the step is below float64's smallest number (5e-324)")
     span = (stop - start) / step
-    if span < -slack:
+    if span < 0:
         raise AutodiffError(INPUT, f"bad range {spelled(arg)}: a step of {step_x:g} never reaches {stop_x:g} from {start_x:g}")
     if span >= MAX_SWEEP_ROWS:
         raise AutodiffError(INPUT, f"bad range {spelled(arg)}: too many values (a sweep has at most {MAX_SWEEP_ROWS:,} rows)")
-    count = math.floor(span + slack * max(Fraction(1), span)) + 1
+    count = math.floor(span) + 1
     denominator = math.lcm(start.denominator, step.denominator)
     first = start.numerator * (denominator // start.denominator)
     units = step.numerator * (denominator // step.denominator)
     last = start + (count - 1) * step
-    last_is_stop = abs(last - stop) <= slack * abs(step)
+    last_is_stop = last == stop
     return Axis(name, start_x, stop_x, step_x, count, first, units, denominator, last_is_stop)
 
 
-def split_arguments(args: Sequence[str], computed: Collection[str] = ()) -> tuple[CheckedBindings, list[Axis]]:
-    """NAME=VALUE constants and NAME=START:STOP:STEP ranges, checked together, each argument looked at once.
-
-    ``computed`` names the arguments (as given) whose STEP a program computed: see ``parse_axis``.
-    """
+def split_arguments(args: Sequence[str]) -> tuple[CheckedBindings, list[Axis]]:
+    """NAME=VALUE constants and NAME=START:STOP:STEP ranges, checked together, each argument looked at once."""
     axes: list[Axis] = []
     plain: list[str] = []
     for arg in args:
         if is_range(arg):
-            axes.append(parse_axis(arg, arg in computed))
+            axes.append(parse_axis(arg))
         else:
             plain.append(arg)
     constants = parse_bindings(plain)

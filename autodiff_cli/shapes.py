@@ -6,10 +6,16 @@ here knows about programs, characters or pixels.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["JUMP", "Curve", "Kink", "find_kinks", "joins", "outside", "y_range"]
+__all__ = ["BIGGEST", "JUMP", "Curve", "Kink", "find_kinks", "joins", "outside", "position", "y_range"]
+
+BIGGEST = sys.float_info.max
+FAR = 1e9
+"""How far outside its range ``position`` places a number: far enough to clip, near enough to do sums with."""
 
 JUMP = 4.0
 """A derivative jumps at a switch when it changes this many times more than at the neighbouring points."""
@@ -57,8 +63,28 @@ def find_kinks(
             y0, y1 = values[i], values[i + 1]
             if y0 is None or y1 is None:
                 continue
-            kinks[i] = Kink(xs[i] + t * (xs[i + 1] - xs[i]), y0 + t * (y1 - y0), i, tuple(range(i, right)))
+            kinks[i] = Kink(_between(xs[i], xs[i + 1], t), _between(y0, y1, t), i, tuple(range(i, right)))
     return sorted(kinks.values(), key=lambda k: k.x)
+
+
+def _between(a: float, b: float, t: float) -> float:
+    """The point a fraction ``t`` of the way from ``a`` to ``b``, even where b - a overflows."""
+    return a * (1.0 - t) + b * t
+
+
+def position(v: float, low: float, high: float) -> float:
+    """Where ``v`` lies from ``low`` (0) to ``high`` (1), within FAR, at float64's edges too.
+
+    ``high - low`` overflows for a range across most of float64, and a
+    picture's size over a range of subnormals is infinite: so the fraction
+    first, then the pixels, and halves where the difference overflows.
+    """
+    span = high - low
+    if math.isinf(span):
+        t = (v / 2.0 - low / 2.0) / (high / 2.0 - low / 2.0)
+    else:
+        t = (v - low) / span
+    return max(-FAR, min(FAR, t))
 
 
 def _jump(slopes: list[float | None], left: int, right: int) -> float | None:
@@ -94,7 +120,7 @@ def joins(ys: Sequence[float | None], span: float, cuts: frozenset[int] = frozen
         if a is None or b is None or i in cuts:
             out.append(False)
             continue
-        pole = abs(b - a) > span / 2 and (a < 0.0) != (b < 0.0)
+        pole = abs(b / 2.0 - a / 2.0) > span / 4.0 and (a < 0.0) != (b < 0.0)  # halves: b - a may overflow
         if pole:
             before = ys[i - 1] if i > 0 else None
             after = ys[i + 2] if i + 2 < n else None
@@ -114,7 +140,7 @@ def y_range(curves: Sequence[Curve], ylim: tuple[float, float] | None = None) ->
     """
     if ylim is not None:
         return ylim
-    values = sorted(y for curve in curves for y in curve.ys if y is not None)
+    values = sorted(y for curve in curves for y in curve.ys if y is not None and math.isfinite(y))
     if not values:
         return -1.0, 1.0
     low, high = values[0], values[-1]
@@ -123,8 +149,8 @@ def y_range(curves: Sequence[Curve], ylim: tuple[float, float] | None = None) ->
     if spread > 0.0 and high - low > 10.0 * spread:
         low, high = max(low, values[cut] - spread / 2), min(high, values[-1 - cut] + spread / 2)
     if low == high:
-        pad = abs(low) * 0.1 or 1.0
-        low, high = low - pad, high + pad
+        pad = max(abs(low) * 0.1, math.ulp(low)) if low else 1.0
+        low, high = max(-BIGGEST, low - pad), min(BIGGEST, high + pad)
     return low, high
 
 

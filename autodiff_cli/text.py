@@ -22,10 +22,27 @@ Imports nothing of autodiff's: any layer may use it.
 
 from __future__ import annotations
 
-__all__ = ["caret_picture", "clip", "excerpt", "printable"]
+__all__ = ["MAX_WIDTH", "MIN_PLOT_WIDTH", "MIN_WIDTH", "caret_picture", "clip", "env_size", "excerpt", "fit_width", "printable"]
 
 CARET_WINDOW = 100
 """Source characters a caret picture shows around the column at most."""
+
+MIN_WIDTH, MAX_WIDTH = 20, 1000
+"""Columns a picture or table is drawn to, whether --width, COLUMNS or the terminal says so."""
+MIN_PLOT_WIDTH = 30
+"""A plot narrower than this has no room for its axes."""
+
+
+def env_size(text: str) -> int:
+    """COLUMNS or LINES as a count: 0 unless plain ASCII digits (not "²", which int() refuses); at most 10**9."""
+    digits = text.strip(" ").lstrip("0")
+    return (int(digits) if len(digits) < 10 else 10**9) if digits.isascii() and digits.isdigit() else 0
+
+
+def fit_width(columns: int, least: int = MIN_WIDTH) -> int:
+    """``columns`` within what every picture takes: the one rule for a width from COLUMNS or a terminal."""
+    return max(least, min(MAX_WIDTH, columns))
+
 
 _NAMED = {"\n": "\\n", "\r": "\\r"}
 

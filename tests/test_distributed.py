@@ -393,3 +393,48 @@ def test_a_job_that_kills_every_worker_becomes_an_error_record(client):
     for i, record in enumerate(got, 1):
         if i != 18:
             assert record == {"line": i, "expr": "x^2", "value": float(i * i), "gradients": {"x": 2.0 * i}}
+
+
+# --- addresses that cannot work, and local:N ----------------------------------------------
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("scheduler", ["localhost", "garbage", "inproc://x", "tcp://host", "foo://h:1", "tcp://[::1", "h:1:2"])
+def test_an_address_dask_cannot_use_is_a_usage_error_at_once_without_a_traceback(scheduler):
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "autodiff_cli", "batch", "--scheduler", scheduler],
+        input=b"x x=1\n",
+        capture_output=True,
+        timeout=25,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+    stderr = done.stderr.decode()
+    assert done.returncode == 2 and "tcp://HOST:PORT" in stderr, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
+    assert time.monotonic() - start < 10  # not Client.__del__'s 20 s wait
+
+
+def test_local_workers_are_capped_as_jobs_are():
+    from autodiff_cli.batch import WORKERS_PER_CORE, cpu_count, worker_count
+    from autodiff_cli.distributed import local_workers
+
+    cap = WORKERS_PER_CORE * cpu_count()
+    assert local_workers("local:99999") == (99999, cap) == (99999, worker_count(99999))
+    assert local_workers("local:1") == (1, 1) and local_workers("local") == (0, cpu_count())
+    assert local_workers("tcp://127.0.0.1:8786") is None and local_workers("[::1]:8786") is None
+    with pytest.raises(ValueError, match="N >= 1"):
+        local_workers("local:0")
+
+
+def test_a_local_cluster_past_the_cap_says_so(monkeypatch):
+    from click.testing import CliRunner
+
+    from autodiff_cli.cli import main, streams
+
+    monkeypatch.setattr(streams, "_engine", lambda stack, scheduler: None)  # the note, not a cluster
+    result = CliRunner().invoke(main, ["batch", "--scheduler", "local:99999"], input="x x=1\n")
+    assert result.exit_code == 0, result.output
+    assert "--scheduler local:99999 is more than 4 per core: starting at most" in result.stderr
+    quiet = CliRunner().invoke(main, ["batch", "--scheduler", "local:99999", "-q"], input="x x=1\n")
+    assert "per core" not in quiet.stderr

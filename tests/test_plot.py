@@ -209,7 +209,8 @@ def test_plot_command_draws_and_exits_0() -> None:
     assert status == 0 and err == ""
     lines = out.rstrip("\n").split("\n")
     assert len(lines) <= 20 and max(map(len, lines)) <= 80
-    assert lines[0].startswith("tanh(x) for x from -3 to 3") and "d/dx" in lines[-1]
+    assert lines[0].startswith("tanh(x) for x from -3 to 3") and lines[1].strip().endswith(" tanh(x)")
+    assert any(line.strip().endswith(" d/dx") for line in lines) and lines[-1].split() == ["-3", "-2", "-1", "0", "1", "2", "3"]
 
 
 def test_rows_from_standard_input() -> None:

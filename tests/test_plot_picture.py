@@ -66,38 +66,26 @@ def fit(pairs: list[tuple[float, float]]) -> tuple[float, float]:
     return mv - b * mu, b
 
 
-class Picture:
-    """The canvas of a plot, with the scales its tick labels give."""
+class Panel:
+    """One curve's panel: its header (the key and label), its rows, the y scale its tick labels give."""
 
-    def __init__(self, text: str, ascii: bool) -> None:
-        grid = cells(text)
-        chars = ["".join(ch for ch, _ in row) for row in grid]
-        corner = "+" if ascii else "└"
-        axis_line = next(i for i, line in enumerate(chars) if re.match(rf"\s*\{corner}" if ascii else rf"\s*{corner}", line))
-        self.left = chars[axis_line].index(corner) + 1
-        self.rows = grid[1:axis_line]
+    def __init__(self, header: list[tuple[str, str]], rows: list[list[tuple[str, str]]], left: int, ascii: bool) -> None:
+        self.header, self.rows, self.left = header, rows, left
         tick = "+" if ascii else "┤"
-        yticks = [(r, float(chars[1 + r][: self.left - 1])) for r in range(len(self.rows)) if chars[1 + r][self.left - 1] == tick]
+        chars = ["".join(ch for ch, _ in row) for row in rows]
+        yticks = [(r, float(line[: left - 1])) for r, line in enumerate(chars) if line[left - 1] == tick]
         self.y_of_row = fit(yticks)
-        rule, labels = chars[axis_line], chars[axis_line + 1]
-        marks = [c for c in range(self.left, len(rule)) if rule[c] == ("+" if ascii else "┬")]
-        xticks = []
-        for m in re.finditer(r"-?\d+(\.\d+)?", labels):
-            centre = (m.start() + m.end() - 1) / 2
-            mark = min(marks, key=lambda c: abs(c - centre))
-            xticks.append((mark - self.left, float(m.group())))
-        self.x_of_column = fit(xticks)
-        self.legend = grid[axis_line + 2]
-        self.width = max(len(r) for r in self.rows) - self.left
+        self.ticks = [y for _, y in yticks]
+        text = "".join(ch for ch, _ in header)
+        self.label = text.strip()
 
-    def key(self, label: str, ascii: bool) -> str:
-        """The colour (or ASCII mark) of the legend entry ``label``."""
-        text = "".join(ch for ch, _ in self.legend)
-        at = text.index(" " + label) - 1
-        return self.legend[at][0] if ascii else self.legend[at][1]
+    def key(self, ascii: bool) -> str:
+        """The colour (or ASCII mark) of the curve, from the sample in front of its label."""
+        at = next(i for i, (ch, _) in enumerate(self.header) if ch != " ")
+        return self.header[at][0] if ascii else self.header[at][1]
 
     def column(self, c: int, key: str, ascii: bool) -> list[int]:
-        """The canvas rows where the curve with ``key`` has a cell in column ``c``."""
+        """The rows where the curve with ``key`` has a cell in column ``c``."""
         found = []
         for r, row in enumerate(self.rows):
             if self.left + c < len(row):
@@ -111,24 +99,59 @@ class Picture:
         return (y - a) / b
 
 
-def check_curve(picture: Picture, f: Callable[[float], float], key: str, ascii: bool, under: str | None = None) -> None:
-    """Every cell of the curve within one cell of f, and a cell in every column where f is in sight.
+class Picture:
+    """The panels of a plot, with the x scale the shared axis's tick labels give."""
 
-    A curve drawn ``under`` another (the slope under the value) may be hidden
-    where they cross: there a cell of the other curve in the right place will
-    do, as will a kink mark.
-    """
+    def __init__(self, text: str, ascii: bool) -> None:
+        grid = cells(text)
+        chars = ["".join(ch for ch, _ in row) for row in grid]
+        corner = "+" if ascii else "└"
+        rule = r"\s*\+[-+]{9}" if ascii else r"\s*└[─┬]{9}"  # not a header's "++ d/dx"
+        axis_line = next(i for i, line in enumerate(chars) if re.match(rule, line))
+        self.left = left = chars[axis_line].index(corner) + 1
+        axis = "+|" if ascii else "┤│"
+        self.panels: list[Panel] = []
+        header: list[tuple[str, str]] = []
+        rows: list[list[tuple[str, str]]] = []
+        for i in range(1, axis_line + 1):
+            on_axis = i < axis_line and len(chars[i]) >= left and chars[i][left - 1] in axis
+            if on_axis:
+                rows.append(grid[i])
+                continue
+            if rows:
+                self.panels.append(Panel(header, rows, left, ascii))
+                header, rows = [], []
+            if i < axis_line and not chars[i].startswith(" " * left + "  "):  # a wrapped note goes on
+                header = grid[i]
+        rule, labels = chars[axis_line], chars[axis_line + 1]
+        marks = [c for c in range(left, len(rule)) if rule[c] == ("+" if ascii else "┬")]
+        xticks = []
+        for m in re.finditer(r"-?\d+(\.\d+)?", labels):
+            centre = (m.start() + m.end() - 1) / 2
+            mark = min(marks, key=lambda c: abs(c - centre))
+            xticks.append((mark - left, float(m.group())))
+        self.x_of_column = fit(xticks)
+        self.x_labels = labels.strip()
+        self.width = max(len(r) for panel in self.panels for r in panel.rows) - left
+
+    def panel(self, label: str) -> Panel:
+        """The panel whose header names ``label``."""
+        return next(p for p in self.panels if p.label.split("   ")[0].split(" ", 1)[1].strip() == label)
+
+
+def check_curve(picture: Picture, panel: Panel, f: Callable[[float], float], ascii: bool) -> None:
+    """Every cell of the curve within one cell of f, and a cell in every column where f is in sight (or a kink mark)."""
     a, b = picture.x_of_column
+    key = panel.key(ascii)
     for c in range(picture.width):
-        found = picture.column(c, key, ascii)
+        found = panel.column(c, key, ascii)
         xs = [a + b * (c + t / 8) for t in range(-4, 5)]  # the x the column spans
-        rows = [picture.row_of(f(x)) for x in xs]
+        rows = [panel.row_of(f(x)) for x in xs]
         low, high = min(rows), max(rows)
         for r in found:
             assert low - 1.5 <= r <= high + 1.5, f"column {c} (x = {a + b * c:.3f}): row {r}, want {low:.1f} to {high:.1f}"
-        inside = high >= -0.5 and low <= len(picture.rows) - 0.5
-        on_top = picture.column(c, KINK_MARK[ascii], True) + (picture.column(c, under, ascii) if under else [])
-        hidden = any(low - 1.5 <= r <= high + 1.5 for r in on_top)
+        inside = high >= -0.5 and low <= len(panel.rows) - 0.5
+        hidden = any(low - 1.5 <= r <= high + 1.5 for r in panel.column(c, KINK_MARK[ascii], True))
         assert found or hidden or not inside, f"column {c} (x = {a + b * c:.3f}): no cell, want rows {low:.1f} to {high:.1f}"
 
 
@@ -147,31 +170,30 @@ CURVES = [
 @pytest.mark.parametrize("ascii", [False, True], ids=["braille", "ascii"])
 @pytest.mark.parametrize(("source", "sweep", "f", "df"), CURVES, ids=[c[0] for c in CURVES])
 def test_the_curves_read_back_within_one_cell(source: str, sweep: str, f, df, ascii: bool) -> None:
-    args = [source, sweep, "--width", "100", "--height", "30"] + (["--ascii"] if ascii else [])
+    args = [source, sweep, "--width", "100", "--height", "40"] + (["--ascii"] if ascii else [])
     picture = Picture(plot(args, COLOUR), ascii)
-    value = picture.key(source, ascii)
-    check_curve(picture, f, value, ascii)
-    check_curve(picture, df, picture.key("d/dx", ascii), ascii, under=value)
+    assert [p.label.split("   ")[0][4 if not ascii else 3 :] for p in picture.panels] == [source, "d/dx"]
+    check_curve(picture, picture.panel(source), f, ascii)
+    check_curve(picture, picture.panel("d/dx"), df, ascii)
 
 
 def test_read_back_fails_for_a_wrong_curve() -> None:
     """The read-back is strict enough to tell tanh from a slightly different function."""
-    picture = Picture(plot(["tanh(x)", "x=-3:3", "--width", "100", "--height", "30"], COLOUR), False)
+    picture = Picture(plot(["tanh(x)", "x=-3:3", "--width", "100", "--height", "60"], COLOUR), False)
     with pytest.raises(AssertionError):
-        check_curve(picture, lambda x: math.tanh(1.3 * x), picture.key("tanh(x)", False), False)
+        check_curve(picture, picture.panel("tanh(x)"), lambda x: math.tanh(1.3 * x), False)
 
 
 def test_without_colour_the_curves_differ_by_their_dots() -> None:
     out = plot(["tanh(x)", "x=-3:3", "--second", "--width", "80", "--height", "24"], PLAIN)
-    legend = out.rstrip("\n").split("\n")[-1]
-    samples = re.findall(r"([\u2800-\u28ff]+) ", legend)
+    samples = re.findall(r"^ +([\u2800-\u28ff]{3}) ", out, re.MULTILINE)
     assert len(samples) == 3 and len(set(samples)) == 3
     assert "\x1b" not in out
 
 
 def test_kinks_are_marked_and_gaps_noted() -> None:
     out = plot(["sqrt(x) + relu(x - 1)", "x=-1:3:0.02", "--width", "80", "--height", "20"], PLAIN)
-    canvas = out.split("\n")[1:-5]
+    canvas = [line for line in out.split("\n") if "│" in line or "┤" in line]
     assert sum(line.count("◆") for line in canvas) == 1
     assert "◆ kink" in out and "x = 1" in out
     assert "gaps: the program fails at 51 of 201 points (domain 51)" in out.replace("\n  ", " ")
@@ -262,7 +284,7 @@ def test_a_pole_is_not_drawn_as_a_spike() -> None:
     columns = canvas_columns(out, "*")
     height = len(out.split("\n")) - 5
     assert all(max(rows) - min(rows) < height / 2 for rows in columns if rows)
-    assert "points lie outside the y range -20 to 20" in out
+    assert re.search(r"\*\* 1/x   \d+ points lie outside -20 to 20\n", out)
 
 
 def test_a_terminal_that_cannot_take_braille_gets_ascii() -> None:
@@ -271,3 +293,88 @@ def test_a_terminal_that_cannot_take_braille_gets_ascii() -> None:
 
     assert plot_options(Terminal(80, False, False, "ascii"), 24, False, None).ascii
     assert not plot_options(Terminal(80, True, False, "utf-8"), 24, False, "-1:1").ascii
+
+
+# --- one panel per curve ---------------------------------------------------------------
+
+
+def _sampled(out: str, start: float, stop: float) -> list[float]:
+    points = int(re.search(r"\((\d+) points\)", out.split("\n")[0]).group(1))
+    return [start + (stop - start) * i / (points - 1) for i in range(points)]
+
+
+PANELS = [
+    # program, range, extra arguments, {label: the curve, by hand}
+    (
+        "x*sin(1/x)",
+        (-0.5, 0.5),
+        ["--second"],
+        {
+            "x*sin(1/x)": lambda x: x * math.sin(1 / x),
+            "d/dx": lambda x: math.sin(1 / x) - math.cos(1 / x) / x,
+            "d²/dx²": lambda x: -math.sin(1 / x) / x**3,
+        },
+    ),
+    (
+        "a*sin(x) + b*x^3",
+        (-3.0, 3.0),
+        ["a=1.5", "b=40", "--wrt", "a", "--wrt", "b"],
+        {
+            "a*sin(x) + b*x^3": lambda x: 1.5 * math.sin(x) + 40 * x**3,
+            "d/dx": lambda x: 1.5 * math.cos(x) + 120 * x * x,
+            "d/da": math.sin,
+            "d/db": lambda x: x**3,
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize(("source", "span", "extra", "curves"), PANELS, ids=[p[0] for p in PANELS])
+def test_each_curve_has_its_own_panel_and_axis(source, span, extra, curves, width) -> None:
+    sweep = f"x={span[0]:g}:{span[1]:g}"
+    out = plot([source, sweep, *extra, "--width", str(width), "--height", str(width // 2)], COLOUR)
+    picture = Picture(out, False)
+    assert [p.label.split("   ")[0][4:] for p in picture.panels] == list(curves)
+    xs = [x for x in _sampled("".join(ch for ch, _ in cells(out)[0]), *span) if x != 0.0]
+    for panel, (label, f) in zip(picture.panels, curves.items(), strict=True):
+        ys = [f(x) for x in xs]
+        a, b = panel.y_of_row
+        top, bottom = a, a + b * (len(panel.rows) - 1)
+        note = re.search(r"([\d,]+) points lie outside (\S+) to (\S+)", panel.label)
+        if note:  # the note gives the axis's own range, and counts what falls outside it
+            low, high = float(note.group(2)), float(note.group(3))
+            assert abs(low - bottom) <= abs(b) and abs(high - top) <= abs(b), (label, low, high, bottom, top)
+            assert int(note.group(1).replace(",", "")) == sum(1 for y in ys if not low <= y <= high)
+        else:  # the whole curve, and not flattened: it fills at least a third of its axis
+            assert bottom - abs(b) <= min(ys) and max(ys) <= top + abs(b), (label, min(ys), max(ys), bottom, top)
+            assert max(ys) - min(ys) >= (top - bottom) / 3, (label, min(ys), max(ys), bottom, top)
+        if not note and "1/x" not in source:  # x*sin(1/x) wiggles faster than any column near 0
+            check_curve(picture, panel, f, False)
+    assert len([line for line in out.split("\n") if "└" in line]) == 1  # one x axis, shared
+
+
+def test_an_image_has_a_panel_per_curve_sharing_x(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="--save needs the plot extra: pip install '.[plot]'")
+    path = tmp_path / "panels.svg"
+    args = ["plot", "x*sin(1/x)", "x=-0.5:0.5", "--second", "--save", str(path)]
+    assert CliRunner().invoke(main, args, env=PLAIN).exit_code == 0
+    root = ET.parse(path).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    axes = [g for g in root.iter(f"{ns}g") if (g.get("id") or "").startswith("axes_")]
+    assert len(axes) == 3
+    for k, panel in enumerate(axes):  # each curve in its own panel, labelled there
+        ids = {g.get("id") for g in panel.iter(f"{ns}g")}
+        assert f"curve-{k}" in ids and not {f"curve-{j}" for j in range(3) if j != k} & ids
+    labels = [
+        [
+            "".join(t.itertext())
+            for g in panel.iter(f"{ns}g")
+            if (g.get("id") or "").startswith("xtick_")
+            for t in g.iter(f"{ns}text")
+        ]
+        for panel in axes
+    ]
+    assert labels[0] == labels[1] == [] and len(labels[2]) >= 3  # shared x: tick labels under the last only
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert {"x*sin(1/x)", "d/dx", "d²/dx²"} <= set(texts)

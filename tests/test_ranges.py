@@ -100,12 +100,14 @@ def test_a_signed_zero_start_or_stop_keeps_its_sign() -> None:
     assert math.copysign(1, parse_axis("x=-1:1:1").value(1)) == 1  # a computed zero is +0, as -1 + 1 is
 
 
-def test_a_range_refuses_a_step_below_the_normal_floats() -> None:
-    for step in ("1e-330", "4e-320", "2e-308"):
-        with pytest.raises(AutodiffError, match="smallest normal") as err:
+def test_a_range_refuses_a_step_below_the_smallest_float() -> None:
+    for step in ("1e-330", "2e-324", "-1e-325"):
+        with pytest.raises(AutodiffError, match="smallest number") as err:
             parse_axis(f"x=0:1e-300:{step}")
         assert err.value.kind == "input"
     assert parse_axis("x=0:1e-300:1e-301").count == 11
+    axis = parse_axis("x=0:4e-320:1e-320")  # subnormal steps over a subnormal range: each point exact
+    assert [axis.value(i) for i in range(axis.count)] == [0.0, 1e-320, 2e-320, 3e-320, 4e-320]
 
 
 # --- bounded time ------------------------------------------------------------------------

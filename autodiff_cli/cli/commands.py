@@ -13,6 +13,7 @@ import click
 
 from ..errors import AutodiffError
 from ..ranges import Axis, is_range, split_arguments
+from ..text import MIN_PLOT_WIDTH
 from . import run
 from .options import ProgramCommand, Shared, program_arguments, read_program, shared_options, spaced_binding, usage
 from .output import guarded
@@ -183,18 +184,19 @@ def diff_command(program: str, wrt: tuple[str, ...], order: int, shared: Shared)
 @click.option("--ylim", metavar="LOW:HIGH", help="The range of the vertical axis (default: the numbers, but a pole's few).")
 @click.option("--save", type=click.Path(dir_okay=False), metavar="FILE", help="Write an image instead: FILE.svg or FILE.png.")
 @click.option("--size", default="960x600", show_default=True, metavar="WxH", help="Pixels of the --save image.")
-@shared_options(min_width=30, nonfinite=False)
+@shared_options(min_width=MIN_PLOT_WIDTH, nonfinite=False)
 @guarded
 def plot_command(program: str, bindings: tuple[str, ...], shared: Shared, **options: Any) -> None:
     """Draw PROGRAM and its derivative along one input, in the terminal.
 
     PROGRAM may be `-` (standard input) or `@FILE`, as for `autodiff eval`.
-    NAME=START:STOP[:STEP] sweeps one input (without STEP, two points per dot
-    column of the picture); NAME=VALUE binds the others. With --rows FILE the
+    NAME=START:STOP[:STEP] sweeps one input (without STEP, up to two points per
+    dot column, each exact); NAME=VALUE binds the others. With --rows FILE the
     points are the rows of a CSV or JSON-lines file, along --x (default: the
     first input of the program the rows give). Points where the program fails
     are gaps, counted in a note, never drawn; kinks (where the slope jumps, as
-    relu's at 0) are marked.
+    relu's at 0) are marked. Each curve has its own panel and y axis (--ylim
+    sets them all), over the one x axis they share.
 
     \b
     Examples:

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, NoReturn, TypeVar
 import click
 
 from ..errors import INPUT, LIMIT, NAME, SYNTAX, AutodiffError
+from ..text import MAX_WIDTH, MIN_WIDTH
 from .output import standard_input
 
 __all__ = [
@@ -69,7 +70,7 @@ def shared_options(
     json_means: str = "json",
     display: bool = True,
     ascii: bool = True,
-    min_width: int = 20,
+    min_width: int = MIN_WIDTH,
     nonfinite: bool = True,
     notes: str = "",
 ) -> Callable[[F], F]:
@@ -118,7 +119,7 @@ def _options(
         options += [
             click.option("--digits", type=click.IntRange(1, 17), help="Significant digits shown (default: 4 in tables)."),
             click.option(
-                "--width", type=click.IntRange(min_width, 1000), help="Columns to fit (default: COLUMNS, or the terminal's)."
+                "--width", type=click.IntRange(min_width, MAX_WIDTH), help="Columns to fit (default: COLUMNS, or the terminal's)."
             ),
             *([click.option("--ascii", "ascii_only", is_flag=True, help="Draw with plain ASCII, no Unicode.")] if ascii else []),
             click.option("-q", "--quiet", is_flag=True, help="Nothing on standard error but errors: no summary, no progress."),

@@ -235,18 +235,19 @@ def batch(files: Sequence[str], jobs: int, scheduler: str | None, first_line: in
     from .streams import write_batch
 
     if scheduler is not None:
-        _check_scheduler(scheduler, jobs)
+        _check_scheduler(scheduler, jobs, shared.quiet)
     fmt = "jsonl" if shared.fmt == "json" else shared.fmt or "text"
     strict = not shared.allow_nonfinite
     with few_collections(freeze=True):
         return write_batch(files, fmt, jobs, shared.quiet, strict, first_line, scheduler, shared.width, shared.digits)
 
 
-def _check_scheduler(scheduler: str, jobs: int) -> None:
+def _check_scheduler(scheduler: str, jobs: int, quiet: bool) -> None:
+    from ..batch import WORKERS_PER_CORE
     from ..distributed import local_workers, missing
 
     try:
-        local_workers(scheduler)
+        local = local_workers(scheduler)
     except ValueError as err:
         usage(str(err))
     if jobs != 1:
@@ -254,6 +255,8 @@ def _check_scheduler(scheduler: str, jobs: int) -> None:
     why = missing()
     if why:
         usage(why)
+    if local is not None and local[0] > local[1] and not quiet:
+        say(f"autodiff: --scheduler {scheduler} is more than {WORKERS_PER_CORE} per core: starting at most {local[1]} workers")
 
 
 def plot(program: str, bindings: tuple[str, ...], shared: Shared, options: dict[str, Any]) -> None:
@@ -261,8 +264,9 @@ def plot(program: str, bindings: tuple[str, ...], shared: Shared, options: dict[
     from ..plot import plot_arguments, plot_data, require_points
     from ..render.display import terminal_of, to_text
     from ..render.plot import default_height, default_points, plot_options, render_plot
+    from ..text import MIN_PLOT_WIDTH
 
-    terminal = terminal_of(sys.stdout, os.environ, shared.width, "┤└◆⣿")
+    terminal = terminal_of(sys.stdout, os.environ, shared.width, "┤└◆⣿", MIN_PLOT_WIDTH)
     save, rows = options["save"], options["rows"]
     try:
         constants, axes = plot_arguments(bindings, 1001 if save else default_points(terminal.width))

@@ -23,12 +23,14 @@ from rich.text import Text
 from ..graph_view import Drawable, Node, graph_view
 from ..numbers import format_number, table_digits
 from ..program import Result
-from ..text import excerpt
+from ..text import MIN_WIDTH, env_size, excerpt, fit_width
 from .dag import MAX_ROWS, Picture, draw_dag, summary
 from .layout import cell_width
 
 __all__ = ["DisplayOptions", "Terminal", "display", "for_stream", "make_console", "terminal_of", "to_text", "without_comments"]
 
+MAX_LINES = 10_000
+"""Lines a terminal is taken to have at most, whatever LINES says."""
 MAX_TABLE_ROWS = 30
 """Rows of a table before the rest is summed up in a line (--json has them all)."""
 
@@ -105,16 +107,20 @@ class Terminal(NamedTuple):
     unicode: bool
     color: bool
     encoding: str
+    height: int = 25  # given to rich, which would otherwise read LINES itself, and fail on LINES=²
 
     def encodable(self, text: str) -> str:
         """``text`` with what the stream cannot encode as '?' (letters of names on an ASCII terminal)."""
         return text if self.unicode else text.encode(self.encoding, "replace").decode(self.encoding)
 
 
-def terminal_of(stream: TextIO, environ: Mapping[str, str], width: int | None = None, sample: str = "─│┼→∂⋯…") -> Terminal:
+def terminal_of(
+    stream: TextIO, environ: Mapping[str, str], width: int | None = None, sample: str = "─│┼→∂⋯…", least: int = MIN_WIDTH
+) -> Terminal:
     """The usual conventions, shared by every picture (the display, plots).
 
-    Width: ``width``, else COLUMNS, else the terminal's, else 80 (a pipe).
+    Width: ``width``, else COLUMNS, else the terminal's (both within ``least``
+    and MAX_WIDTH, as --width is), else 80 (a pipe).
     Colour: none under NO_COLOR, always under FORCE_COLOR, else on a terminal only.
     Unicode: when the stream's encoding can take ``sample``.
     """
@@ -126,18 +132,19 @@ def terminal_of(stream: TextIO, environ: Mapping[str, str], width: int | None = 
     else:
         isatty = getattr(stream, "isatty", None)
         color = bool(isatty and isatty())
-    return Terminal(width or _columns(stream, environ), _can_encode(sample, encoding), color, encoding)
+    columns, lines = _size(stream, environ)
+    width = width or (fit_width(columns, least) if columns else 80)
+    return Terminal(width, _can_encode(sample, encoding), color, encoding, min(lines, MAX_LINES) or 25)
 
 
-def _columns(stream: TextIO, environ: Mapping[str, str]) -> int:
-    columns = environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return max(20, int(columns))
+def _size(stream: TextIO, environ: Mapping[str, str]) -> tuple[int, int]:
+    """COLUMNS and LINES, else the terminal's, each 0 where neither says."""
     try:
-        size = os.get_terminal_size(stream.fileno()).columns if stream.isatty() else 0
+        size = os.get_terminal_size(stream.fileno()) if stream.isatty() else None
     except (AttributeError, OSError, ValueError):
-        size = 0
-    return max(20, size) if size > 0 else 80
+        size = None
+    columns, lines = env_size(environ.get("COLUMNS", "")), env_size(environ.get("LINES", ""))
+    return columns or (size.columns if size else 0), lines or (size.lines if size else 0)
 
 
 def _can_encode(text: str, encoding: str) -> bool:
@@ -177,6 +184,7 @@ def make_console(terminal: Terminal, file: TextIO | None = None, stderr: bool = 
         file=file,
         stderr=stderr,
         width=terminal.width,
+        height=terminal.height,
         force_terminal=terminal.color or None,
         color_system="auto" if terminal.color else None,
         no_color=not terminal.color,

@@ -24,7 +24,8 @@ from rich.text import Text
 
 from ..numbers import format_number, table_digits
 from ..plot import PlotData, parse_limits
-from ..shapes import Curve, joins, outside, y_range
+from ..shapes import Curve, joins, outside, position, y_range
+from ..text import env_size
 from .display import Terminal
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "nice_ticks",
     "plot_notes",
     "plot_options",
+    "range_note",
     "render_plot",
 ]
 
@@ -71,8 +73,7 @@ def default_points(width: int) -> int:
 
 def default_height(stream: TextIO, environ: Mapping[str, str], width: int) -> int:
     """LINES, else the terminal's height less the prompt line, at most about 0.3 of the width; 24 for a pipe."""
-    lines = environ.get("LINES", "")
-    rows = int(lines) if lines.isdigit() and int(lines) > 0 else 0
+    rows = env_size(environ.get("LINES", ""))
     if not rows:
         try:
             rows = os.get_terminal_size(stream.fileno()).lines if stream.isatty() else 0
@@ -96,17 +97,29 @@ def curve_label(curve: Curve, source: str, x: str, ascii: bool) -> str:
 
 
 def nice_ticks(low: float, high: float, count: int) -> tuple[list[float], float]:
-    """About ``count`` round numbers (1, 2 or 5 times a power of ten apart) from ``low`` to ``high``."""
-    raw = (high - low) / max(1, count)
-    power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= raw * (1 - 1e-9))
-    first = math.ceil(low / step - 1e-9)
+    """About ``count`` round numbers (1, 2 or 5 times a power of ten apart) from ``low`` to ``high``.
+
+    At float64's edges too: the width is taken in halves where it overflows,
+    and a step past the largest float is the largest round one.
+    """
+    span = high - low
+    raw = span / max(1, count) if math.isfinite(span) else (high / 2.0 - low / 2.0) / max(1, count) * 2.0
+    raw = max(raw, math.ulp(0.0))  # between subnormals a step can be no finer than the least float
+    exponent = math.floor(math.log10(raw)) if math.isfinite(raw) else 308
+    steps = [float(f"{m}e{exponent + e}") for e in (0, 1) for m in (1, 2, 5)]
+    finite = [s for s in steps if math.isfinite(s)]
+    step = next((s for s in finite if s >= raw * (1 - 1e-9)), finite[-1])
+    return _multiples(low, high, step), step
+
+
+def _multiples(low: float, high: float, step: float) -> list[float]:
+    """The multiples of ``step`` from ``low`` to ``high``."""
     ticks = []
-    k = first
-    while k * step <= high + step * 1e-9:
+    k = math.ceil(low / step - 1e-9)
+    while k * step - high <= step * 1e-9:  # not high + step * 1e-9, which overflows: an endless loop
         ticks.append(k * step)
         k += 1
-    return ticks, step
+    return ticks
 
 
 def tick_text(value: float, step: float) -> str:
@@ -123,13 +136,14 @@ def tick_text(value: float, step: float) -> str:
     return f"{value:.{digits}g}".replace("e+0", "e+").replace("e-0", "e-")
 
 
-def _y_axis(data: PlotData, rows: int, ylim: tuple[float, float] | None) -> tuple[float, float, list[float], float]:
-    """The range (widened to round numbers unless ``ylim`` fixed it), its ticks and their step."""
-    low, high = y_range(data.curves, ylim)
+def _y_axis(curves: Sequence[Curve], rows: int, ylim: tuple[float, float] | None) -> tuple[float, float, list[float], float]:
+    """The range of a panel (widened to round numbers unless ``ylim`` fixed it, or past float64), its ticks and step."""
+    low, high = y_range(curves, ylim)
     ticks, step = nice_ticks(low, high, max(2, rows // 3))
     if ylim is None:
-        low, high = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
-        ticks, step = nice_ticks(low, high, max(2, rows // 3))
+        wide_low, wide_high = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
+        low, high = (wide_low if math.isfinite(wide_low) else low), (wide_high if math.isfinite(wide_high) else high)
+        ticks = _multiples(low, high, step)  # the same step: ticks anew could skip all but 0
     return low, high, ticks, step
 
 
@@ -175,21 +189,18 @@ class _Canvas:
             self.dot(round(x0 + t * (x1 - x0)), round(y0 + t * (y1 - y0)), owner, dash)
 
 
-def _draw(data: PlotData, canvas: _Canvas, xr: tuple[float, float], yr: tuple[float, float], color: bool) -> None:
-    """Every curve (the value last, on top) and the kink marks."""
+def _draw(data: PlotData, k: int, canvas: _Canvas, xr: tuple[float, float], yr: tuple[float, float], color: bool) -> None:
+    """Curve ``k`` on its panel's canvas, with the kink marks on the value's."""
     (xlo, xhi), (ylo, yhi) = xr, yr
-    sx = (canvas.columns * canvas.sx - 1) / (xhi - xlo)
-    sy = (canvas.rows * canvas.sy - 1) / (yhi - ylo)
-    pxs = [round((x - xlo) * sx) for x in data.xs]
-    cuts = frozenset(i for k in data.kinks for i in k.cuts)
-    for k in reversed(range(len(data.curves))):
-        curve = data.curves[k]
-        pys = [None if y is None else (yhi - y) * sy for y in curve.ys]
-        joined = joins(curve.ys, yhi - ylo, cuts if curve.order else frozenset())
-        _trace(canvas, pxs, pys, joined, k, None if color or canvas.sx == 1 else _dash(k))
-    for kink in data.kinks:
+    width, height = canvas.columns * canvas.sx - 1, canvas.rows * canvas.sy - 1
+    pxs = [round(position(x, xlo, xhi) * width) for x in data.xs]
+    curve = data.curves[k]
+    cuts = frozenset(i for kink in data.kinks for i in kink.cuts) if curve.order else frozenset()
+    pys = [None if y is None else position(y, yhi, ylo) * height for y in curve.ys]
+    _trace(canvas, pxs, pys, joins(curve.ys, yhi - ylo, cuts), k, None if color or canvas.sx == 1 else _dash(k))
+    for kink in data.kinks if curve.order == 0 else ():
         if ylo <= kink.y <= yhi:
-            px, py = (kink.x - xlo) * sx, (yhi - kink.y) * sy
+            px, py = position(kink.x, xlo, xhi) * width, position(kink.y, yhi, ylo) * height
             canvas.owner[round(py) // canvas.sy][round(px) // canvas.sx] = KINK
 
 
@@ -221,36 +232,70 @@ def _dash(k: int) -> Dash:
 # --- the picture -----------------------------------------------------------------------
 
 
+class _Panel(NamedTuple):
+    """One curve's own axis: its range, ticks and their labels, and the points it leaves out."""
+
+    low: float
+    high: float
+    ticks: list[float]
+    texts: list[str]
+    note: str | None
+
+
 def render_plot(data: PlotData, options: PlotOptions) -> Text:
-    """The whole picture: title, canvas with axes, legend and notes, ``options.width`` by at most ``options.height``."""
+    """The whole picture, ``options.width`` by at most ``options.height`` (unless too few lines for the panels).
+
+    Title; one panel per curve, each with its own y axis and a header (the
+    curve's key and label, and what its axis leaves out); the x axis they
+    share; the notes.
+    """
     ascii = options.ascii
     labels = [curve_label(c, data.source, data.x, ascii) for c in data.curves]
     notes = [line for note in plot_notes(data, labels, ascii, options) for line in _wrap(note, options.width)]
-    rows = max(3, options.height - 4 - len(notes))
-    ylo, yhi, yticks, ystep = _y_axis(data, rows, options.ylim)
-    ytexts = [tick_text(v, ystep) for v in yticks]
-    label_width = max(map(len, ytexts))
+    count = len(data.curves)
+    rows = max(3, (options.height - 3 - len(notes)) // count - 1)
+    panels = [_panel(curve, rows, options) for curve in data.curves]
+    headers = [_header(data, k, labels[k], panels[k].note, options) for k in range(count)]
+    spare = options.height - 3 - len(notes) - sum(len(h) for h in headers) - rows * count
+    if spare < 0 and rows > 3:  # wrapped headers: take their lines from the panels
+        rows = max(3, rows + spare // count)
+        panels = [_panel(curve, rows, options) for curve in data.curves]
+    label_width = max(len(t) for panel in panels for t in panel.texts)
     columns = max(10, options.width - label_width - 1 - len(data.x) - 2)
     xlo, xhi = data.xs[0], data.xs[-1]
     if xlo == xhi:
         xlo, xhi = xlo - 1.0, xhi + 1.0
-    canvas = _Canvas(columns, rows, ascii)
-    _draw(data, canvas, (xlo, xhi), (ylo, yhi), options.color)
     lines = [Text(_title(data, options.width), STYLES["title"])]
-    ytick_rows: dict[int, str] = {}
-    for v, t in zip(yticks, ytexts, strict=True):
-        ytick_rows.setdefault(round((yhi - v) / (yhi - ylo) * (rows * canvas.sy - 1)) // canvas.sy, t)
-    zero = round(yhi / (yhi - ylo) * (rows * canvas.sy - 1)) // canvas.sy if ylo < 0.0 < yhi else None
-    for r in range(rows):
-        line = Text(ytick_rows.get(r, "").rjust(label_width))
-        tick = r in ytick_rows
-        line.append(("+" if tick else "|") if ascii else ("┤" if tick else "│"), STYLES["axis"])
-        _cells(line, canvas, r, r == zero, options)
-        lines.append(line)
+    for k, panel in enumerate(panels):
+        canvas = _Canvas(columns, rows, ascii)
+        _draw(data, k, canvas, (xlo, xhi), (panel.low, panel.high), options.color)
+        lines += [Text(" " * (label_width + 1)) + line for line in headers[k]]
+        lines += _rows(canvas, panel, label_width, options)
     lines += _x_axis(data.x, xlo, xhi, label_width, columns, ascii)
-    lines.append(_legend(data, labels, options))
     lines += [Text(note, STYLES["note"]) for note in notes]
     return Text("\n").join(lines)
+
+
+def _panel(curve: Curve, rows: int, options: PlotOptions) -> _Panel:
+    low, high, ticks, step = _y_axis([curve], rows, options.ylim)
+    return _Panel(low, high, ticks, [tick_text(v, step) for v in ticks], range_note([curve], low, high, options))
+
+
+def _rows(canvas: _Canvas, panel: _Panel, label_width: int, options: PlotOptions) -> list[Text]:
+    """The canvas's lines behind the panel's y axis, its ticks labelled."""
+    low, high, rows = panel.low, panel.high, canvas.rows
+    tick_rows: dict[int, str] = {}
+    for v, t in zip(panel.ticks, panel.texts, strict=True):
+        tick_rows.setdefault(round(position(v, high, low) * (rows * canvas.sy - 1)) // canvas.sy, t)
+    zero = round(position(0.0, high, low) * (rows * canvas.sy - 1)) // canvas.sy if low < 0.0 < high else None
+    lines = []
+    for r in range(rows):
+        line = Text(tick_rows.get(r, "").rjust(label_width))
+        tick = r in tick_rows
+        line.append(("+" if options.ascii else "┤") if tick else ("|" if options.ascii else "│"), STYLES["axis"])
+        _cells(line, canvas, r, r == zero, options)
+        lines.append(line)
+    return lines
 
 
 def _cells(line: Text, canvas: _Canvas, r: int, zero: bool, options: PlotOptions) -> None:
@@ -273,7 +318,7 @@ def _cells(line: Text, canvas: _Canvas, r: int, zero: bool, options: PlotOptions
 
 def _x_axis(name: str, xlo: float, xhi: float, offset: int, columns: int, ascii: bool) -> list[Text]:
     ticks, step = nice_ticks(xlo, xhi, max(2, columns // 12))
-    at = {round((v - xlo) / (xhi - xlo) * (columns - 1)): tick_text(v, step) for v in ticks}
+    at = {round(position(v, xlo, xhi) * (columns - 1)): tick_text(v, step) for v in ticks}
     axis = "".join(("+" if ascii else "┬") if c in at else ("-" if ascii else "─") for c in range(columns))
     corner = "+" if ascii else "└"
     rule = Text(" " * offset + corner + axis, STYLES["axis"])
@@ -289,18 +334,23 @@ def _x_axis(name: str, xlo: float, xhi: float, offset: int, columns: int, ascii:
     return [rule, Text("".join(labels).rstrip())]
 
 
-def _legend(data: PlotData, labels: Sequence[str], options: PlotOptions) -> Text:
-    legend = Text()
-    for k, label in enumerate(labels):
-        if k:
-            legend.append("   ")
-        legend.append(_sample(k, options), PALETTE[k % len(PALETTE)])
-        legend.append(f" {label}")
-    if data.kinks:
-        legend.append("   ")
-        legend.append("#" if options.ascii else "◆", STYLES["kink"])
-        legend.append(" kink")
-    return legend
+def _header(data: PlotData, k: int, label: str, note: str | None, options: PlotOptions) -> list[Text]:
+    """What a panel's curve is (its key, its label, the kink mark on the value's) and what its axis leaves out."""
+    header = Text()
+    header.append(_sample(k, options), PALETTE[k % len(PALETTE)])
+    header.append(f" {label}")
+    if data.kinks and data.curves[k].order == 0:
+        header.append("   ")
+        header.append("#" if options.ascii else "◆", STYLES["kink"])
+        header.append(" kink")
+    if note is None:
+        return [header]
+    room = options.width - len(header) - 3
+    wrapped = textwrap.wrap(note, max(20, room), break_on_hyphens=False)
+    if room >= 20 and len(wrapped) == 1:
+        header.append(f"   {note}", STYLES["note"])
+        return [header]
+    return [header] + [Text(f"  {line}", STYLES["note"]) for line in textwrap.wrap(note, max(20, options.width - 8))]
 
 
 def _sample(k: int, options: PlotOptions) -> str:
@@ -327,7 +377,8 @@ def _title(data: PlotData, width: int) -> str:
 
 
 def plot_notes(data: PlotData, labels: Sequence[str], ascii: bool, options: PlotOptions) -> list[str]:
-    """What the picture cannot show by itself: gaps and why, kinks, rows left out, points off the y range."""
+    """What the picture cannot show by itself: gaps and why, kinks, rows left out (each panel's header says
+    what its own axis leaves out)."""
     notes = []
     failed = sum(data.failures.values())
     if failed:
@@ -343,11 +394,14 @@ def plot_notes(data: PlotData, labels: Sequence[str], ascii: bool, options: Plot
         notes.append(f"kinks ({mark}, where the slope jumps): {data.x} = {shown}{more}")
     if data.unplaced:
         notes.append(f"{data.unplaced:,} rows have no usable {data.x} and are not shown")
-    low, high = y_range(data.curves, options.ylim)
-    left_out = outside(data.curves, low, high)
-    if left_out:
-        chosen = "" if options.ylim else " (see --ylim)"
-        digits = table_digits(options.digits)
-        y_low, y_high = format_number(low, digits), format_number(high, digits)
-        notes.append(f"{left_out:,} points lie outside the y range {y_low} to {y_high}{chosen}")
     return notes
+
+
+def range_note(curves: Sequence[Curve], low: float, high: float, options: PlotOptions) -> str | None:
+    """How many points of ``curves`` the axis from ``low`` to ``high`` leaves out, if any: said under that axis."""
+    left_out = outside(curves, low, high)
+    if not left_out:
+        return None
+    chosen = "" if options.ylim else " (see --ylim)"
+    digits = table_digits(options.digits)
+    return f"{left_out:,} points lie outside {format_number(low, digits)} to {format_number(high, digits)}{chosen}"
