@@ -18,7 +18,7 @@ import html
 import json
 from collections.abc import Mapping
 
-from ..explain import Explanation, drawn_ids, explain
+from ..explain import drawn_ids, explain
 from ..graph_view import graph_view
 from ..numbers import format_number
 from ..program import Program, compile_program
@@ -85,7 +85,8 @@ body{{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;back
 header,nav,#ad-step{{padding:6px 16px}}
 h1{{font-size:1.1em;margin:6px 0}}
 pre,code,#ad-lines{{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace}}
-pre.ad-source{{margin:0;white-space:pre-wrap;overflow-wrap:anywhere;max-height:8em;overflow:auto}}
+pre.ad-source{{margin:0;white-space:pre-wrap;overflow-wrap:anywhere;
+max-height:8em;overflow:auto}}
 nav{{display:flex;gap:6px;align-items:center;flex-wrap:wrap}}
 button{{font:inherit;padding:3px 10px;border-radius:5px;border:1px solid currentColor;background:transparent;color:inherit;cursor:pointer}}
 button:focus-visible,#ad-view:focus-visible,a:focus-visible{{outline:3px solid {focus};outline-offset:2px}}

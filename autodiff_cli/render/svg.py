@@ -134,9 +134,8 @@ def svg_document(geo: Geometry, title: str, keys: Mapping[int, str] | None = Non
     ]
     for e in geo.edges:
         d = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(e.points))
-        out.append(
-            f'<path class="ad-edge" d="{d}" marker-end="url(#ad-arrow)" data-from="ad-n{e.source}" data-to="ad-n{e.target}" data-arg="{e.position}"/>'
-        )
+        ends = f'data-from="ad-n{e.source}" data-to="ad-n{e.target}" data-arg="{e.position}"'
+        out.append(f'<path class="ad-edge" d="{d}" marker-end="url(#ad-arrow)" {ends}/>')
     out += [f'<circle class="ad-join" cx="{x:.1f}" cy="{y:.1f}" r="2.6"/>' for x, y in geo.joins]
     out.append("</g>")
     for shape in geo.shapes:
