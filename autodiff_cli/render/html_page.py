@@ -88,7 +88,8 @@ pre,code,#ad-lines{{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace}}
 pre.ad-source{{margin:0;white-space:pre-wrap;overflow-wrap:anywhere;
 max-height:8em;overflow:auto}}
 nav{{display:flex;gap:6px;align-items:center;flex-wrap:wrap}}
-button{{font:inherit;padding:3px 10px;border-radius:5px;border:1px solid currentColor;background:transparent;color:inherit;cursor:pointer}}
+button{{font:inherit;padding:3px 10px;border-radius:5px;border:1px solid currentColor;
+background:transparent;color:inherit;cursor:pointer}}
 button:focus-visible,#ad-view:focus-visible,a:focus-visible{{outline:3px solid {focus};outline-offset:2px}}
 #ad-counter{{margin-left:8px;font-weight:bold}}
 #ad-step{{min-height:6.5em}}
