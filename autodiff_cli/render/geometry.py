@@ -92,16 +92,17 @@ class Geometry:
         self.legend_y = height - MARGIN  # baseline of the legend under the drawing
 
 
-def _lines(v: Node, name: str | None, digits: int) -> list[list[Run]]:
-    """A node's label: operation and name, then its value and its gradient; a number alone is its value."""
-    if not v.inputs and not name:
+def _lines(v: Node, name: str | None, digits: int, literal: bool) -> list[list[Run]]:
+    """A node's label: operation and name, then its value and its gradient; a number written in a program alone
+    is its value (``literal``: a Value graph's leaves are no program's numbers, so they show their gradients)."""
+    if not v.inputs and not name and literal:
         return [[(format_number(v.value, digits), "const")]]
     head: list[Run] = [(v.label, "op")] if v.inputs else []
     if name:
         head += [(" → ", "key"), (name, "name")] if head else [(name, "name")]
     value = [("value ", "key"), (format_number(v.value, digits), "value")]
     grad = [("grad ", "key"), (format_number(v.grad, digits), "grad")]
-    return [head, value, grad]
+    return [head, value, grad] if head else [value, grad]
 
 
 def text_width(runs: list[Run]) -> float:
@@ -124,7 +125,7 @@ def geometry(view: GraphView, digits: int | None = None, names: dict[Node, str] 
     shapes = []
     for i, v in enumerate(order):
         ordered = len(v.inputs) == 2 and v.op not in _SYMMETRIC
-        shape = Shape(i, v, _lines(v, called.get(v), digits), v is view.result, ordered)
+        shape = Shape(i, v, _lines(v, called.get(v), digits, bool(view.source)), v is view.result, ordered)
         shape.w = 2 * PAD + (GUTTER if v.inputs else 0.0) + max(text_width(line) for line in shape.lines)
         shape.h = 2 * PAD + LINE * len(shape.lines) - (LINE - FONT) + 4.0
         shapes.append(shape)
