@@ -61,6 +61,22 @@ class Value(ValueOperations):
     def __repr__(self) -> str:
         return f"Value(data={self.data!r}, grad={self.grad!r})"
 
+    def _repr_svg_(self) -> str:
+        """The graph below this value as SVG, each node with its value and gradient: what Jupyter shows.
+
+        Drawing is render's job, two layers up, and the engine must stay
+        usable without it; so this is the one import that runs upward, late:
+        inside the method, made only when a notebook asks for the picture
+        (``import autodiff_cli`` loads no render module), and declared by name
+        in tests/test_layers.py (LATE), which fails on any other. The other
+        ways were worse: a hook the render package registers is never
+        registered in a notebook that imports only Value, and a name looked up
+        with importlib would hide the dependency from the layer test.
+        """
+        from .render.svg import to_svg
+
+        return to_svg(self)
+
     def __pos__(self) -> Value:
         return self
 

@@ -19,12 +19,13 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .engine import Value, local_derivatives
+from .engine import Value, local_derivatives, topological_order
+from .graph_view import GraphView, Node
 from .numbers import format_number
 from .ops import OPS, Op
 from .program import Program, exclusive
 
-__all__ = ["BackwardStep", "Contribution", "Explanation", "ForwardStep", "explain"]
+__all__ = ["BackwardStep", "Contribution", "Explanation", "ForwardStep", "drawn_ids", "explain"]
 
 INPUT = "input"  # a name bound by the caller
 CONSTANT = "constant"  # pi, e or tau, read but not bound
@@ -136,6 +137,21 @@ def explain(program: Program, bindings: Mapping[str, float], strict: bool = True
         statements=statements,
         result_named=ids[root] in program.graph.names or kinds[root] != OPERATION,
     )
+
+
+def drawn_ids(program: Program, e: Explanation, view: GraphView) -> dict[Node, str]:
+    """Each step's id on the node of ``view`` it is about, for a picture that walks the steps (--graph html).
+
+    ``view`` is ``graph_view(program.graph)`` after ``explain``: its order is
+    the topological order of the result, and the steps' is ``program.order``,
+    so both are matched through the Values they come from. A node that does
+    not feed the result is not drawn, so its steps point at nothing.
+    """
+    ids = {v: step.id for v, step in zip(program.order, e.forward, strict=True)}
+    below = topological_order(program.result)
+    if len(below) != len(view.order):
+        raise ValueError("drawn_ids needs the view of this program's graph")
+    return {node: ids[v] for v, node in zip(below, view.order, strict=True) if v in ids}
 
 
 # --- naming nodes --------------------------------------------------------------------

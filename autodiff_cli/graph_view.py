@@ -9,6 +9,7 @@ Nothing here prints or imports rich.
 
 from __future__ import annotations
 
+from array import array
 from typing import TypeAlias
 
 from .engine import Value, topological_order
@@ -50,14 +51,16 @@ class GraphView:
         self.called = _called(inputs, names)  # what each named node is called: "a", or "c=d"
 
 
-Drawable: TypeAlias = "Graph | GraphView"
-"""What a picture is drawn from: a parsed graph after a run, or its view."""
+Drawable: TypeAlias = "Graph | GraphView | Value"
+"""What a picture is drawn from: a parsed graph after a run, its view, or a Value after ``backward()``."""
 
 
 def graph_view(graph: Drawable) -> GraphView:
-    """The view of a graph that has been run (``Program.run``); a view is returned as it is."""
+    """The view of a graph that has been run (``Program.run``, ``Value.backward``); a view is returned as it is."""
     if isinstance(graph, GraphView):
         return graph
+    if isinstance(graph, Value):  # built with Value arithmetic (a notebook): no program, so nothing has a name
+        graph = Graph("", [], array("i"), {}, {}, [], {}, graph)
     made: dict[Value, Node] = {}
     order = [_node(v, made) for v in topological_order(graph.result)]
     for root in (*graph.inputs.values(), *graph.names.values()):  # a name need not feed the result ("y = x; 2")

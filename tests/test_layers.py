@@ -33,6 +33,7 @@ LAYERS: dict[str, str] = {
     **{f"render.{name}": "render" for name in ("batch_table", "blocks", "check", "dag", "derivatives", "display")},
     "render.explain": "render",
     **{f"render.{name}": "render" for name in ("export", "hessian", "layout", "plot", "plot_image")},
+    **{f"render.{name}": "render" for name in ("geometry", "svg", "html_page")},  # the SVG and HTML painters
     **{f"render.{name}": "render" for name in ("progress", "routing", "sweep_table", "vertical")},
     "render": "render",
     # what the commands compute, no text; the public API re-exports jobs, so it sits here
@@ -84,6 +85,15 @@ MAY_IMPORT: dict[str, frozenset[str]] = {layer: frozenset(ORDER[i:]) for i, laye
 MAY_IMPORT["render"] -= {"parser", "engine", "ops"}
 
 
+LATE: dict[str, frozenset[str]] = {"engine": frozenset({"render.svg"})}
+"""Upward imports allowed inside a function only, each argued where it is made.
+
+``Value._repr_svg_`` is a hook that Jupyter calls by name on the lowest
+object people hold: the picture is render's, so the engine imports it late,
+only when a notebook asks for it (engine.py says why no other way is better).
+"""
+
+
 def _module_name(path: pathlib.Path) -> str:
     parts = path.relative_to(PACKAGE).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" and len(parts) > 1 else parts)
@@ -132,6 +142,25 @@ def allowed(module: str, imported: str) -> bool:
     return LAYERS[imported] in MAY_IMPORT[LAYERS[module]]
 
 
+@functools.cache
+def top_level_imports(module: str) -> frozenset[str]:
+    """The modules of the package that ``module`` imports outside any function (what loading it loads)."""
+    tree = ast.parse(modules()[module].read_text(encoding="utf-8"))
+    inside = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef) for n in ast.walk(f)}
+    return frozenset(m for m in imports(module) if not _only_inside(tree, module, m, inside))
+
+
+def _only_inside(tree: ast.Module, module: str, imported: str, inside: set[int]) -> bool:
+    path = modules()[module]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level and id(node) not in inside:
+            package = _package_of(module, path)
+            base = package[: len(package) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+            if imported in {_resolve(base, alias.name) for alias in node.names}:
+                return False
+    return True
+
+
 def test_every_module_has_a_layer() -> None:
     # A new module must be placed before anyone can say which way its imports run.
     assert sorted(set(modules()) - set(LAYERS)) == []
@@ -158,8 +187,15 @@ def test_the_rule_forbids_what_the_issue_forbids() -> None:
 def test_imports_run_downward(module: str) -> None:
     if module not in modules():
         pytest.skip(f"{module} does not exist (test_every_module_has_a_layer says so)")
-    upward = sorted(m for m in imports(module) if m in LAYERS and not allowed(module, m))
+    upward = sorted(m for m in imports(module) if m in LAYERS and not allowed(module, m) and m not in LATE.get(module, ()))
     assert upward == [], f"{module} ({LAYERS[module]}) imports {upward}: move the code or the table entry"
+
+
+@pytest.mark.parametrize("module", sorted(LATE))
+def test_a_late_import_is_made_inside_a_function_only(module: str) -> None:
+    # Declared in LATE, it must still be late: loading the module must not load the layer above.
+    assert LATE[module] <= imports(module), f"{module} no longer imports {sorted(LATE[module])}: drop it from LATE"
+    assert not LATE[module] & top_level_imports(module)
 
 
 def test_the_design_map_names_every_module() -> None:

@@ -15,7 +15,7 @@ from ..errors import AutodiffError
 from ..ranges import Axis, is_range, split_arguments
 from ..text import MIN_PLOT_WIDTH
 from . import run
-from .options import ProgramCommand, Shared, program_arguments, read_program, shared_options, spaced_binding, usage
+from .options import GRAPHS, ProgramCommand, Shared, program_arguments, read_program, shared_options, spaced_binding, usage
 from .output import guarded
 
 __all__ = ["batch_command", "diff_command", "eval_command", "explain_command", "plot_command"]
@@ -51,8 +51,8 @@ def bindings_and_ranges(bindings: tuple[str, ...]) -> tuple[dict[str, float], li
 @click.option(
     "--graph",
     "graph_format",
-    type=click.Choice(["dot", "mermaid"]),
-    help="Print the graph as Graphviz DOT (pipe it to `dot -Tsvg`) or a Mermaid flowchart instead.",
+    type=click.Choice(list(GRAPHS)),
+    help="Print the graph instead of the answer, as " + "; ".join(f"{name}: {what}" for name, what in GRAPHS.items()) + ".",
 )
 @click.option("--check", is_flag=True, help="Compare every gradient with finite differences; exit 1 if one disagrees.")
 @click.option("--hessian", is_flag=True, help="Also the second derivatives over every pair of inputs.")

@@ -21,6 +21,7 @@ from .output import standard_input
 
 __all__ = [
     "FORMATS",
+    "GRAPHS",
     "ProgramCommand",
     "Shared",
     "program_arguments",
@@ -43,6 +44,14 @@ FORMATS: dict[str, str] = {
     "csv": "a header line, then one line a row",
 }
 """Every output format, and what it means wherever a command offers it."""
+
+GRAPHS: dict[str, str] = {
+    "dot": "Graphviz DOT (pipe it to `dot -Tsvg`)",
+    "mermaid": "a Mermaid flowchart",
+    "svg": "an SVG drawing, every node with its value and gradient (no Graphviz needed)",
+    "html": "one self-contained HTML page: the drawing, and explain's steps to walk through on it",
+}
+"""Every form --graph prints the graph in, and what it is."""
 
 
 class Shared:

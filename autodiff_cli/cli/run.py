@@ -118,15 +118,28 @@ def one_shot(
     if shared.fmt == "json":
         _write_json(source, result, second, report)
     elif graph:
-        from ..render.export import to_dot, to_mermaid
-
-        click.echo((to_dot if graph == "dot" else to_mermaid)(compiled.graph, shared.digits))
+        click.echo(_graph_text(compiled, values, graph, shared))
     else:
         _write_display(compiled, result, shared, dag, second, report, pager)
     if report is not None and not report.ok:
         _check_failed(report)
         return EXIT_FAILED
     return 0
+
+
+def _graph_text(compiled: Program, values: dict[str, float], graph: str, shared: Shared) -> str:
+    """The graph after the run, in the form --graph names (cli/options.py GRAPHS)."""
+    if graph == "html":
+        from ..render.html_page import explorer_page
+
+        return explorer_page(compiled, values, shared.digits, strict=not shared.allow_nonfinite)
+    if graph == "svg":
+        from ..render.svg import to_svg
+
+        return to_svg(compiled.graph, shared.digits)
+    from ..render.export import to_dot, to_mermaid
+
+    return (to_dot if graph == "dot" else to_mermaid)(compiled.graph, shared.digits)
 
 
 @contextlib.contextmanager

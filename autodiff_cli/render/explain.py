@@ -17,7 +17,7 @@ from ..explain import CONSTANT, INPUT, NUMBER, BackwardStep, Contribution, Expla
 from ..numbers import format_number, table_digits
 from ..text import clip, excerpt, printable
 
-__all__ = ["explanation_parts", "render_explanation"]
+__all__ = ["explanation_parts", "plain_steps", "render_explanation"]
 
 NODE = "bold cyan"
 FORMULA = "yellow"
@@ -82,6 +82,27 @@ def _parts(e: Explanation, digits: int | None) -> Iterator[RenderableType]:
 # The symbols the explanation writes, spelled in ASCII. None can be in a program's
 # names (they are not identifier characters), so the program text is left as it was.
 _ASCII = str.maketrans({"∂": "d", "×": "*", "→": "->", "←": "<-", "…": "..."})
+
+
+def plain_steps(e: Explanation, digits: int | None = None) -> list[tuple[str, str, list[str], list[str]]]:
+    """Every step, forward then backward, as the text above prints it: (node id, heading, lines, ids it touches).
+
+    For pictures that walk the steps one at a time (the HTML page of
+    --graph html): the same words and numbers as the terminal, as plain text.
+    """
+    digits = table_digits(digits)
+    steps = []
+    for i, s in enumerate(e.forward, 1):
+        node, computes, value = _forward_row(e, s, digits)
+        heading = f"Forward pass, step {i} of {len(e.forward)}: {node.plain}"
+        steps.append((s.id, heading, [f"{node.plain}    {computes.plain}    {value.plain}"], list(s.args)))
+    for number, b in enumerate(e.backward, 1):
+        head = _backward_tree(number, b, digits).label
+        heading = f"Backward pass, step {number} of {len(e.backward)}"
+        lines = [head.plain if isinstance(head, Text) else str(head)]
+        lines += [b.skipped] if b.skipped else [_contribution(b, c, digits).wide.plain for c in b.contributions]
+        steps.append((b.id, heading, lines, [c.child for c in b.contributions]))
+    return steps
 
 
 class _InAscii:

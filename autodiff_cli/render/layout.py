@@ -24,7 +24,7 @@ from typing import NamedTuple
 from .blocks import stack
 from .routing import Drawing, candidates, misread, relays, route, span
 
-__all__ = ["ASCII", "UNICODE", "Box", "Glyphs", "Run", "cell_width", "layout"]
+__all__ = ["ASCII", "UNICODE", "Box", "Glyphs", "Run", "cell_width", "layout", "place"]
 
 Run = tuple[str, str]  # (text, kind): the kind names a style (name, value, grad, op, edge, ...)
 
@@ -160,6 +160,19 @@ def _rows(nodes: list[Box], order: list[int]) -> int:
     return len(end_of_row)
 
 
+def place(nodes: list[Box], root: int) -> int:
+    """Give every box its column (``layer``) and ``row``, text aside; return the number of rows.
+
+    This is the whole graph's arrangement, shared by every painter: the
+    terminal drawing below routes lines between these places, and
+    render/geometry.py turns them into coordinates for SVG and HTML. A
+    node's row is free from its column to its last user's, so a line along
+    it meets no other box.
+    """
+    _layers(nodes)
+    return _rows(nodes, _sequence(nodes, root))
+
+
 def _least_width(nodes: list[Box]) -> int:
     """Columns a drawing takes at least: each column as wide as its widest label, a column of line between."""
     widest: dict[int, int] = {}
@@ -180,8 +193,7 @@ def layout(
     that line goes on to), the edges concerned get relay rows and the drawing
     is made again; with all of them relayed, no such joins are left.
     """
-    _layers(nodes)
-    base_rows = _rows(nodes, _sequence(nodes, root))
+    base_rows = place(nodes, root)
     for n in nodes:
         n.head = sum(cell_width(t) for t, _ in n.runs)
         n.width = max([n.head, *(sum(cell_width(t) for t, _ in line) for line in n.extra)])

@@ -1,0 +1,148 @@
+"""--graph html: one self-contained page, inert to hostile text, whose step N is explain --json's step N in a browser."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+from html.parser import HTMLParser
+
+import pytest
+from click.testing import CliRunner
+
+from autodiff_cli.cli import main
+from autodiff_cli.numbers import format_number
+from autodiff_cli.render.html_page import script_json
+from tests.browser import dump_dom, read_png, screenshot
+
+pytestmark = pytest.mark.timeout(180)
+
+PROGRAM = "z = a*b + c  # a comment\ny = tanh(z) - a/z\ny*z"
+BINDINGS = ["a=2", "b=-3", "c=1.5"]
+
+
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def explain_steps(source: str, bindings: list[str]) -> list[dict[str, object]]:
+    record = json.loads(cli("explain", "--json", source, *bindings))
+    return [*record["forward"], *record["backward"]]
+
+
+class Page(HTMLParser):
+    """What the tests read back: the highlighted nodes, the step's text, and any script or link that came from outside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: list[str] = []
+        self.touched: list[str] = []
+        self.scripts: list[dict[str, str | None]] = []
+        self.fetches: list[str] = []
+        self.text: dict[str, str] = {}
+        self._in: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        if "ad-current" in classes:
+            self.current.append(a.get("data-id") or "")
+        if "ad-touched" in classes:
+            self.touched.append(a.get("data-id") or "")
+        if tag == "script":
+            self.scripts.append(a)
+        for key in ("src", "href"):
+            if a.get(key) and not (a[key] or "").startswith(("#", "url(#")):
+                self.fetches.append(a[key] or "")
+        if a.get("id") in ("ad-heading", "ad-lines", "ad-counter"):
+            self._in = a["id"]
+            self.text[self._in or ""] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("section", "span") or (tag == "div" and self._in == "ad-heading"):
+            self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in:
+            self.text[self._in] += data
+
+
+def parse(text: str) -> Page:
+    page = Page()
+    page.feed(text)
+    return page
+
+
+def test_the_page_is_self_contained_and_carries_explains_steps() -> None:
+    text = cli("eval", "--graph", "html", PROGRAM, *BINDINGS)
+    page = parse(text)
+    assert page.fetches == [] and all(s.get("src") is None for s in page.scripts)
+    assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", text)  # the SVG namespace is a name, not a fetch
+    data = re.search(r'<script type="application/json" id="ad-steps">(.*?)</script>', text, re.S)
+    assert data is not None
+    steps = json.loads(data.group(1))
+    assert [s["id"] for s in steps] == [s["id"] for s in explain_steps(PROGRAM, BINDINGS)]
+
+
+HOSTILE = [
+    "# </script><script>alert(1)</script>",
+    "# <!-- ]]> --> \u2028\u2029 & &amp; \"'",
+    "# \u202egnp.exe\u202c </style><img src=x onerror=alert(1)>",
+]
+
+
+@pytest.mark.parametrize("comment", HOSTILE)
+def test_hostile_comments_stay_text(comment: str) -> None:
+    text = cli("eval", "--graph", "html", f"y = a*b {comment}\ny + 1", "a=2", "b=3")
+    page = parse(text)
+    assert len(page.scripts) == 2  # the data and the page's own code, nothing injected
+    assert "<img" not in text and "alert(1)</script>" not in text and "\u202e" not in text
+    assert "\u2028" not in text.split('id="ad-steps">')[1].split("</script>")[0]
+
+
+def test_script_json_survives_any_string() -> None:
+    nasty = "</script><!--<script>]]>\u2028\u2029&\"'"
+    encoded = script_json({"k": nasty})
+    assert not set("<>&\u2028\u2029") & set(encoded)
+    assert json.loads(encoded) == {"k": nasty}
+
+
+def expected(step: dict[str, object]) -> list[str]:
+    """What the page must show for a step of explain --json: the node's id and its numbers, at 4 digits."""
+    if "children" not in step:  # forward
+        return [str(step["id"]), format_number(float(step["value"]), 4)]  # type: ignore[arg-type]
+    shown = [f"{step['id']} = "]
+    for c in step["children"]:  # type: ignore[attr-defined]
+        shown += [f"{c['id']}.grad += {format_number(c['local'], 4)}", f"{c['id']}.grad = ", format_number(c["grad_after"], 4)]
+    return shown
+
+
+@pytest.mark.parametrize("n", [0, 3, 12])
+def test_a_browser_opens_the_step_the_url_names(tmp_path: pathlib.Path, n: int) -> None:
+    steps = explain_steps(PROGRAM, BINDINGS)
+    assert len(steps) > 12
+    file = tmp_path / "page.html"
+    file.write_text(cli("eval", "--graph", "html", PROGRAM, *BINDINGS), encoding="utf-8")
+    page = parse(dump_dom(file, f"#step={n}"))
+    step = steps[n]
+    want_id = step["id"]
+    assert page.current == [want_id]
+    shown = page.text["ad-heading"] + "\n" + page.text["ad-lines"]
+    for piece in expected(step):
+        assert piece in shown, (piece, shown)
+    assert f"step {n} of {len(steps) - 1}" in page.text["ad-counter"]
+    touched = [c["id"] for c in step.get("children", [])] if "children" in step else list(step["args"])  # type: ignore[call-overload]
+    assert sorted(page.touched) == sorted(set(touched) - {want_id})
+
+
+def test_a_browser_paints_the_page(tmp_path: pathlib.Path) -> None:
+    file = tmp_path / "page.html"
+    file.write_text(cli("eval", "--graph", "html", PROGRAM, *BINDINGS), encoding="utf-8")
+    w, h, rows = read_png(screenshot(file, 1000, 800, tmp_path / "page.png", "#step=7"))
+    assert (w, h) == (1000, 800)
+    background = rows[-1][0]
+    assert sum(1 for row in rows for px in row if px != background) > 0.03 * w * h
+    amber = (0xFE, 0xF3, 0xC7)  # the fill of the node at hand (PALETTES["light"]["current"])
+    assert sum(1 for row in rows for px in row if px == amber) > 500
