@@ -107,11 +107,12 @@ def constants(view: GraphView) -> set[Node]:
     return out
 
 
-def fold_constants(view: GraphView, digits: int) -> GraphView:
+def fold_constants(view: GraphView, digits: int, hole: str = "·") -> GraphView:
     """The view with each constant folded into its user's label (``^2``, ``/2``, ``*0.5``, ``1-·``).
 
     A constant subexpression (``sqrt(2)``) is one number, shown with ``digits``
-    significant digits, so numbers take no column or wire of their own.
+    significant digits, so numbers take no column or wire of their own;
+    ``hole`` stands for the operand that is drawn (``_`` in plain ASCII).
     """
     folded = constants(view)
     if not folded:
@@ -123,7 +124,7 @@ def fold_constants(view: GraphView, digits: int) -> GraphView:
         kept = tuple(made[c] for c in v.inputs if c not in folded)
         label, infix = v.label, v.infix
         if len(kept) != len(v.inputs):
-            label, infix = _folded_label(v, folded, digits), False
+            label, infix = _folded_label(v, folded, digits, hole), False
         made[v] = Node(v.value, v.grad, kept, v.op, label, infix)
     for v in view.called:  # names that do not feed the result
         if v not in made:
@@ -134,15 +135,15 @@ def fold_constants(view: GraphView, digits: int) -> GraphView:
     return GraphView(view.source, made[view.result], order, inputs, names)
 
 
-def _folded_label(v: Node, folded: set[Node], digits: int) -> str:
-    parts = [_number(c.value, digits, v.infix) if c in folded else "·" for c in v.inputs]
+def _folded_label(v: Node, folded: set[Node], digits: int, hole: str) -> str:
+    parts = [_number(c.value, digits, v.infix) if c in folded else hole for c in v.inputs]
     if not v.infix:
         return f"{v.label}({', '.join(parts)})"
     if len(parts) == 1:
         return v.label + parts[0]
-    if parts[1] == "·" and v.label in _SYMMETRIC:
+    if parts[1] == hole and v.label in _SYMMETRIC:
         return v.label + parts[0]  # 2*x: [*2]
-    if parts[0] == "·":
+    if parts[0] == hole:
         return v.label + parts[1]  # x^2: [^2]
     return f"{parts[0]}{v.label}{parts[1]}"  # 1 - x: [1-·]
 
@@ -154,18 +155,18 @@ def _number(x: float, digits: int, infix: bool) -> str:
     return f"({text})" if infix and text.startswith("-") else text
 
 
-def named_values(view: GraphView, digits: int, budget: int = 40) -> GraphView:
+def named_values(view: GraphView, digits: int, budget: int = 40, more: str = "…") -> GraphView:
     """The graph of named values: inputs, named statements and the result, each read from the ones it uses.
 
     A node's label is its defining expression, written with the names of the
-    values it reads and cut to ``budget`` characters; its value and gradient
+    values it reads and cut to ``budget`` characters (``more`` marks the cut); its value and gradient
     are those of the statement. What the expression computes in between is
     not a node of this view.
     """
-    return _grouped(view, set(view.called), dict(view.names), digits, budget)
+    return _grouped(view, set(view.called), dict(view.names), digits, budget, more)
 
 
-def top_terms(view: GraphView, digits: int, budget: int = 40) -> GraphView:
+def top_terms(view: GraphView, digits: int, budget: int = 40, more: str = "…") -> GraphView:
     """A program without statements grouped as a person would: its top-level terms, called #1, #2, ...
 
     The terms are the operands of the sums at the top of the result (of its
@@ -187,10 +188,10 @@ def top_terms(view: GraphView, digits: int, budget: int = 40) -> GraphView:
             break
     names = dict(view.names)
     names.update((f"#{k}", v) for k, v in enumerate(terms, 1) if v is not view.result)
-    return _grouped(view, set(view.called) | set(terms), names, digits, budget)
+    return _grouped(view, set(view.called) | set(terms), names, digits, budget, more)
 
 
-def _grouped(view: GraphView, named: set[Node], names: dict[str, Node], digits: int, budget: int) -> GraphView:
+def _grouped(view: GraphView, named: set[Node], names: dict[str, Node], digits: int, budget: int, more: str) -> GraphView:
     key = named | {view.result} | set(view.inputs.values())
     called = _called(view.inputs, names)
     made: dict[Node, Node] = {}
@@ -201,7 +202,7 @@ def _grouped(view: GraphView, named: set[Node], names: dict[str, Node], digits: 
             made[v] = Node(v.value, v.grad, (), "", "", False)
             continue
         reads = tuple(made[k] for k in _frontier(v, key) if k in made)
-        text = _expression(v, called, key, digits, budget)
+        text = _expression(v, called, key, digits, budget, more)
         made[v] = Node(v.value, v.grad, reads, STATEMENT, text, False)
     inputs = {name: made[v] for name, v in view.inputs.items() if v in made}
     kept = {name: made[v] for name, v in names.items() if v in made}
@@ -224,7 +225,7 @@ def _frontier(v: Node, key: set[Node]) -> list[Node]:
     return list(out)
 
 
-def _expression(v: Node, called: dict[Node, str], key: set[Node], digits: int, budget: int) -> str:
+def _expression(v: Node, called: dict[Node, str], key: set[Node], digits: int, budget: int, more: str) -> str:
     """``v``'s operation written out down to the named values it reads, at most ``budget`` characters."""
     out: list[str] = []
     room = [budget + 1]
@@ -244,7 +245,7 @@ def _expression(v: Node, called: dict[Node, str], key: set[Node], digits: int, b
             put(_number(n.value, digits, True))
             return
         if depth > 40:
-            put("…")
+            put(more)
             return
         prec = _PRECEDENCE.get(n.op) if n.infix else None
         if prec is None:
@@ -268,4 +269,4 @@ def _expression(v: Node, called: dict[Node, str], key: set[Node], digits: int, b
 
     write(v, True, 0, False, 0)
     text = "".join(out)
-    return text if len(text) <= budget else text[: max(1, budget - 1)] + "…"
+    return text if len(text) <= budget else text[: max(0, budget - len(more))] + more

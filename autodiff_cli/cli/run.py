@@ -95,7 +95,7 @@ def one_shot(
     graph: str | None,
     check: bool,
     hessian: bool,
-    dag: bool,
+    dag: str,
     pager: bool = True,
 ) -> int:
     """Evaluate once and write the answer, with the extras asked for; return the exit status."""
@@ -158,7 +158,7 @@ def _write_display(
     compiled: Program,
     result: Result,
     shared: Shared,
-    dag: bool,
+    dag: str,
     second: dict[str, dict[str, float]] | None,
     report: CheckReport | None,
     pager: bool,

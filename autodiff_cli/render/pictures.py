@@ -24,7 +24,7 @@ MODES = ("auto", "ops", "names")
 SCREEN = 40
 """Rows a picture may take before ``auto`` draws the named values instead: about a screen, with the tables."""
 
-BUDGETS = (48, 32, 22, 14)
+BUDGETS = (48, 32, 22, 14, 8, 1)
 """Characters of a defining expression, longest first, until the picture fits."""
 
 
@@ -46,7 +46,7 @@ def choose(
     digits = table_digits(digits)
     view = graph_view(graph)
     g = ASCII if ascii else UNICODE
-    ops = fold_constants(view, digits)
+    ops = fold_constants(view, digits, "_" if ascii else "·")
     if mode != "names":
         picture = _fits(ops, width, digits, g, max_rows)
         if picture is not None:
@@ -56,7 +56,7 @@ def choose(
     group = named_values if view.names else top_terms
     names = view
     for budget in BUDGETS:
-        names = group(view, digits, budget)
+        names = group(view, digits, budget, "..." if ascii else "…")
         picture = _fits(names, width, digits, g, max_rows)
         if picture is not None:
             return "names", names, picture
