@@ -280,9 +280,9 @@ def _folded_ok(op: str | None, v: Value, consts: set[int]) -> bool:
     else:
         args = [f"({FOLDED_NUMBER})" if k else "·" for k in kinds]
         pattern = re.escape(spec.name) + r"\(" + ", ".join(args) + r"\)"
-        numbers = [c for c, k in zip(v._prev, kinds) if k]
+        numbers = [c for c, k in zip(v._prev, kinds, strict=False) if k]
     m = re.fullmatch(pattern, op)
-    return m is not None and all(_close(t.strip("()"), c.data) for t, c in zip(m.groups(), numbers))
+    return m is not None and all(_close(t.strip("()"), c.data) for t, c in zip(m.groups(), numbers, strict=False))
 
 
 def _op_ok(op: str | None, v: Value, names: dict[Value, set[str]], consts: set[int] = frozenset()) -> bool:

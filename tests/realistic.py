@@ -14,10 +14,21 @@ PROGRAMS: list[tuple[str, str, dict[str, float]]] = [
     ),
     (
         "mlp",
-        "h1 = tanh(w11*x1 + w12*x2 + b1)\nh2 = tanh(w21*x1 + w22*x2 + b2)\n"
-        "y = v1*h1 + v2*h2 + c\n(y - t)^2",
-        {"w11": 0.1, "w12": -0.2, "b1": 0.05, "w21": 0.3, "w22": 0.4, "b2": -0.1,
-         "v1": 0.7, "v2": -0.5, "c": 0.2, "x1": 1, "x2": 2, "t": 0.5},
+        "h1 = tanh(w11*x1 + w12*x2 + b1)\nh2 = tanh(w21*x1 + w22*x2 + b2)\ny = v1*h1 + v2*h2 + c\n(y - t)^2",
+        {
+            "w11": 0.1,
+            "w12": -0.2,
+            "b1": 0.05,
+            "w21": 0.3,
+            "w22": 0.4,
+            "b2": -0.1,
+            "v1": 0.7,
+            "v2": -0.5,
+            "c": 0.2,
+            "x1": 1,
+            "x2": 2,
+            "t": 0.5,
+        },
     ),
     (
         "black_scholes",
@@ -40,20 +51,32 @@ PROGRAMS: list[tuple[str, str, dict[str, float]]] = [
         "lstm",
         "i = sigmoid(wi*x + ui*h + bi)\nf = sigmoid(wf*x + uf*h + bf)\no = sigmoid(wo*x + uo*h + bo)\n"
         "g = tanh(wg*x + ug*h + bg)\nc2 = f*c + i*g\no*tanh(c2)",
-        {"x": 0.5, "h": -0.3, "c": 0.2, "wi": 0.1, "ui": 0.2, "bi": 0, "wf": 0.3, "uf": -0.1, "bf": 1,
-         "wo": 0.5, "uo": 0.4, "bo": 0, "wg": -0.2, "ug": 0.6, "bg": 0.1},
+        {
+            "x": 0.5,
+            "h": -0.3,
+            "c": 0.2,
+            "wi": 0.1,
+            "ui": 0.2,
+            "bi": 0,
+            "wf": 0.3,
+            "uf": -0.1,
+            "bf": 1,
+            "wo": 0.5,
+            "uo": 0.4,
+            "bo": 0,
+            "wg": -0.2,
+            "ug": 0.6,
+            "bg": 0.1,
+        },
     ),
     (
         "gru",
-        "z = sigmoid(wz*x + uz*h + bz)\nr = sigmoid(wr*x + ur*h + br)\n"
-        "n = tanh(wn*x + un*(r*h) + bn)\n(1 - z)*n + z*h",
-        {"x": 0.5, "h": -0.3, "wz": 0.1, "uz": 0.2, "bz": 0, "wr": 0.3, "ur": -0.1, "br": 0.5,
-         "wn": -0.2, "un": 0.6, "bn": 0.1},
+        "z = sigmoid(wz*x + uz*h + bz)\nr = sigmoid(wr*x + ur*h + br)\nn = tanh(wn*x + un*(r*h) + bn)\n(1 - z)*n + z*h",
+        {"x": 0.5, "h": -0.3, "wz": 0.1, "uz": 0.2, "bz": 0, "wr": 0.3, "ur": -0.1, "br": 0.5, "wn": -0.2, "un": 0.6, "bn": 0.1},
     ),
     (
         "haversine",
-        "dlat = lat2 - lat1\ndlon = lon2 - lon1\n"
-        "a = sin(dlat/2)^2 + cos(lat1)*cos(lat2)*sin(dlon/2)^2\n2*R*asin(sqrt(a))",
+        "dlat = lat2 - lat1\ndlon = lon2 - lon1\na = sin(dlat/2)^2 + cos(lat1)*cos(lat2)*sin(dlon/2)^2\n2*R*asin(sqrt(a))",
         {"lat1": 0.8, "lon1": -0.1, "lat2": 0.85, "lon2": 0.04, "R": 6371},
     ),
     (

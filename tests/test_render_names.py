@@ -76,7 +76,7 @@ def test_the_display_shows_every_input_and_name_with_its_value(name: str, source
         if ascii:
             assert all(ord(ch) < 128 for ch in drawing)
         _, shown, _ = choose(program.graph, "auto", width, ascii=ascii)
-        for who, node in [*view.inputs.items(), *view.names.items()]:
+        for who, _node in [*view.inputs.items(), *view.names.items()]:
             called = shown.called[next(v for k, v in [*shown.inputs.items(), *shown.names.items()] if k == who)]
             assert any(called in line for line in picture), f"{who} is not in the picture"
         assert_value_beside_names(picture, {**view.inputs, **view.names})
@@ -109,7 +109,7 @@ def test_constants_fold_into_their_operators() -> None:
     assert {"^2", "/2", "/1.414", "*(-0.5)", "1-·", "atan2(·, 2)"} <= labels
     assert not any(not v.inputs and v not in view.called for v in view.order)  # no constant left as a node
     for width in (60, 80, 120, 200):
-        kind, _, picture = choose(program.graph, "ops", width)
+        _kind, _, picture = choose(program.graph, "ops", width)
         if picture.kind == "dag":
             assert_drawn_as_graph(picture.lines, program.graph, folded=True)
 
@@ -123,7 +123,7 @@ def test_the_oracle_catches_a_wrong_folded_number() -> None:
 
 
 def test_the_oracle_catches_a_named_value_reading_the_wrong_input() -> None:
-    name, source, bindings = PROGRAMS[0]  # logistic: z reads w1 x1 w2 x2 b
+    _name, source, bindings = PROGRAMS[0]  # logistic: z reads w1 x1 w2 x2 b
     program = run(source, bindings)
     lines = choose(program.graph, "names", 200)[2].lines
     assert_drawn_as_named_values(lines, program.graph)
@@ -188,7 +188,7 @@ def test_named_values_read_what_their_statements_read() -> None:
 
 
 def test_choosing_a_picture_of_sixty_nodes_is_fast() -> None:
-    name, source, bindings = next(p for p in PROGRAMS if p[0] == "lstm")
+    _name, source, bindings = next(p for p in PROGRAMS if p[0] == "lstm")
     program = run(source, bindings)
     best = min(_timed(program, width) for width in (80, 120) for _ in range(3))
     assert best < 0.15  # well under 100 ms unloaded; the margin is for a busy machine

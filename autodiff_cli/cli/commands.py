@@ -118,7 +118,11 @@ def eval_command(
         run.refuse_with_sweep(extras, rows, next(filter(is_range, bindings), None), shared.fmt)
         sys.exit(run.sweep(program, constants, axes, rows, keep, shared))
     run.refuse_with_one_shot(extras, shared)
-    sys.exit(run.one_shot(read_program(program), constants, shared, graph_format, check, hessian, "" if no_dag else dag_mode, not no_pager))
+    sys.exit(
+        run.one_shot(
+            read_program(program), constants, shared, graph_format, check, hessian, "" if no_dag else dag_mode, not no_pager
+        )
+    )
 
 
 @click.command("explain", cls=ProgramCommand)

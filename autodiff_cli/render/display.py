@@ -25,8 +25,8 @@ from ..numbers import format_number, table_digits
 from ..program import Result
 from ..text import excerpt
 from .dag import Picture, summary
-from .pictures import choose
 from .layout import cell_width
+from .pictures import choose
 
 __all__ = ["DisplayOptions", "Terminal", "display", "for_stream", "make_console", "terminal_of", "to_text", "without_comments"]
 

@@ -24,6 +24,9 @@ MODES = ("auto", "ops", "names")
 SCREEN = 40
 """Rows a picture may take before ``auto`` draws the named values instead: about a screen, with the tables."""
 
+TALLEST = 46
+"""Rows a named-values picture may take rather than cut its expressions short: the display stays under 48 lines of picture."""
+
 BUDGETS = (48, 32, 22, 14, 8, 1)
 """Characters of a defining expression, longest first, until the picture fits."""
 
@@ -39,9 +42,9 @@ def choose(
     """The picture to show: "ops" or "names", the graph it draws, and its drawing in ``width`` columns.
 
     ``auto`` draws the operations when they fit ``max_rows`` rows, else the
-    named values (the longest expressions that fit); a forced mode draws its
-    graph at any size, cut down as draw_dag must. Never a tree for a graph
-    that fits as named values.
+    named values (the longest expressions that fit), else (a 3,000-term sum)
+    the operations cut down as draw_dag must; a forced mode draws its graph
+    at any size. Never a tree for a graph that fits as named values.
     """
     digits = table_digits(digits)
     view = graph_view(graph)
@@ -55,12 +58,15 @@ def choose(
             return "ops", ops, draw_dag(ops, width, digits, ascii, MAX_ROWS)
     group = named_values if view.names else top_terms
     names = view
-    for budget in BUDGETS:
-        names = group(view, digits, budget, "..." if ascii else "…")
-        picture = _fits(names, width, digits, g, max_rows)
-        if picture is not None:
-            return "names", names, picture
-    return "names", names, draw_dag(names, width, digits, ascii, MAX_ROWS)
+    for rows in dict.fromkeys((max_rows, max(max_rows, TALLEST))):  # a screen, else a little more with whole expressions
+        for budget in BUDGETS:
+            names = group(view, digits, budget, "..." if ascii else "…")
+            picture = _fits(names, width, digits, g, rows)
+            if picture is not None:
+                return "names", names, picture
+    if mode == "names":
+        return "names", names, draw_dag(names, width, digits, ascii, MAX_ROWS)
+    return "ops", ops, draw_dag(ops, width, digits, ascii, MAX_ROWS)  # too big for either: the part nearest the result
 
 
 def _fits(view: GraphView, width: int, digits: int, g: Glyphs, max_rows: int) -> Picture | None:
