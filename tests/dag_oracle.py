@@ -252,9 +252,44 @@ def _fields(lab: Label) -> dict[str, str | None]:
     return {"op": m["op"], "name": m["name"], "named": value if m["name"] else None, "value": value, "grad": grad}
 
 
-def _op_ok(op: str | None, v: Value, names: dict[Value, set[str]]) -> bool:
+def constant_values(graph) -> set[int]:
+    """ids of the Values with no input or name below them, the result aside: the numbers a picture folds."""
+    named = {id(v) for v in [*graph.inputs.values(), *graph.names.values()]}
+    out: set[int] = set()
+    for v in topological_order(graph.result):
+        if id(v) not in named and v is not graph.result and all(id(c) in out for c in v._prev):
+            out.add(id(v))
+    return out
+
+
+FOLDED_NUMBER = rf"(?:{NUMBER}|\({NUMBER}\))"
+
+
+def _folded_ok(op: str | None, v: Value, consts: set[int]) -> bool:
+    """``op`` writes ``v``'s operation with its constant operands' values in: [^2], [*0.5], [1-·], [atan2(·, 2)]."""
+    if op is None:
+        return False
+    spec = OPS[v._op]
+    sym = spec.symbol
+    kinds = [id(c) in consts for c in v._prev]
+    if sym and len(kinds) == 2:
+        if kinds[1] or (kinds[0] and v._op in SYMMETRIC):
+            pattern, numbers = re.escape(sym) + f"({FOLDED_NUMBER})", [v._prev[1] if kinds[1] else v._prev[0]]
+        else:
+            pattern, numbers = f"({FOLDED_NUMBER})" + re.escape(sym) + "·", [v._prev[0]]
+    else:
+        args = [f"({FOLDED_NUMBER})" if k else "·" for k in kinds]
+        pattern = re.escape(spec.name) + r"\(" + ", ".join(args) + r"\)"
+        numbers = [c for c, k in zip(v._prev, kinds, strict=False) if k]
+    m = re.fullmatch(pattern, op)
+    return m is not None and all(_close(t.strip("()"), c.data) for t, c in zip(m.groups(), numbers, strict=False))
+
+
+def _op_ok(op: str | None, v: Value, names: dict[Value, set[str]], consts: set[int] = frozenset()) -> bool:
     if not v._prev:
         return op is None
+    if any(id(c) in consts for c in v._prev):
+        return _folded_ok(op, v, consts)
     spec = OPS[v._op]
     written = spec.symbol or spec.name
     if op == written:
@@ -264,10 +299,14 @@ def _op_ok(op: str | None, v: Value, names: dict[Value, set[str]]) -> bool:
     return False
 
 
-def assert_drawn_as_graph(lines: list[str], graph) -> None:
-    """The picture, read back from its characters alone, is ``graph`` with operands in order."""
+def assert_drawn_as_graph(lines: list[str], graph, folded: bool = False) -> None:
+    """The picture, read back from its characters alone, is ``graph`` with operands in order.
+
+    ``folded``: constants are in their users' labels, not nodes of their own.
+    """
     labels = read_back(lines)
-    nodes = topological_order(graph.result)
+    consts = constant_values(graph) if folded else set()
+    nodes = [v for v in topological_order(graph.result) if id(v) not in consts]
     names = _names(graph)
     roots = [lab for lab in labels if not any(lab is s for other in labels for _, s in other.operands)]
     assert len(roots) == 1, f"{len(roots)} labels lead nowhere: {[r.text for r in roots]}"
@@ -283,14 +322,14 @@ def assert_drawn_as_graph(lines: list[str], graph) -> None:
             raise Misdrawn(f"the label {lab.text!r} stands for two nodes")
         match[id(v)] = lab
         f = _fields(lab)
-        assert _op_ok(f["op"], v, names), f"{lab.text!r}: operation should be {v._op}"
+        assert _op_ok(f["op"], v, names, consts), f"{lab.text!r}: operation should be {v._op}"
         name = f["name"]
         assert set(name.split("=")) == names[v] if name else v not in names, f"{lab.text!r}: names {names.get(v)}"
         value = f["named"] or f["value"]
         assert value is not None and _close(value, v.data), f"{lab.text!r}: value should be {v.data}"
         if v._prev or v in names:
             assert f["grad"] is not None and _close(f["grad"], v.grad), f"{lab.text!r}: gradient should be {v.grad}"
-        children = list(dict.fromkeys(v._prev))
+        children = [c for c in dict.fromkeys(v._prev) if id(c) not in consts]
         drawn = [s for _, s in lab.operands]
         assert len(drawn) == len(children), f"{lab.text!r} has {len(drawn)} operands drawn, {len(children)} in the graph"
         if v._op in SYMMETRIC and len(children) == 2 and not _fits(children[0], drawn[0]):
@@ -303,7 +342,7 @@ def assert_drawn_as_graph(lines: list[str], graph) -> None:
         value = f["named"] or f["value"]
         name = f["name"]
         return (
-            _op_ok(f["op"], v, names)
+            _op_ok(f["op"], v, names, consts)
             and value is not None
             and _close(value, v.data)
             and (set(name.split("=")) == names.get(v) if name else v not in names)
@@ -311,3 +350,89 @@ def assert_drawn_as_graph(lines: list[str], graph) -> None:
 
     pair(graph.result, roots[0])
     assert len(match) == len(nodes)
+
+
+# --- the picture of named values ------------------------------------------------------------------
+
+FUNCTIONS = {spec.name for spec in OPS.values()}
+
+
+def named_graph(graph) -> dict[int, tuple[Value, list[Value]]]:
+    """The graph of named values, found here on its own: each input, named value and the result, and what it reads.
+
+    What a value reads are the named values (or inputs) met first going down
+    its operands, through the operations that have no name.
+    """
+    below = {id(v) for v in topological_order(graph.result)}  # a name that does not feed the result is not drawn
+    key = {id(v): v for v in [*graph.inputs.values(), *graph.names.values(), graph.result] if id(v) in below}
+    out: dict[int, tuple[Value, list[Value]]] = {}
+    for v in key.values():
+        if v in graph.inputs.values() or not v._prev:
+            out[id(v)] = (v, [])
+            continue
+        reads: list[Value] = []
+        seen: set[int] = set()
+        stack = list(v._prev)
+        while stack:
+            c = stack.pop()
+            if id(c) in key:
+                if all(c is not r for r in reads):
+                    reads.append(c)
+            elif id(c) not in seen:
+                seen.add(id(c))
+                stack.extend(c._prev)
+        out[id(v)] = (v, reads)
+    return out
+
+
+def assert_drawn_as_named_values(lines: list[str], graph, terms: bool = False) -> None:
+    """The picture, read back from its characters alone, is the graph of ``graph``'s named values.
+
+    Every input and named value is a label with its name, value and gradient;
+    each reads exactly the named values its statement reads; its expression
+    names only those (and all of them when it is not cut short). ``terms``:
+    the picture of a program without statements, whose terms are called #1, #2, ...
+    """
+    labels = read_back(lines)
+    names = _names(graph)
+    by_name: dict[str, Label] = {}
+    for lab in labels:
+        f = _fields(lab)
+        if f["name"]:
+            for name in f["name"].split("="):
+                assert name not in by_name, f"{name} is drawn twice"
+                by_name[name] = lab
+    want = named_graph(graph)
+    roots = [lab for lab in labels if not any(lab is s for other in labels for _, s in other.operands)]
+    assert len(roots) == 1, f"{len(roots)} labels lead nowhere: {[r.text for r in roots]}"
+    drawn_for: dict[int, Label] = {}
+    for v, _ in want.values():
+        if v is graph.result and v not in names:
+            drawn_for[id(v)] = roots[0]
+            continue
+        for name in names.get(v, ()):
+            assert name in by_name, f"{name} is not in the picture"
+            drawn_for[id(v)] = by_name[name]
+    if not terms:
+        assert len(labels) == len(want), f"{len(labels)} labels for {len(want)} named values"
+    for v, reads in want.values():
+        lab = drawn_for[id(v)]
+        f = _fields(lab)
+        value = f["named"] or f["value"]
+        assert value is not None and _close(value, v.data), f"{lab.text!r}: value should be {v.data}"
+        assert f["grad"] is not None and _close(f["grad"], v.grad), f"{lab.text!r}: gradient should be {v.grad}"
+        drawn = [s for _, s in lab.operands]
+        if terms:
+            continue  # the terms stand between: checked by what reads them below
+        assert sorted(map(id, drawn)) == sorted(id(drawn_for[id(r)]) for r in reads), f"{lab.text!r}: operands"
+        expression = f["op"] or ""
+        assert (expression == "") == (not reads), f"{lab.text!r}: an expression is drawn only for a statement"
+        cut = expression.endswith(("…", "..."))
+        if cut:  # the last word may be cut short: sigm… of sigma
+            expression = re.sub(r"\w*(…|\.\.\.)$", "", expression)
+        words = re.sub(r"(?<![\w.])\d+(?:\.\d*)?(?:e[-+]?\d+)?", " ", expression)  # numbers out: 1e5 is not a name
+        used = set(re.findall(r"[^\W\d]\w*", words)) - FUNCTIONS - {"inf", "nan"}
+        read_names = {n for r in reads for n in names[r]}
+        assert used <= read_names, f"{lab.text!r} names {used - read_names}, which it does not read"
+        if not cut:
+            assert all(names[r] & used for r in reads), f"{lab.text!r} leaves out a value it reads"

@@ -34,7 +34,7 @@ LAYERS: dict[str, str] = {
     "render.explain": "render",
     **{f"render.{name}": "render" for name in ("export", "hessian", "layout", "plot", "plot_image")},
     **{f"render.{name}": "render" for name in ("geometry", "svg", "html_page")},  # the SVG and HTML painters
-    **{f"render.{name}": "render" for name in ("progress", "routing", "sweep_table", "vertical")},
+    **{f"render.{name}": "render" for name in ("pictures", "progress", "routing", "sweep_table", "vertical")},
     "render": "render",
     # what the commands compute, no text; the public API re-exports jobs, so it sits here
     "__init__": "features",

@@ -148,7 +148,29 @@ def check_picture(svg: ET.Element, source: str, bindings: dict[str, float]) -> N
 
 @pytest.mark.parametrize(("source", "bindings"), REALISTIC, ids=["logistic", "mlp", "black-scholes", "lstm"])
 def test_realistic_programs_draw_whole_and_apart(source: str, bindings: dict[str, float]) -> None:
-    check_picture(eval_svg(source, bindings), source, bindings)
+    check_picture(eval_svg(source, bindings, "--dag", "ops"), source, bindings)
+
+
+@pytest.mark.parametrize(("source", "bindings"), REALISTIC[1:], ids=["mlp", "black-scholes", "lstm"])
+def test_the_svg_draws_the_named_values_where_the_display_does(source: str, bindings: dict[str, float]) -> None:
+    # At 80 columns these programs are shown as their named values: the SVG draws the same graph,
+    # every input and every named value with its value, texts apart.
+    program = compile_program(source)
+    result = program.run(bindings)
+    svg = eval_svg(source, bindings, "--width", "80")
+    drawn = nodes(svg)
+    firsts = {s.text: g for g in drawn.values() for s in g.iter(f"{NS}tspan") if s.get("class") == "ad-name"}
+    values = {**bindings, **{name: program.graph.names[name].data for name in program.graph.names}}
+    for name, want in values.items():
+        assert name in firsts, (name, sorted(firsts))
+        shown = [s.text for s in firsts[name].iter(f"{NS}tspan") if s.get("class") == "ad-value"]
+        assert shown and math.isclose(float(shown[0]), want, rel_tol=5e-4, abs_tol=1e-12), (name, shown, want)
+    assert len(drawn) < len(program.order)  # the named values, not every operation
+    assert any(
+        math.isclose(float(s.text), result.value, rel_tol=5e-4) for s in svg.iter(f"{NS}tspan") if s.get("class") == "ad-value"
+    )
+    boxes = [text_box(t) for g in drawn.values() for t in g.iter(f"{NS}text")]
+    assert pairs_overlapping(boxes) == []
 
 
 @pytest.mark.parametrize("n", [50, 170])

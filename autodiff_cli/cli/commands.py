@@ -49,6 +49,15 @@ def bindings_and_ranges(bindings: tuple[str, ...]) -> tuple[dict[str, float], li
 )
 @click.option("--no-dag", is_flag=True, help="Leave the graph out of the display.")
 @click.option(
+    "--dag",
+    "dag_mode",
+    type=click.Choice(["auto", "ops", "names"]),
+    default="auto",
+    show_default=True,
+    help="The graph of every operation (ops), or of the inputs, named statements and result (names); "
+    "auto: ops when it fits the width and about a screen.",
+)
+@click.option(
     "--graph",
     "graph_format",
     type=click.Choice(list(GRAPHS)),
@@ -65,6 +74,7 @@ def eval_command(
     rows: str | None,
     keep: tuple[str, ...],
     no_dag: bool,
+    dag_mode: str,
     graph_format: str | None,
     check: bool,
     hessian: bool,
@@ -110,7 +120,11 @@ def eval_command(
         run.refuse_with_sweep(extras, rows, next(filter(is_range, bindings), None), shared.fmt)
         sys.exit(run.sweep(program, constants, axes, rows, keep, shared))
     run.refuse_with_one_shot(extras, shared)
-    sys.exit(run.one_shot(read_program(program), constants, shared, graph_format, check, hessian, not no_dag, not no_pager))
+    sys.exit(
+        run.one_shot(
+            read_program(program), constants, shared, graph_format, check, hessian, "" if no_dag else dag_mode, not no_pager
+        )
+    )
 
 
 @click.command("explain", cls=ProgramCommand)

@@ -95,7 +95,7 @@ def one_shot(
     graph: str | None,
     check: bool,
     hessian: bool,
-    dag: bool,
+    dag: str,
     pager: bool = True,
 ) -> int:
     """Evaluate once and write the answer, with the extras asked for; return the exit status."""
@@ -118,7 +118,7 @@ def one_shot(
     if shared.fmt == "json":
         _write_json(source, result, second, report)
     elif graph:
-        click.echo(_graph_text(compiled, values, graph, shared))
+        click.echo(_graph_text(compiled, values, graph, shared, dag))
     else:
         _write_display(compiled, result, shared, dag, second, report, pager)
     if report is not None and not report.ok:
@@ -127,16 +127,25 @@ def one_shot(
     return 0
 
 
-def _graph_text(compiled: Program, values: dict[str, float], graph: str, shared: Shared) -> str:
-    """The graph after the run, in the form --graph names (cli/options.py GRAPHS)."""
+def _graph_text(compiled: Program, values: dict[str, float], graph: str, shared: Shared, dag: str) -> str:
+    """The graph after the run, in the form --graph names (cli/options.py GRAPHS).
+
+    The SVG draws the graph the display would draw (render.pictures.choose, at
+    the same width and --dag): the operations (with their constants as nodes:
+    a vector picture has room for them), or the named values.
+    """
     if graph == "html":
         from ..render.html_page import explorer_page
 
         return explorer_page(compiled, values, shared.digits, strict=not shared.allow_nonfinite)
     if graph == "svg":
+        from ..render.display import terminal_of
+        from ..render.pictures import choose
         from ..render.svg import to_svg
 
-        return to_svg(compiled.graph, shared.digits)
+        width = terminal_of(sys.stdout, os.environ, shared.width).width
+        mode, view, _ = choose(compiled.graph, dag or "auto", width, shared.digits, plain_ascii(shared.ascii))
+        return to_svg(compiled.graph if mode == "ops" else view, shared.digits)
     from ..render.export import to_dot, to_mermaid
 
     return (to_dot if graph == "dot" else to_mermaid)(compiled.graph, shared.digits)
@@ -173,7 +182,7 @@ def _write_display(
     compiled: Program,
     result: Result,
     shared: Shared,
-    dag: bool,
+    dag: str,
     second: dict[str, dict[str, float]] | None,
     report: CheckReport | None,
     pager: bool,

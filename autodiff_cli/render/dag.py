@@ -22,12 +22,12 @@ picture for the same program every time.
 
 from __future__ import annotations
 
-from ..graph_view import Drawable, GraphView, Node, graph_view
+from ..graph_view import STATEMENT, Drawable, GraphView, Node, graph_view
 from ..numbers import format_number, table_digits
 from .layout import ASCII, UNICODE, Box, Glyphs, Run, cell_width, layout
 from .vertical import vertical
 
-__all__ = ["MAX_ROWS", "TALL", "Picture", "draw_dag", "summary"]
+__all__ = ["MAX_ROWS", "TALL", "Picture", "draw_dag", "summary", "whole"]
 
 MAX_ROWS = 60
 """Rows a picture may take: a 3,000-term program must not flood the terminal."""
@@ -35,7 +35,7 @@ MAX_ROWS = 60
 TALL = 2
 """A top-to-bottom picture may take this many times MAX_ROWS: it is the last way to draw a deep graph whole."""
 
-_SYMMETRIC = frozenset({"+", "*", "min", "max"})
+_SYMMETRIC = frozenset({"+", "*", "min", "max", STATEMENT})  # a statement names what it reads
 
 
 class Picture:
@@ -247,12 +247,12 @@ def _count_below(root: Node, limit: int | None = None) -> int:
     return len(seen)
 
 
-def _whole(graph: GraphView, width: int, digits: int, g: Glyphs, max_rows: int) -> tuple[Picture | None, int]:
+def whole(graph: GraphView, width: int, digits: int, g: Glyphs, max_rows: int, tall: int = TALL) -> tuple[Picture | None, int]:
     """The whole graph as a DAG in the first form that fits, and the columns it would need left to right.
 
     Left to right with labels on one line; with compact labels (at the
     default precision, then a digit or two shorter); top to bottom, with
-    compact labels, in up to TALL times the rows.
+    compact labels, in up to ``tall`` times the rows.
     """
     nodes, shown, _ = _view(graph, None, digits, g)
     rows, needs = layout(nodes, len(nodes) - 1, g, width, max_rows)
@@ -263,7 +263,7 @@ def _whole(graph: GraphView, width: int, digits: int, g: Glyphs, max_rows: int) 
         for short in shorter:
             nodes, shown, _ = _view(graph, None, short, g, compact=True)
             if down:
-                rows, _ = vertical(nodes, len(nodes) - 1, g, width, TALL * max_rows)
+                rows, _ = vertical(nodes, len(nodes) - 1, g, width, tall * max_rows)
             else:
                 rows, more = layout(nodes, len(nodes) - 1, g, width, max_rows, tight=True)
                 needs = min(needs, more) if needs and more else needs or more
@@ -282,7 +282,7 @@ def draw_dag(
     """The program's graph, drawn to fit ``width`` columns and ``max_rows`` rows.
 
     In order of preference: the whole graph as a DAG (left to right, then
-    with compact labels, then top to bottom: see ``_whole``); the whole graph
+    with compact labels, then top to bottom: see ``whole``); the whole graph
     as a tree (when no DAG fits); the part of the DAG nearest the result
     (when the graph is too big); the top of the tree. The nodes must hold a
     run's values and gradients (``Program.run``). Numbers have ``digits``
@@ -293,7 +293,7 @@ def draw_dag(
     g = ASCII if ascii else UNICODE
     small = 4 * max_rows
     if _count_below(graph.result, small) <= small:
-        picture, needs = _whole(graph, width, digits, g, max_rows)
+        picture, needs = whole(graph, width, digits, g, max_rows)
         if picture is not None:
             return picture
         rows, shown, complete = _tree(graph, digits, g, max_rows)

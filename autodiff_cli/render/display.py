@@ -24,8 +24,9 @@ from ..graph_view import Drawable, Node, graph_view
 from ..numbers import format_number, table_digits
 from ..program import Result
 from ..text import MIN_WIDTH, env_size, excerpt, fit_width
-from .dag import MAX_ROWS, Picture, draw_dag, summary
+from .dag import Picture, summary
 from .layout import cell_width
+from .pictures import choose
 
 __all__ = ["DisplayOptions", "Terminal", "display", "for_stream", "make_console", "terminal_of", "to_text", "without_comments"]
 
@@ -35,6 +36,8 @@ MAX_TABLE_ROWS = 30
 """Rows of a table before the rest is summed up in a line (--json has them all)."""
 
 MAX_PROGRAM_LINES = 6
+
+NAMES_NOTE = "[expr] name: a named value and what defines it (--dag ops: every operation)"
 
 STYLES = {
     "name": "bold cyan",
@@ -51,7 +54,7 @@ STYLES = {
 
 
 class DisplayOptions(NamedTuple):
-    """How to draw: columns, significant digits, plain ASCII, and whether to include the graph.
+    """How to draw: columns, significant digits, plain ASCII, and which graph (render/pictures.MODES; "": none).
 
     ``digits`` None: the result line as the JSON shows it, tables to TABLE_DIGITS.
     """
@@ -59,7 +62,7 @@ class DisplayOptions(NamedTuple):
     width: int = 80
     digits: int | None = None
     ascii: bool = False
-    dag: bool = True
+    dag: str = "auto"
 
 
 def display(graph: Drawable, result: Result, options: DisplayOptions | None = None) -> Text:
@@ -74,8 +77,11 @@ def display(graph: Drawable, result: Result, options: DisplayOptions | None = No
     if named:
         parts += [Text(), *_table("name", named, options)]
     if options.dag:
-        picture = draw_dag(graph, width=options.width, digits=options.digits, ascii=options.ascii, max_rows=MAX_ROWS)
-        parts += [Text(), _picture(picture), *_notes(summary(picture, options.width, options.ascii))]
+        kind, _, picture = choose(graph, options.dag, options.width, options.digits, options.ascii)
+        notes = summary(picture, options.width, options.ascii)
+        if kind == "names":
+            notes.insert(1, NAMES_NOTE)
+        parts += [Text(), _picture(picture), *_notes(notes)]
     return Text("\n").join(parts)
 
 
@@ -87,7 +93,7 @@ def for_stream(
     width: int | None = None,
     digits: int | None = None,
     ascii: bool = False,
-    dag: bool = True,
+    dag: str = "auto",
 ) -> str:
     """The display as it should be written to ``stream``, by the usual conventions.
 

@@ -115,7 +115,7 @@ def _layers(nodes: list[Box]) -> None:
 
 
 def _sequence(nodes: list[Box], root: int) -> list[int]:
-    """In-order: first operand, the operation, second operand (each node once)."""
+    """In-order: the first operands, the operation, the others (each node once)."""
     out: list[int] = []
     seen: set[int] = set()
     tasks: list[tuple[bool, int]] = [(False, root)]
@@ -128,11 +128,10 @@ def _sequence(nodes: list[Box], root: int) -> list[int]:
             continue
         seen.add(i)
         kids = nodes[i].children
-        if len(kids) >= 2:
-            tasks.append((False, kids[1]))
+        half = (len(kids) + 1) // 2  # a box with many operands sits among them, as one with two between
+        tasks.extend((False, k) for k in reversed(kids[half:]))
         tasks.append((True, i))
-        if kids:
-            tasks.append((False, kids[0]))
+        tasks.extend((False, k) for k in reversed(kids[:half]))
     return out
 
 

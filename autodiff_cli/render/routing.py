@@ -46,10 +46,10 @@ class _Net:
 
 
 def candidates(nodes: list[Box]) -> list[tuple[int, int]]:
-    """Edges that may need a relay row: an operand whose line may go on past the bus of a two-operand operation."""
+    """Edges that may need a relay row: an operand whose line may go on past the bus of an operation of several operands."""
     out = []
     for t, n in enumerate(nodes):
-        if len(n.children) == 2:
+        if len(n.children) >= 2:
             for s in n.children:
                 if any(u != t and nodes[u].layer >= n.layer for u in nodes[s].users):
                     out.append((s, t))
@@ -270,7 +270,7 @@ def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int, lead
                 else:
                     drawing.joins[(row, tx)] = "x" if tx in line[row] else "v"
             target = nodes[net.key] if net.key >= 0 else None
-            if target is not None and len(target.children) == 2:
+            if target is not None and len(target.children) >= 2:
                 for c in target.children:
                     if (c, net.key) not in relays and (tx + 1) in line[nodes[c].row]:
                         drawing.passing.add((c, net.key))
