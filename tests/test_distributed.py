@@ -194,8 +194,8 @@ def test_scheduler_without_dask_says_how_to_install_it(monkeypatch):
     ("args", "message"),
     [
         (["--scheduler", "local:0"], "N >= 1"),
-        (["--scheduler", "local:two"], "tcp://HOST:PORT or local[:N]"),
-        (["--scheduler", "tcp://a host:1"], "tcp://HOST:PORT or local[:N]"),
+        (["--scheduler", "local:two"], "tcp://HOST:PORT, dask or local[:N]"),
+        (["--scheduler", "tcp://a host:1"], "tcp://HOST:PORT, dask or local[:N]"),
         (["--scheduler", "local:2", "--jobs", "2"], "pick one"),
         (["--first-line", "0"], "--first-line"),
     ],
@@ -219,7 +219,7 @@ def test_an_unreachable_scheduler_is_a_usage_error_before_any_output(monkeypatch
     from autodiff_cli import distributed as engine
     from autodiff_cli.cli import main
 
-    monkeypatch.setattr(engine, "CONNECT_TIMEOUT", "2s")
+    monkeypatch.setattr(engine.distributed_connect, "CONNECT_TIMEOUT", "2s")
     with socket.socket() as sock:  # a port nobody listens on: connections are refused
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -41,6 +41,7 @@ LAYERS: dict[str, str] = {
     "check": "features",
     "derivatives": "features",
     "distributed": "features",
+    "distributed_connect": "features",  # reaching and checking a Dask cluster
     "explain": "features",
     "hessian": "features",
     "jobs": "features",

@@ -227,24 +227,42 @@ def diff(source: str, wrt: list[str], order: int, shared: Shared) -> None:
         click.echo(render_derivatives(found))
 
 
-def batch(files: Sequence[str], jobs: int, scheduler: str | None, first_line: int, shared: Shared) -> int:
+def batch(
+    files: Sequence[str],
+    jobs: int,
+    scheduler: str | None,
+    first_line: int,
+    shared: Shared,
+    scheduler_file: str | None = None,
+) -> int:
     """Run a batch (here, or on Dask); return the exit status."""
     from ..batch import few_collections
     from .streams import write_batch
 
-    if scheduler is not None:
+    if scheduler is not None and scheduler_file is not None:
+        usage("--scheduler and --scheduler-file both name a scheduler: pick one")
+    if scheduler is not None or scheduler_file is not None:
         _check_scheduler(scheduler, jobs)
+    elif not shared.quiet and os.environ.get("DASK_SCHEDULER_ADDRESS"):
+        from ..distributed_connect import configured_note
+
+        note = configured_note(os.environ)
+        if note:
+            say(note)
     fmt = "jsonl" if shared.fmt == "json" else shared.fmt or "text"
     strict = not shared.allow_nonfinite
     with few_collections(freeze=True):
-        return write_batch(files, fmt, jobs, shared.quiet, strict, first_line, scheduler, shared.width, shared.digits)
+        return write_batch(
+            files, fmt, jobs, shared.quiet, strict, first_line, scheduler, shared.width, shared.digits, scheduler_file
+        )
 
 
-def _check_scheduler(scheduler: str, jobs: int) -> None:
-    from ..distributed import local_workers, missing
+def _check_scheduler(scheduler: str | None, jobs: int) -> None:
+    from ..distributed_connect import local_workers, missing
 
     try:
-        local_workers(scheduler)
+        if scheduler is not None:
+            local_workers(scheduler)
     except ValueError as err:
         usage(str(err))
     if jobs != 1:
