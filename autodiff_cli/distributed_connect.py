@@ -222,6 +222,10 @@ def connect(
             raise AutodiffError(INPUT, f"cannot reach the Dask scheduler at {scheduler}: {one_line(err)}") from None
         _wait_for_workers(client, scheduler, WORKER_WAIT if worker_wait is None else worker_wait, tell)
         if workers is None:
+            # Nor its loop's reports of tasks whose failure nobody awaited (a lost cluster's leftovers,
+            # reported when they are collected, after this context has restored the loggers).
+            with contextlib.suppress(AttributeError):
+                client.loop.asyncio_loop.set_exception_handler(_unheard)
             _check_cluster(client, scheduler, tell)
         yield client
 
@@ -245,6 +249,10 @@ def _quiet_dask_logs() -> Iterator[None]:
     finally:
         for logger, handlers, propagate in saved:
             logger.handlers[:], logger.propagate = handlers, propagate
+
+
+def _unheard(loop: Any, context: dict[str, Any]) -> None:
+    """An exception Dask's event loop would log: the batch reports the failure itself, in one line."""
 
 
 def one_line(err: BaseException) -> str:
@@ -291,8 +299,9 @@ def _check_cluster(client: Any, scheduler: str, tell: Tell) -> None:
         )
     threads = sum(client.nthreads().values())
     note = f"autodiff: Dask scheduler {printable(scheduler)}: {len(theirs) - 1} workers, {threads} threads"
-    with contextlib.suppress(Exception):
-        note += f"; dashboard {printable(str(client.dashboard_link))}"
+    with contextlib.suppress(Exception):  # only a scheduler that serves one has a dashboard
+        if "dashboard" in client.scheduler_info().get("services", {}):
+            note += f"; dashboard {printable(str(client.dashboard_link))}"
     tell(note)
     busy = sum(len(keys) for keys in client.processing().values())
     if busy:
