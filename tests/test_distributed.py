@@ -423,3 +423,29 @@ def test_a_job_that_kills_every_worker_becomes_an_error_record(client):
     for i, record in enumerate(got, 1):
         if i != 18:
             assert record == {"line": i, "expr": "x^2", "value": float(i * i), "gradients": {"x": 2.0 * i}}
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--scheduler", "tls://127.0.0.1:1"], {}, "needs Dask's TLS settings"),
+        (["--scheduler", "tls://[::1]:1"], {}, "DASK_DISTRIBUTED__COMM__TLS__CA_FILE"),
+        (["--scheduler", "ucx://127.0.0.1:1"], {}, "ucx protocol is not installed"),
+        (["--scheduler", "dask"], {"DASK_SCHEDULER_ADDRESS": ""}, "none is set"),
+        (["--scheduler", "local:2", "--scheduler-file", "s.json"], {}, "pick one"),
+        (["--scheduler", "tcp://[::1"], {}, "tcp://HOST:PORT, dask or local[:N]"),
+    ],
+)
+def test_addresses_dask_cannot_use_here_are_one_line_usage_errors(args, env, message, monkeypatch):
+    """Refused before any connection is tried: no internal TypeError, no traceback, nothing on stdout."""
+    from click.testing import CliRunner
+
+    from autodiff_cli.cli import main
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DASK_DISTRIBUTED__COMM__TLS__CA_FILE", raising=False)
+    result = CliRunner().invoke(main, ["batch", "-q", *args], input="x x=1\n")
+    assert (result.exit_code, result.stdout) == (2, ""), result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr.replace("Error: ", "")
