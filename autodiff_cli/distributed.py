@@ -16,23 +16,20 @@ error record instead of stopping the batch.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import dataclasses
-import logging
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from . import __version__
+from . import distributed_connect
 from .batch import Job, Line, chunks, few_collections, in_order, no_op, parse_job, run_job, run_lines
-from .errors import INPUT, LIMIT, AutodiffError
+from .distributed_connect import INSTALL_HINT, LOCAL_CONFIG, Tell, connect, missing, nobody, one_line
+from .errors import CLUSTER, LIMIT, AutodiffError
 from .lines import Overlong
 
 __all__ = ["INSTALL_HINT", "DaskEngine", "connect", "missing"]
-
-INSTALL_HINT = "--scheduler needs Dask: pip install 'autodiff-cli[dask]' (or: pip install 'dask[distributed]')"
 
 # Jobs per Dask task: a task costs the scheduler about a millisecond, a short
 # job a tenth of that, so a chunk must hold hundreds of jobs to hide it; at most this many.
@@ -45,133 +42,26 @@ MIN_CHUNK_JOBS = 8
 IN_FLIGHT = 3
 # Deaths of workers a task may witness before Dask gives up on it, in a LocalCluster we start
 # (on a remote scheduler, its own setting, 3 by default). Then each job of it gets the same chances alone.
-ALLOWED_FAILURES = 1
-# Our own LocalCluster's settings (its nannies carry them into the workers). Dask's statistical
-# profiler samples every worker thread 100 times a second under the GIL the jobs hold, for a profile
-# nobody reads (there is no dashboard): without it the scheduler's cost per job fell from 73 to 34 us
-# (bench_distributed, local:1 against serial).
-LOCAL_CONFIG = {
-    "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
-    "distributed.worker.profile.enabled": False,
-}
-WORKER_WAIT = 60.0  # seconds for a first worker to join the scheduler
+ALLOWED_FAILURES = LOCAL_CONFIG["distributed.scheduler.allowed-failures"]
 # Times a job alone must be given up on by Dask before it is declared the one that kills workers.
 VERDICTS = 2
 WATCH = 2.0  # seconds between looks at the workers while waiting for answers
-CONNECT_TIMEOUT = "10s"
-
-_LOCAL = re.compile(r"local(?::(\d+))?")
-# A scheduler another process can reach: Dask's network schemes (tcp by default), a host, a port.
-# Dask's own parser also takes a host without a port or inproc://, then fails inside Client(), whose
-# half-made object waits 20 s to close and prints a traceback: so they are refused here, first.
-_ADDRESS = re.compile(r"((tcp|tls|ws|wss)://)?([^\s/:\[\]]+|\[[0-9a-f:.]+\]):\d{1,5}", re.IGNORECASE)
 
 Lines = list[Line]
-
-
-def missing() -> str | None:
-    """Why --scheduler cannot work here (how to install Dask), or None if it can."""
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        return INSTALL_HINT
-    return None
-
-
-def local_workers(scheduler: str) -> tuple[int, int] | None:
-    """(workers asked, workers started) for ``local[:N]`` (every core for ``local``), None for an address.
-
-    Workers are capped as --jobs caps them (``batch.worker_count``). Raises
-    ValueError, saying what is expected, for anything that is neither.
-    """
-    match = _LOCAL.fullmatch(scheduler)
-    if match:
-        from .batch import worker_count
-
-        asked = int(match.group(1) or 0)
-        if match.group(1) is not None and asked < 1:
-            raise ValueError("--scheduler local:N needs N >= 1 workers")
-        return asked, worker_count(asked)
-    if not _ADDRESS.fullmatch(scheduler):
-        raise ValueError(f"--scheduler takes tcp://HOST:PORT or local[:N], not {scheduler!r}")
-    return None
-
-
-def _worker_version() -> str:
-    return __version__
-
-
-@contextlib.contextmanager
-def connect(scheduler: str, worker_wait: float = WORKER_WAIT) -> Iterator[Any]:
-    """A dask.distributed Client for ``scheduler``: an address, or ``local[:N]`` for a LocalCluster here.
-
-    Raises AutodiffError(kind="input") when the scheduler cannot be reached, no
-    worker joins it, or its workers do not run this version of autodiff: those
-    are mistakes in the command, found before any job is read.
-    """
-    from distributed import Client, LocalCluster
-
-    try:
-        local = local_workers(scheduler)
-    except ValueError as err:
-        raise AutodiffError(INPUT, str(err)) from None
-    workers = None if local is None else local[1]
-    with contextlib.ExitStack() as stack:
-        if workers is not None:
-            from dask import config
-
-            stack.enter_context(config.set(LOCAL_CONFIG))
-            address: Any = stack.enter_context(
-                LocalCluster(  # type: ignore[no-untyped-call]
-                    n_workers=workers,
-                    threads_per_worker=1,  # jobs hold the GIL: a process per core is what scales
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    # No dashboard, but the scheduler's HTTP server still starts: on a free loopback port.
-                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                    silence_logs=logging.CRITICAL,  # stderr is for the summary: answers say what failed
-                )
-            )
-        else:
-            address = scheduler
-        try:
-            # Answers come straight from our own workers (on this machine), not relayed by the scheduler,
-            # which shares this process with the writing of records; a remote cluster keeps Dask's default.
-            direct = workers is not None
-            client = stack.enter_context(
-                Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False, direct_to_workers=direct)  # type: ignore[no-untyped-call]
-            )
-        except (OSError, TimeoutError, ValueError) as err:
-            raise AutodiffError(INPUT, f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
-        _check_workers(client, scheduler, worker_wait)
-        yield client
-
-
-def _check_workers(client: Any, scheduler: str, worker_wait: float) -> None:
-    """At least one worker, and one that runs this autodiff (else every job would fail alike)."""
-    try:
-        client.wait_for_workers(1, timeout=worker_wait)
-    except TimeoutError:
-        raise AutodiffError(INPUT, f"no Dask worker joined the scheduler at {scheduler} in {worker_wait:g} s") from None
-    try:
-        theirs = client.submit(_worker_version, pure=False).result(timeout=worker_wait)
-    except Exception as err:  # the workers cannot even load autodiff
-        raise AutodiffError(
-            INPUT, f"the Dask workers cannot run autodiff ({type(err).__name__}: {err}): install it on every worker"
-        ) from None
-    if theirs != __version__:
-        raise AutodiffError(INPUT, f"the Dask workers run autodiff {theirs}, this is {__version__}: install the same one")
 
 
 class DaskEngine:
     """Runs the numbered lines of a batch on a Dask cluster; an ``Engine`` for ``batch.run_batch``."""
 
-    def __init__(self, client: Any, chunk_jobs: int | None = None) -> None:
-        """``chunk_jobs``: jobs per task, fixed; by default CHUNK_JOBS at first, then about CHUNK_SECONDS of work."""
+    def __init__(self, client: Any, chunk_jobs: int | None = None, tell: Tell = nobody) -> None:
+        """``chunk_jobs``: jobs per task, fixed; by default CHUNK_JOBS at first, then about CHUNK_SECONDS of work.
+
+        ``tell`` hears what the batch waits for (a cluster left without workers).
+        """
         from distributed import LocalCluster
 
         self.client = client
+        self.tell = tell
         self.adapt = chunk_jobs is None
         self.chunk_jobs = chunk_jobs or CHUNK_JOBS
         # Workers of a LocalCluster in this process (which may be started again), else None.
@@ -235,26 +125,46 @@ class DaskEngine:
 
         A worker that dies while its nanny is still starting it is not restarted, so a job
         that kills fresh workers can empty a cluster. A LocalCluster of ours is then started
-        again; on another cluster, WORKER_WAIT seconds without a worker end the batch.
+        again; on another cluster, ``distributed_connect.WORKER_WAIT`` seconds without a worker end the batch. Any
+        other failure of the cluster (its scheduler lost, a task that cannot run at all) ends
+        it too, as an AutodiffError of kind "cluster": the caller says how far the batch got.
         """
+        from distributed import KilledWorker
+
         alone_since: float | None = None
+        wait = distributed_connect.WORKER_WAIT
         while True:
             try:
-                return future.result(timeout=WATCH)
-            except TimeoutError:
-                pass
-            if self.client.nthreads():
+                try:
+                    return future.result(timeout=WATCH)
+                except TimeoutError:
+                    pass
+                threads = self.client.nthreads()
+            except (KilledWorker, AutodiffError):
+                raise
+            except (Exception, asyncio.CancelledError) as err:  # the cluster, not a job, failed
+                raise self._lost(err) from None
+            if threads:
                 alone_since = None
                 continue
             now = time.monotonic()
-            alone_since = alone_since or now
-            if now - alone_since < (WATCH if self.workers else WORKER_WAIT):
+            if alone_since is None:
+                alone_since = now
+                if not self.workers:
+                    self.tell(f"autodiff: the Dask cluster has no worker left: waiting up to {wait:g} s for one")
+            if now - alone_since < (WATCH if self.workers else wait):
                 continue
             if not self.workers:
-                raise AutodiffError(LIMIT, f"the Dask cluster has had no worker for {WORKER_WAIT:g} s")
+                raise AutodiffError(CLUSTER, f"the Dask cluster has had no worker for {wait:g} s")
             self.client.cluster.scale(0)
             self.client.cluster.scale(self.workers)
             alone_since = None
+
+    def _lost(self, err: BaseException) -> AutodiffError:
+        """What a failure of the cluster itself (not of a job) is called."""
+        if getattr(self.client, "status", "running") != "running":
+            return AutodiffError(CLUSTER, f"lost the Dask scheduler ({one_line(err)})")
+        return AutodiffError(CLUSTER, f"the Dask cluster failed ({one_line(err)})")
 
 
 class Answers:

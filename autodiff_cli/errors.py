@@ -10,8 +10,11 @@ DOMAIN = "domain"
 OVERFLOW = "overflow"
 LIMIT = "limit"
 INPUT = "input"
+# The Dask cluster a batch ran on was lost midway (its scheduler, or every worker): never a job's record,
+# the batch stops with its own exit status, saying how far it got.
+CLUSTER = "cluster"
 
-KINDS = (SYNTAX, NAME, DOMAIN, OVERFLOW, LIMIT, INPUT)
+KINDS = (SYNTAX, NAME, DOMAIN, OVERFLOW, LIMIT, INPUT, CLUSTER)
 
 
 class AutodiffError(Exception):

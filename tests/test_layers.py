@@ -43,6 +43,7 @@ LAYERS: dict[str, str] = {
     "derivatives": "features",
     "algebra": "features",
     "distributed": "features",
+    "distributed_connect": "features",  # reaching and checking a Dask cluster
     "explain": "features",
     "hessian": "features",
     "jobs": "features",

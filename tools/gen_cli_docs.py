@@ -38,7 +38,9 @@ columns), and an index of every flag. `autodiff --help` lists the commands;
 - Help: `-h` is the same as `--help`, for every command.
 - Exit status: 0 success; 1 a failed evaluation or job (domain, overflow,
   limit); 2 bad usage, or a syntax or name error in a program given on the
-  command line.
+  command line; 3 a batch's Dask cluster lost midway (kind `cluster`: the
+  output holds whole lines, standard error the line to resume from); 130, 143
+  interrupted (SIGINT, SIGTERM).
 
 ## Shell completion
 

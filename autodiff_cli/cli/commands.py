@@ -241,7 +241,13 @@ def plot_command(program: str, bindings: tuple[str, ...], shared: Shared, **opti
 @click.option(
     "--scheduler",
     metavar="ADDRESS",
-    help="Run the jobs on a Dask cluster (tcp://HOST:8786), or on local[:N] worker processes it starts here.",
+    help="Run the jobs on a Dask cluster (tcp://HOST:8786; dask: Dask's configured scheduler-address), or on"
+    " local[:N] worker processes it starts here.",
+)
+@click.option(
+    "--scheduler-file",
+    metavar="PATH",
+    help="Run the jobs on the Dask cluster whose scheduler wrote PATH (dask scheduler --scheduler-file).",
 )
 @click.option(
     "--first-line",
@@ -252,7 +258,9 @@ def plot_command(program: str, bindings: tuple[str, ...], shared: Shared, **opti
 )
 @shared_options(("text", "json", "jsonl", "csv"), json_means="jsonl", notes=" json is the older spelling of jsonl here.")
 @guarded
-def batch_command(files: tuple[str, ...], jobs: int, scheduler: str | None, first_line: int, shared: Shared) -> None:
+def batch_command(
+    files: tuple[str, ...], jobs: int, scheduler: str | None, scheduler_file: str | None, first_line: int, shared: Shared
+) -> None:
     """Run every job of FILE (standard input if none, or `-`), in order.
 
     A job is one line: a JSON object {"expr": "...", "vars": {"a": 2}} (an "id"
@@ -270,6 +278,8 @@ def batch_command(files: tuple[str, ...], jobs: int, scheduler: str | None, firs
       autodiff batch big.jsonl --jobs 0 --format csv > answers.csv
 
     Exit status: 0 if every job succeeded, 1 if any failed, 2 for bad usage;
-    130 or 143 if stopped by SIGINT or SIGTERM (the output then holds whole lines).
+    3 if the Dask cluster was lost midway (the output then holds whole lines,
+    and standard error the line to resume from); 130 or 143 if stopped by
+    SIGINT or SIGTERM (the output then holds whole lines).
     """
-    sys.exit(run.batch(files or ("-",), jobs, scheduler, first_line, shared))
+    sys.exit(run.batch(files or ("-",), jobs, scheduler, first_line, shared, scheduler_file))

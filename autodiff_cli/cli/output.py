@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TextIO, cast
 
 import click
 
-from ..errors import DOMAIN, INPUT, LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
+from ..errors import CLUSTER, DOMAIN, INPUT, LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from ..text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 __all__ = [
+    "EXIT_CLUSTER",
     "EXIT_FAILED",
     "EXIT_USAGE",
     "Interrupted",
@@ -45,6 +46,7 @@ __all__ = [
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_CLUSTER = 3  # the Dask cluster was lost midway: the output holds whole lines, stderr where to resume
 # syntax and name errors are the caller's mistake in `eval`, like a bad option.
 EXIT_FOR_KIND = {
     SYNTAX: EXIT_USAGE,
@@ -53,6 +55,7 @@ EXIT_FOR_KIND = {
     DOMAIN: EXIT_FAILED,
     OVERFLOW: EXIT_FAILED,
     LIMIT: EXIT_FAILED,
+    CLUSTER: EXIT_CLUSTER,
 }
 
 

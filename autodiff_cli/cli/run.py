@@ -251,25 +251,44 @@ def diff(source: str, wrt: list[str], order: int, shared: Shared) -> None:
         click.echo(render_derivatives(found))
 
 
-def batch(files: Sequence[str], jobs: int, scheduler: str | None, first_line: int, shared: Shared) -> int:
+def batch(
+    files: Sequence[str],
+    jobs: int,
+    scheduler: str | None,
+    first_line: int,
+    shared: Shared,
+    scheduler_file: str | None = None,
+) -> int:
     """Run a batch (here, or on Dask); return the exit status."""
     from ..batch import few_collections
     from .streams import write_batch
 
-    if scheduler is not None:
+    if scheduler is not None and scheduler_file is not None:
+        usage("--scheduler and --scheduler-file both name a scheduler: pick one")
+    if scheduler is not None or scheduler_file is not None:
         _check_scheduler(scheduler, jobs, shared.quiet)
+    elif not shared.quiet and os.environ.get("DASK_SCHEDULER_ADDRESS"):
+        from ..distributed_connect import configured_note
+
+        note = configured_note(os.environ)
+        if note:
+            say(note)
     fmt = "jsonl" if shared.fmt == "json" else shared.fmt or "text"
     strict = not shared.allow_nonfinite
     with few_collections(freeze=True):
-        return write_batch(files, fmt, jobs, shared.quiet, strict, first_line, scheduler, shared.width, shared.digits)
+        return write_batch(
+            files, fmt, jobs, shared.quiet, strict, first_line, scheduler, shared.width, shared.digits, scheduler_file
+        )
 
 
-def _check_scheduler(scheduler: str, jobs: int, quiet: bool) -> None:
+def _check_scheduler(scheduler: str | None, jobs: int, quiet: bool) -> None:
     from ..batch import WORKERS_PER_CORE
-    from ..distributed import local_workers, missing
+    from ..distributed_connect import local_workers, missing
 
+    local = None
     try:
-        local = local_workers(scheduler)
+        if scheduler is not None:
+            local = local_workers(scheduler)
     except ValueError as err:
         usage(str(err))
     if jobs != 1:

@@ -5,16 +5,28 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shlex
 import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 from ..batch import WORKERS_PER_CORE, Report, run_batch, worker_count
-from ..errors import AutodiffError
+from ..errors import CLUSTER, AutodiffError
 from ..program import Program
 from ..sweep import Axis, Sweep
-from .output import Interrupted, LineWriter, console, error_console, open_rows, say, standard_input
+from ..text import printable
+from .output import (
+    EXIT_CLUSTER,
+    Interrupted,
+    LineWriter,
+    console,
+    error_console,
+    open_rows,
+    report_error,
+    say,
+    standard_input,
+)
 
 __all__ = ["write_batch", "write_sweep"]
 
@@ -83,13 +95,15 @@ def _formatter(
     return render(table.header()), lambda r: render(table.row(r))
 
 
-def _engine(stack: contextlib.ExitStack, scheduler: str | None) -> Any:
+def _engine(stack: contextlib.ExitStack, scheduler: str | None, scheduler_file: str | None, quiet: bool) -> Any:
     """The Dask engine for ``scheduler`` (connected before any job is read), or None to run here."""
-    if scheduler is None:
+    if scheduler is None and scheduler_file is None:
         return None
     from ..distributed import DaskEngine, connect
 
-    return DaskEngine(stack.enter_context(connect(scheduler)))
+    tell = (lambda message: None) if quiet else say
+    client = stack.enter_context(connect(scheduler or "", scheduler_file=scheduler_file, tell=tell))
+    return DaskEngine(client, tell=tell)
 
 
 def write_batch(
@@ -102,8 +116,13 @@ def write_batch(
     scheduler: str | None = None,
     width: int | None = None,
     digits: int | None = None,
+    scheduler_file: str | None = None,
 ) -> int:
-    """Run a batch and write its answers; return the exit status."""
+    """Run a batch and write its answers; return the exit status.
+
+    A Dask cluster lost midway ends the batch with its error, the summary of
+    what was written, and the line to resume from.
+    """
     report = Report()
     workers = worker_count(jobs)
     if jobs > workers and not quiet:
@@ -111,22 +130,63 @@ def write_batch(
     name_files = len(paths) > 1
     header, line_of = _formatter(fmt, name_files, width, digits)
     stack = contextlib.ExitStack()
-    engine = _engine(stack, scheduler)
-    progress = _progress(paths, quiet)
+    written = _Written(paths, first_line)
+    lost: AutodiffError | None = None
     # Answers are held and written in blocks, and whatever is held is written before any wait.
-    with stack, LineWriter(hold=True) as out:
-        with contextlib.suppress(Interrupted), progress or contextlib.nullcontext():
+    # Signals are ours from the start: Ctrl-C while connecting to a cluster stops at once, too.
+    with LineWriter(hold=True) as out:
+        with contextlib.suppress(Interrupted), stack:
+            engine = _engine(stack, scheduler, scheduler_file, quiet)
+            progress = stack.enter_context(_progress(paths, quiet) or contextlib.nullcontext())
             out.write(header)
             on_read = progress.read if progress else None
             records = run_batch(_open_inputs(paths), workers, on_read, name_files, strict, first_line, engine, out.flush)
-            with contextlib.closing(records):
-                for record in records:
-                    out.write(line_of(record), functools.partial(report.add, record))
-                    if progress:
-                        progress.answered()
-    if not quiet:
+            try:
+                with contextlib.closing(records):
+                    for record in records:
+                        out.write(line_of(record), functools.partial(written.add, report, record))
+                        if progress:
+                            progress.answered()
+            except AutodiffError as err:
+                if err.kind != CLUSTER:
+                    raise
+                lost = err
+    if lost is not None:
+        report_error(lost)
+    if not quiet or lost is not None:
         say(f"{report}" + (" (interrupted)" if out.status else ""))
+    if lost is not None:
+        say(written.resume())
+        return EXIT_CLUSTER
     return out.status or report.return_code
+
+
+class _Written:
+    """Where the written answers reached: the line a batch cut short resumes from."""
+
+    def __init__(self, paths: Sequence[str], first_line: int) -> None:
+        self.paths = paths
+        self.first_line = first_line
+        self.line = first_line - 1
+        self.file = paths[0]
+
+    def add(self, report: Report, record: dict[str, Any]) -> None:
+        report.add(record)
+        self.line = record.get("line", self.line)
+        self.file = record.get("file", self.file)
+
+    def resume(self) -> str:
+        """How to run the rest: from the line after the last answer written, numbered as before."""
+        line = self.line + 1
+        stdin = self.file == "-"
+        source = "standard input" if stdin else printable(shlex.quote(self.file))
+        rest = self.paths[self.paths.index(self.file) + 1 :] if self.file in self.paths else []
+        after = f", then the {len(rest)} file(s) after it" if rest else ""
+        return (
+            f"autodiff: answers were written up to line {self.line} of {source}; to resume: "
+            f"tail -n +{line - self.first_line + 1} {'INPUT' if stdin else source}"
+            f" | autodiff batch --first-line {line} [options]{after}"
+        )
 
 
 def write_sweep(
