@@ -127,6 +127,7 @@ def check_picture(svg: ET.Element, source: str, bindings: dict[str, float]) -> N
     assert pairs_overlapping(rects) == []
     legend = [t for t in svg.iter(f"{NS}text") if t.get("class") == "ad-legend"]
     assert len(legend) == 1 and not any(overlap(text_box(legend[0]), r) for r in rects)
+    assert text_box(legend[0])[2] <= float(svg.get("width", "0")), "the legend runs past the picture's edge"
     # edges: from the operand's right side to the user's left side, one per operand, crossing no other box
     operands: dict[str, int] = {}
     for path in svg.iter(f"{NS}path"):
@@ -183,6 +184,11 @@ def test_a_big_program_draws_apart_and_quickly(n: int) -> None:
     elapsed = time.perf_counter() - start
     assert elapsed < 2.0, f"{len(program.order)} nodes took {elapsed:.2f} s"
     check_picture(ET.fromstring(text), source, bindings)
+
+
+def test_a_small_graph_holds_its_whole_legend() -> None:
+    source, bindings = "tanh(a*b+c)", {"a": 2.0, "b": 3.0, "c": 1.0}
+    check_picture(eval_svg(source, bindings), source, bindings)
 
 
 def test_digits_are_respected() -> None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from ..graph_view import Drawable, GraphView, Node, graph_view
 from ..program import Program, compile_program
 from ..text import clip, printable
-from .geometry import FONT, Geometry, Shape, geometry
+from .geometry import FONT, Geometry, Shape, geometry, text_width
 
 __all__ = ["PALETTES", "TEXT_KINDS", "program_svg", "svg_document", "to_svg", "xml_text"]
 
@@ -122,6 +122,8 @@ def _shape(shape: Shape, key: str) -> list[str]:
 def svg_document(geo: Geometry, title: str, keys: Mapping[int, str] | None = None, legend: bool = True) -> str:
     """The SVG element of ``geo``; ``keys`` give shapes a ``data-id`` (explain's ids, on the HTML page)."""
     width, height = geo.width, geo.height if legend else geo.height - 18.0
+    if legend:  # a small graph is narrower than its legend line: the picture widens to hold it
+        width = max(width, 16 + text_width([(LEGEND, "legend")]) + 16)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="ad-graph" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.1f} {height:.1f}" font-size="{FONT:g}" role="img" aria-label="{xml_text(title)}">',
