@@ -24,9 +24,10 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from . import distributed_connect
-from .batch import Job, Line, chunks, few_collections, in_order, no_op, parse_job, run_job, run_lines
+from .batch import Line, chunks, few_collections, in_order, no_op, run_job, run_lines
 from .distributed_connect import INSTALL_HINT, LOCAL_CONFIG, Tell, connect, missing, nobody, one_line
 from .errors import CLUSTER, LIMIT, AutodiffError
+from .job_lines import Job, parse_job
 from .lines import Overlong
 
 __all__ = ["INSTALL_HINT", "DaskEngine", "connect", "missing"]

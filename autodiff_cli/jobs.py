@@ -3,7 +3,7 @@
 A record is the unit that travels: a Dask bag, a queue or a database row can
 carry it, and ``read_record`` turns it back into a Result or the AutodiffError
 it reports. ``answer`` goes through the very functions the batch command uses
-(``batch.parse_job`` and ``batch.run_job``), so a record made here and a line
+(``job_lines.parse_job`` and ``batch.run_job``), so a record made here and a line
 printed by the CLI are the same bytes once written with ``json.dumps``.
 """
 
@@ -13,9 +13,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .batch import Job, load_json, parse_job, run_job
+from .batch import run_job
 from .bindings import as_number
 from .errors import INPUT, KINDS, AutodiffError
+from .job_lines import Job, load_json, parse_job
 from .program import Result
 
 __all__ = ["answer", "read_record"]
@@ -105,7 +106,7 @@ def read_record(record: Mapping[str, Any] | str) -> Result | AutodiffError:
     The inverse of ``answer``: the error comes back with its kind, message and
     position (and the program as its source, so ``caret()`` works). A text or
     mapping that is not a record raises AutodiffError(kind="input"). A line is
-    read by batch's own rule (``batch.load_json``: RFC 8259, no NaN, no member
+    read by batch's own rule (``job_lines.load_json``: RFC 8259, no NaN, no member
     named twice), never by a looser one.
     """
     if isinstance(record, str):

@@ -18,10 +18,11 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from .batch import Report, json_bindings, load_json
+from .batch import Report
 from .bindings import CheckedBindings, check_name
 from .columns import ColumnProgram
 from .errors import INPUT, LIMIT, NAME, AutodiffError
+from .job_lines import json_bindings, load_json
 from .lines import OVERLONG, overlong_row, text_blocks
 from .ops import CONSTANTS
 from .program import Program, Result

@@ -16,11 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from autodiff_cli import AutodiffError, Value, compile_program, evaluate
-from autodiff_cli.batch import parse_job, run_job
+from autodiff_cli.batch import run_job
 from autodiff_cli.bindings import CheckedBindings, check_bindings, parse_bindings
 from autodiff_cli.check import check_gradients
 from autodiff_cli.cli import main
 from autodiff_cli.hessian import hessian
+from autodiff_cli.job_lines import parse_job
 
 # Values no entry point may take, each with why.
 BAD_VALUES = [

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autodiff_cli.batch import Report, parse_job, run_job
+from autodiff_cli.batch import Report, run_job
 from autodiff_cli.cli import main
+from autodiff_cli.job_lines import parse_job
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "cases.jsonl").read_text().splitlines()]
 OK_CASES = [c for c in CASES if "error" not in c]
