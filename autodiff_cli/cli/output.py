@@ -11,9 +11,11 @@ once; then the output is flushed and the status is 128 + the signal.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import functools
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable, Sequence
@@ -32,9 +34,12 @@ __all__ = [
     "EXIT_USAGE",
     "Interrupted",
     "LineWriter",
+    "ascii_json",
     "console",
+    "echo_json",
     "error_console",
     "fail",
+    "fitting",
     "guarded",
     "open_rows",
     "plain_ascii",
@@ -238,6 +243,54 @@ def _is_regular_file(stream: Any) -> bool:
         return False
 
 
+# Codecs that take any text: on any other standard output, text is made to fit before it is held or written.
+_ANY_TEXT = {"utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "gb18030"}
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}"
+
+
+def ascii_json(text: str) -> str:
+    """JSON text with every character past ASCII escaped: exactly what ``json.dumps(ensure_ascii=True)`` writes.
+
+    Outside strings JSON is ASCII already, so escaping afterwards is the same
+    as escaping while encoding, and the hot path (UTF-8) never pays for it.
+    """
+    return text if text.isascii() else _NOT_ASCII.sub(_json_escape, text)
+
+
+def fitting(stream: Any, json: bool) -> Callable[[str], str] | None:
+    """How text is made to fit ``stream``'s encoding, or None if it takes any text.
+
+    JSON stays JSON (``ascii_json``); anything else shows what the encoding
+    cannot take as '?', as the display does on such a terminal
+    (``render.display.Terminal.encodable``). So an ASCII standard output
+    (PYTHONIOENCODING=ascii, LC_ALL=C) never fails a write half way through.
+    """
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        name, encoding = "ascii", "ascii"
+    if name in _ANY_TEXT:
+        return None
+    if json:
+        return ascii_json
+    return lambda text: text if text.isascii() else text.encode(encoding, "replace").decode(encoding)
+
+
+def echo_json(text: str) -> None:
+    """One JSON answer on standard output, in ASCII where that cannot take any text (as batch and sweeps write it)."""
+    fit = fitting(sys.stdout, json=True)
+    click.echo(text if fit is None else fit(text))
+
+
 class LineWriter:
     """Writes whole lines to standard output, flushed at once unless it is a regular file.
 
@@ -250,11 +303,15 @@ class LineWriter:
     them): a producer that calls ``flush()`` before every wait of its own (for
     input, for workers) still streams, and a busy one writes in blocks, a
     system call per block instead of three per line.
+
+    Text is made to fit standard output's encoding as it is given (``fitting``;
+    ``json``: the lines are JSON), so no line can fail to encode later and take
+    the held ones with it.
     """
 
     HOLD_CHARS = 1 << 16
 
-    def __init__(self, hold: bool = False) -> None:
+    def __init__(self, hold: bool = False, json: bool = False) -> None:
         import signal
 
         self._signal = signal
@@ -268,6 +325,7 @@ class LineWriter:
         self._held: list[str] = []
         self._held_chars = 0
         self._counts: list[Callable[[], None]] = []
+        self._fit = fitting(sys.stdout, json)
 
     def write(self, text: str, written: Callable[[], None] | None = None) -> None:
         """Write ``text`` (whole lines), then call ``written``; a signal that arrives meanwhile is acted on after.
@@ -277,6 +335,8 @@ class LineWriter:
         lines that were written.
         """
         counts = () if written is None else (written,)
+        if self._fit is not None:
+            text = self._fit(text)
         if not self.hold:
             self._emit(text, counts)
             return
@@ -309,7 +369,11 @@ class LineWriter:
         self._writing = True
         try:
             out = sys.stdout  # looked up each time: a progress bar may be routing it
-            out.write(text)
+            try:
+                out.write(text)  # a text stream encodes all of it before it writes any of it
+            except UnicodeEncodeError:  # what ``fitting`` cannot foresee (a file name's lone surrogate): '?', not the block
+                encoding = getattr(out, "encoding", None) or "utf-8"
+                out.write(text.encode(encoding, "replace").decode(encoding))
             if self.flush_each:
                 out.flush()
             for count in counts:

@@ -114,7 +114,7 @@ def write_batch(
     engine = _engine(stack, scheduler)
     progress = _progress(paths, quiet)
     # Answers are held and written in blocks, and whatever is held is written before any wait.
-    with stack, LineWriter(hold=True) as out:
+    with stack, LineWriter(hold=True, json=fmt == "jsonl") as out:
         with contextlib.suppress(Interrupted), progress or contextlib.nullcontext():
             out.write(header)
             on_read = progress.read if progress else None
@@ -141,7 +141,7 @@ def write_sweep(
 ) -> int:
     """Run a sweep over ``rows`` (a path, ``-``) or the ranges and write it; return the exit status."""
     sweep = Sweep(program, constants, axes, fmt, strict, keep)
-    with LineWriter() as out:
+    with LineWriter(json=fmt == "jsonl") as out:
         with contextlib.suppress(Interrupted), contextlib.ExitStack() as stack:
             for text in sweep.run(open_rows(stack, rows)):
                 out.write(text, sweep.written)
