@@ -147,7 +147,7 @@ def _answers(data: bytes, jobs: int) -> list[dict]:
 # so that more of them are in flight.
 SHAPES = [
     pytest.param(_sum_lines(2000, 200), 2000, 2, None, id="4kB-lines-x200-jobs2"),
-    pytest.param(_sum_lines(12000, 40), 12000, 3, 200_000, id="24kB-lines-x40-jobs3"),
+    pytest.param(_sum_lines(12000, 60), 12000, 3, 300_000, id="24kB-lines-x60-jobs3"),
     pytest.param(_sum_lines(60000, 8), 60000, 2, 200_000, id="120kB-lines-x8-jobs2"),
     pytest.param(_sum_lines(30, 3000), 30, 4, None, id="short-lines-x3000-jobs4"),
 ]
@@ -331,6 +331,17 @@ def test_a_real_ascii_stdout_gets_every_answer_from_batch_and_sweeps(tmp_path, e
         _, reference = _invoke([*args, "-q"], "utf-8")
         assert got.returncode == 0 and got.stderr == b"", (args, got.stderr)
         assert got.stdout.decode("ascii") == _fits(reference, fmt), args
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["eval", "θ*φ", "θ=2", "φ=3", "--json"], ["explain", "sin(θ)", "θ=1", "--json"], ["diff", "tanh(é*θ)", "--json"]],
+)
+def test_one_json_answer_on_an_ascii_stdout_is_ascii_json_too(args: list[str]) -> None:
+    status, out = _invoke(args, "ascii")
+    _, reference = _invoke(args, "utf-8")
+    assert status == 0 and "\\u" in out
+    assert out == _fits(reference, "json")
 
 
 def _holding_writer_to(monkeypatch, stream: io.TextIOWrapper, lines: list[str]) -> tuple[int, BaseException | None]:
