@@ -24,10 +24,13 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from autodiff_cli import batch, compile_program, evaluate
 from autodiff_cli.batch import run_batch
 from autodiff_cli.cli import main, streams
+from autodiff_cli.cli.encoding import ascii_json
 from autodiff_cli.cli.output import LineWriter
 
 AUTODIFF = [sys.executable, "-m", "autodiff_cli"]
@@ -417,3 +420,15 @@ def test_an_error_in_the_producer_still_writes_every_answer_held(monkeypatch) ->
     status, out = _invoke(["batch", "--json"], "utf-8", "".join(f'"x*{i}" x=1\n' for i in range(5000)))
     assert status == 1
     assert [json.loads(line)["value"] for line in out.splitlines()] == [float(i) for i in range(3000)]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(JSON_VALUES | st.just({"\ud800": "\udcff\U0001f600"}))
+def test_ascii_json_is_exactly_what_json_dumps_ensure_ascii_writes(value: object) -> None:
+    assert ascii_json(json.dumps(value, ensure_ascii=False)) == json.dumps(value, ensure_ascii=True)

@@ -11,11 +11,9 @@ once; then the output is flushed and the status is 128 + the signal.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import functools
 import os
-import re
 import stat
 import sys
 from collections.abc import Callable, Sequence
@@ -25,6 +23,7 @@ import click
 
 from ..errors import DOMAIN, INPUT, LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from ..text import printable
+from .encoding import fitting
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,12 +33,10 @@ __all__ = [
     "EXIT_USAGE",
     "Interrupted",
     "LineWriter",
-    "ascii_json",
     "console",
     "echo_json",
     "error_console",
     "fail",
-    "fitting",
     "guarded",
     "open_rows",
     "plain_ascii",
@@ -241,48 +238,6 @@ def _is_regular_file(stream: Any) -> bool:
         return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
     except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
         return False
-
-
-# Codecs that take any text: on any other standard output, text is made to fit before it is held or written.
-_ANY_TEXT = {"utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "gb18030"}
-_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
-def _json_escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    code -= 0x10000
-    return f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}"
-
-
-def ascii_json(text: str) -> str:
-    """JSON text with every character past ASCII escaped: exactly what ``json.dumps(ensure_ascii=True)`` writes.
-
-    Outside strings JSON is ASCII already, so escaping afterwards is the same
-    as escaping while encoding, and the hot path (UTF-8) never pays for it.
-    """
-    return text if text.isascii() else _NOT_ASCII.sub(_json_escape, text)
-
-
-def fitting(stream: Any, json: bool) -> Callable[[str], str] | None:
-    """How text is made to fit ``stream``'s encoding, or None if it takes any text.
-
-    JSON stays JSON (``ascii_json``); anything else shows what the encoding
-    cannot take as '?', as the display does on such a terminal
-    (``render.display.Terminal.encodable``). So an ASCII standard output
-    (PYTHONIOENCODING=ascii, LC_ALL=C) never fails a write half way through.
-    """
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        name, encoding = "ascii", "ascii"
-    if name in _ANY_TEXT:
-        return None
-    if json:
-        return ascii_json
-    return lambda text: text if text.isascii() else text.encode(encoding, "replace").decode(encoding)
 
 
 def echo_json(text: str) -> None:
