@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+import os
 import threading
 from array import array
 from collections.abc import Callable, Iterator
@@ -257,6 +258,11 @@ _POSTLEX = _Postlex()
 _LOCK = threading.Lock()
 _PARSER: Lark | None = None
 _DRIVER: Driver | None = None
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    # A fork copies only the forking thread: a parse under way in another (its lock, its paused
+    # collector, lark half imported) would never end in the child. So a fork waits for it to end.
+    os.register_at_fork(before=_LOCK.acquire, after_in_parent=_LOCK.release, after_in_child=_LOCK.release)
 
 
 class _NotYet(Exception):

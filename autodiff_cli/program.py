@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +58,7 @@ class Program:
 
     def __init__(self, graph: Graph) -> None:
         self.lock = threading.RLock()
+        _programs.add(self)
         self.graph = graph
         self.source = graph.source
         result = graph.result
@@ -205,6 +208,26 @@ CACHE_PROGRAMS = 256
 _cache: OrderedDict[str, Program] = OrderedDict()
 _cache_characters = 0
 _cache_lock = threading.Lock()
+
+
+_programs: weakref.WeakSet[Program] = weakref.WeakSet()
+"""Every live Program, so that a forked child can give each a lock of its own."""
+
+
+def _unlock_in_child() -> None:
+    """A fork copies only the forking thread: a Program another thread was running would stay locked in the child.
+
+    So each gets a new lock there. Its half-computed nodes are harmless: every
+    run binds all its leaves and recomputes every node. The cache's lock is
+    only held for a moment, so a fork waits for it instead.
+    """
+    _cache_lock.release()
+    for program in list(_programs):
+        program.lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(before=_cache_lock.acquire, after_in_parent=_cache_lock.release, after_in_child=_unlock_in_child)
 
 
 def compile_program(source: str) -> Program:

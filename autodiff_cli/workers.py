@@ -7,6 +7,18 @@ the units sent to it in order, so when one dies the parent knows which unit
 it was running and which it had not started. The unit it was running is run
 again, a job at a time, so that the job that killed it is found; a job that
 kills its worker a second time gets an error record instead of an answer.
+
+A worker reads its pipe in a thread of its own, so that it never stops
+reading. Its answers repeat its jobs' programs, so they are as large as the
+unit it was sent; if it read only between units, the parent blocked sending
+it the next unit and the worker blocked sending back the last one's answers
+would each wait for the other forever (a few kB a line and --jobs 2 did it).
+With the reader always draining, every ``send`` of the parent ends, and the
+parent reads answers at every wait. Of the ways out this is the smallest: the
+parent stays one thread with no partial writes to track, units still run in
+the order sent (so the first unit a dead worker held is the one it was
+running), and what a worker holds unread is bounded by the parent's window
+of units in flight.
 """
 
 from __future__ import annotations
@@ -14,7 +26,9 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import os
+import queue
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,16 +61,31 @@ class Unit:
         return self.records
 
 
-def _serve(conn: Any, work: Callable[[Lines], Records]) -> None:
+_END: Any = None
+"""What the reader thread queues when the pipe ends: no more units will come."""
+
+
+def _drain(conn: Any, units: queue.SimpleQueue[Any]) -> None:
+    """Read units as they arrive, whatever the worker is doing, so the parent's ``send`` never waits on it."""
+    try:
+        while True:
+            units.put(conn.recv())
+    except (EOFError, OSError):
+        units.put(_END)
+    except Exception:
+        os._exit(70)  # an unreadable unit: the parent runs it again elsewhere
+
+
+def _serve(conn: Any, work: Callable[[Lines], Records], inherited: list[int]) -> None:
     # Ctrl-C reaches the whole process group; the parent alone decides what it means.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for fd in inherited:  # the parent's ends of the pipes: held here, they would outlive a killed parent
+        os.close(fd)
+    units: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    threading.Thread(target=_drain, args=(conn, units), daemon=True).start()
     try:
-        while True:
-            try:
-                lines = conn.recv()
-            except EOFError:
-                return
+        while (lines := units.get()) is not _END:
             conn.send(work(lines))
     except Exception:
         os._exit(70)  # the parent reports the lost jobs; a traceback here would only garble stderr
@@ -126,7 +155,11 @@ class WorkerPool:
 
     def _start(self) -> _Worker:
         conn, child = self._context.Pipe()
-        process = self._context.Process(target=_serve, args=(child, self.work), daemon=True)
+        # A forked worker has a copy of every pipe end the parent holds (its own pipe's too): it closes
+        # them, so that if the parent is killed, each worker's pipe ends and it exits instead of waiting.
+        forked = self._context.get_start_method() == "fork"
+        inherited = [*(w.conn.fileno() for w in self.workers), conn.fileno()] if forked else []
+        process = self._context.Process(target=_serve, args=(child, self.work, inherited), daemon=True)
         process.start()
         child.close()
         worker = _Worker(process, conn)

@@ -28,7 +28,7 @@ LAYERS: dict[str, str] = {
     "__main__": "cli",
     # the click commands and what prints for them
     "cli": "commands",
-    **{f"cli.{name}": "commands" for name in ("commands", "options", "output", "pager", "run", "streams")},
+    **{f"cli.{name}": "commands" for name in ("commands", "encoding", "options", "output", "pager", "run", "streams")},
     # people only: pictures, tables, text
     **{f"render.{name}": "render" for name in ("batch_table", "blocks", "check", "dag", "derivatives", "display")},
     "render.explain": "render",

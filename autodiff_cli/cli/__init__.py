@@ -9,6 +9,7 @@ command's arguments, ``run`` and ``streams`` compute and write, and
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -22,6 +23,15 @@ from .output import fail, input_output_failed, internal_error, report_error, say
 __all__ = ["main", "report_error"]
 
 
+def _utf8_arguments(argv: list[str]) -> list[str]:
+    """The arguments as the UTF-8 they are: under LC_ALL=C Python reads each byte past ASCII as a lone surrogate.
+
+    So ``autodiff eval 'θ*2' θ=1`` reads θ wherever the shell wrote it as UTF-8;
+    bytes that are not UTF-8 stay lone surrogates, which the name rule refuses.
+    """
+    return [os.fsencode(a).decode("utf-8", "surrogateescape") if not a.isascii() else a for a in argv]
+
+
 class Commands(click.Group):
     """The ``autodiff`` group, guarded whole: click writes --help and --version before any command's guard."""
 
@@ -29,6 +39,8 @@ class Commands(click.Group):
         if sys.stdout is None:
             say("autodiff: input/output error: standard output is closed: there is nowhere to write")
             sys.exit(1)
+        if not args and "args" not in kwargs:
+            kwargs["args"] = _utf8_arguments(sys.argv[1:])
         try:
             try:
                 return super().main(*args, **kwargs)

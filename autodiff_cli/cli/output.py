@@ -23,6 +23,7 @@ import click
 
 from ..errors import CLUSTER, DOMAIN, INPUT, LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from ..text import printable
+from .encoding import fitting
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,6 +35,7 @@ __all__ = [
     "Interrupted",
     "LineWriter",
     "console",
+    "echo_json",
     "error_console",
     "fail",
     "guarded",
@@ -247,6 +249,12 @@ def _is_regular_file(stream: Any) -> bool:
         return False
 
 
+def echo_json(text: str) -> None:
+    """One JSON answer on standard output, in ASCII where that cannot take any text (as batch and sweeps write it)."""
+    fit = fitting(sys.stdout, json=True)
+    click.echo(text if fit is None else fit(text))
+
+
 class LineWriter:
     """Writes whole lines to standard output, flushed at once unless it is a regular file.
 
@@ -259,11 +267,15 @@ class LineWriter:
     them): a producer that calls ``flush()`` before every wait of its own (for
     input, for workers) still streams, and a busy one writes in blocks, a
     system call per block instead of three per line.
+
+    Text is made to fit standard output's encoding as it is given (``fitting``;
+    ``json``: the lines are JSON), so no line can fail to encode later and take
+    the held ones with it.
     """
 
     HOLD_CHARS = 1 << 16
 
-    def __init__(self, hold: bool = False) -> None:
+    def __init__(self, hold: bool = False, json: bool = False) -> None:
         import signal
 
         self._signal = signal
@@ -277,6 +289,7 @@ class LineWriter:
         self._held: list[str] = []
         self._held_chars = 0
         self._counts: list[Callable[[], None]] = []
+        self._fit = fitting(sys.stdout, json)
 
     def write(self, text: str, written: Callable[[], None] | None = None) -> None:
         """Write ``text`` (whole lines), then call ``written``; a signal that arrives meanwhile is acted on after.
@@ -286,6 +299,8 @@ class LineWriter:
         lines that were written.
         """
         counts = () if written is None else (written,)
+        if self._fit is not None:
+            text = self._fit(text)
         if not self.hold:
             self._emit(text, counts)
             return
@@ -318,7 +333,11 @@ class LineWriter:
         self._writing = True
         try:
             out = sys.stdout  # looked up each time: a progress bar may be routing it
-            out.write(text)
+            try:
+                out.write(text)  # a text stream encodes all of it before it writes any of it
+            except UnicodeEncodeError:  # what ``fitting`` cannot foresee (a file name's lone surrogate): '?', not the block
+                encoding = getattr(out, "encoding", None) or "utf-8"
+                out.write(text.encode(encoding, "replace").decode(encoding))
             if self.flush_each:
                 out.flush()
             for count in counts:

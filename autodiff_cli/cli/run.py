@@ -18,7 +18,7 @@ from ..errors import DOMAIN, OVERFLOW, AutodiffError
 from ..program import compile_program
 from ..ranges import Axis
 from .options import Shared, read_program, usage
-from .output import EXIT_FAILED, open_rows, plain_ascii, say
+from .output import EXIT_FAILED, echo_json, open_rows, plain_ascii, say
 
 if TYPE_CHECKING:
     from ..check import CheckReport
@@ -175,7 +175,7 @@ def _write_json(source: str, result: Result, second: dict[str, dict[str, float]]
         record["hessian"] = hessian_record(second)
     if report is not None:
         record["check"] = check_record(report)
-    click.echo(dumps(record))
+    echo_json(dumps(record))
 
 
 def _write_display(
@@ -226,7 +226,7 @@ def explain(source: str, values: dict[str, float], shared: Shared, pager: bool =
     if shared.fmt == "json":
         from ..records import dumps, explanation_record
 
-        click.echo(dumps(explanation_record(explanation)))
+        echo_json(dumps(explanation_record(explanation)))
     else:
         from ..render.explain import explanation_parts
         from .pager import Paged
@@ -244,7 +244,7 @@ def diff(source: str, wrt: list[str], order: int, shared: Shared) -> None:
     if shared.fmt == "json":
         from ..records import derivatives_record, dumps
 
-        click.echo(dumps(derivatives_record(found)))
+        echo_json(dumps(derivatives_record(found)))
     else:
         from ..render.derivatives import render_derivatives
 

@@ -134,7 +134,7 @@ def write_batch(
     lost: AutodiffError | None = None
     # Answers are held and written in blocks, and whatever is held is written before any wait.
     # Signals are ours from the start: Ctrl-C while connecting to a cluster stops at once, too.
-    with LineWriter(hold=True) as out:
+    with LineWriter(hold=True, json=fmt == "jsonl") as out:
         with contextlib.suppress(Interrupted), stack:
             engine = _engine(stack, scheduler, scheduler_file, quiet)
             progress = stack.enter_context(_progress(paths, quiet) or contextlib.nullcontext())
@@ -209,7 +209,7 @@ def write_sweep(
         assert table is not None
         how = functools.partial(table, keep=keep, numbered=rows is not None, fixed=constants)
     sweep = Sweep(program, constants, axes, how, strict, keep)
-    with LineWriter() as out:
+    with LineWriter(json=fmt == "jsonl") as out:
         with contextlib.suppress(Interrupted), contextlib.ExitStack() as stack:
             for text in sweep.run(open_rows(stack, rows)):
                 out.write(text, sweep.written)
