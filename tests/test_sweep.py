@@ -374,7 +374,7 @@ def test_in_a_pipe_a_sweep_is_still_exactly_the_csv_and_jsonl():
 def test_on_a_terminal_a_sweep_is_a_table(monkeypatch):
     from autodiff_cli.cli import run as run_module
 
-    monkeypatch.setattr(run_module, "_is_terminal", lambda stream: True)
+    monkeypatch.setattr(run_module, "is_terminal", lambda stream: True)
     code, out, _ = run(["eval", "x*y", "x=1:3:1", "y=2"])
     titles, rows = table_rows(out)
     assert code == 0 and titles == ["x", "value", "d/dx", "d/dy"]  # y is the same on every row: no column

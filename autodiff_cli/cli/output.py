@@ -39,6 +39,7 @@ __all__ = [
     "error_console",
     "fail",
     "guarded",
+    "is_terminal",
     "open_rows",
     "plain_ascii",
     "report_error",
@@ -235,7 +236,8 @@ class Interrupted(BaseException):
         self.status = status
 
 
-def _is_terminal(stream: Any) -> bool:
+def is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal a person reads (a closed or odd stream is not)."""
     try:
         return bool(stream.isatty())
     except (OSError, ValueError, AttributeError):
@@ -285,7 +287,7 @@ class LineWriter:
         self._writing = False
         self._closing = False
         self._previous: dict[int, Any] = {}
-        self.hold = hold and not _is_terminal(sys.stdout)  # a person sees each line as it comes
+        self.hold = hold and not is_terminal(sys.stdout)  # a person sees each line as it comes
         self._held: list[str] = []
         self._held_chars = 0
         self._counts: list[Callable[[], None]] = []

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..text import printable
-from .output import console, say
+from .output import console, is_terminal, say
 
 if TYPE_CHECKING:
     import subprocess
@@ -38,13 +38,6 @@ def pager_command(environ: Mapping[str, str]) -> str | None:
             command = environ[name].strip()
             return None if command in ("", "cat") else command
     return DEFAULT_PAGER
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def _screen(stream: Any, environ: Mapping[str, str]) -> tuple[int, int]:
@@ -84,7 +77,7 @@ class Paged:
         environ = os.environ if environ is None else environ
         self.environ = environ
         self.console = console()
-        on_terminal = enabled and _is_terminal(sys.stdout)
+        on_terminal = enabled and is_terminal(sys.stdout)
         self.command = pager_command(environ) if on_terminal else None
         self.rows, self.columns = _screen(sys.stdout, environ) if self.command else (0, 0)
         self.held: list[str] = []  # what is written while it may still fit, and everything sent to the pager

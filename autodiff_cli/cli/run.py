@@ -18,7 +18,7 @@ from ..errors import DOMAIN, OVERFLOW, AutodiffError
 from ..program import compile_program
 from ..ranges import Axis
 from .options import Shared, read_program, usage
-from .output import EXIT_FAILED, echo_json, open_rows, plain_ascii, say
+from .output import EXIT_FAILED, echo_json, is_terminal, open_rows, plain_ascii, say
 
 if TYPE_CHECKING:
     from ..check import CheckReport
@@ -58,17 +58,10 @@ def sweep(
     from .streams import write_sweep
 
     _one_standard_input(program, rows)
-    fmt = "jsonl" if shared.fmt in ("json", "jsonl") else shared.fmt or ("text" if _is_terminal(sys.stdout) else "csv")
+    fmt = "jsonl" if shared.fmt in ("json", "jsonl") else shared.fmt or ("text" if is_terminal(sys.stdout) else "csv")
     compiled = compile_program(read_program(program))
     table = _sweep_table(shared) if fmt == "text" else None
     return write_sweep(compiled, constants, axes, rows, fmt, not shared.allow_nonfinite, shared.quiet, keep, table)
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def _sweep_table(shared: Shared) -> Any:
