@@ -59,13 +59,14 @@ class Piece:
     failed: int
     last_line: int | None  # the line of the last answer, for where to resume; None if it had none
     seconds: float = 0.0  # what the range took the worker: the next ranges are sized by it
+    size: int = 0  # bytes of input it answers (the client fills it in, for a progress bar)
 
 
 # --- on the workers ------------------------------------------------------------------------
 
 
-def count_starts(path: str, start: int, end: int) -> list[int]:
-    """Lines that start in each GRAIN of ``[start, end)`` of the file (``start`` a multiple of GRAIN).
+def count_starts(path: str, start: int, end: int, grain: int) -> list[int]:
+    """Lines that start in each ``grain`` bytes of ``[start, end)`` of the file (``start`` a multiple of it).
 
     A line starts at 0, after an LF, and after a CR that no LF follows: the
     line ends of ``lines.LineReader``. A CR at the end of a grain is judged by
@@ -76,8 +77,8 @@ def count_starts(path: str, start: int, end: int) -> list[int]:
         stream.seek(begin)
         data = stream.read(end - begin)
     counts = []
-    for a in range(start, end, GRAIN):
-        b = min(a + GRAIN, end)
+    for a in range(start, end, grain):
+        b = min(a + grain, end)
         lo, hi = max(a - 1, 0) - begin, b - 1 - begin  # line ends at q in [a-1, b-1) start lines at q+1 in [a, b)
         # A CRLF whose CR is in [lo, hi) lies within [lo, hi + 1): data holds the file up to b.
         ends = data.count(b"\n", lo, hi) + data.count(b"\r", lo, hi) - data.count(b"\r\n", lo, hi + 1)
@@ -182,10 +183,11 @@ def run_file(
     def answers() -> Piece:
         nonlocal target
         sent = pending.popleft()
+        size = sent[1] - sent[0]
         piece = _finish(engine, path, how, strict, sent, on_wait)
         if piece.seconds > 0:  # about CHUNK_SECONDS of work a range, at the rate this one went
-            target = max(GRAIN, min(MAX_RANGE, round((sent[1] - sent[0]) * CHUNK_SECONDS / piece.seconds)))
-        return piece
+            target = max(GRAIN, min(MAX_RANGE, round(size * CHUNK_SECONDS / piece.seconds)))
+        return dataclasses.replace(piece, size=size)
 
     try:
         for start, end, count, number in _ranges(engine, path, size, first_line, lambda: target):
@@ -250,7 +252,7 @@ def _grain_counts(engine: DaskEngine, path: str, size: int) -> Iterator[int]:
         while True:
             while len(pending) < COUNTS_AHEAD and (region := next(regions, None)) is not None:
                 end = min(region + REGION, size)
-                future = engine.client.submit(count_starts, path, region, end, pure=False, priority=1)
+                future = engine.client.submit(count_starts, path, region, end, GRAIN, pure=False, priority=1)
                 pending.append((region, future))
             if not pending:
                 return
@@ -258,7 +260,7 @@ def _grain_counts(engine: DaskEngine, path: str, size: int) -> Iterator[int]:
             try:
                 counts: list[int] = engine._result(future)
             except KilledWorker:  # counting kills no worker: the cluster is failing; count here
-                counts = count_starts(path, region, min(region + REGION, size))
+                counts = count_starts(path, region, min(region + REGION, size), GRAIN)
             finally:
                 future.release()
             yield from counts

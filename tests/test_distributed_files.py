@@ -11,16 +11,29 @@ from __future__ import annotations
 
 import io
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autodiff_cli import distributed_files
-from autodiff_cli.distributed_files import count_starts, probe, range_lines, write_records
+from autodiff_cli.batch import run_batch
+from autodiff_cli.distributed_files import Piece, count_starts, probe, range_lines, shared_path, write_records
 from autodiff_cli.lines import MAX_LINE_BYTES, LineReader, Overlong
+from autodiff_cli.records import jsonl_line
+from autodiff_cli.records_csv import batch_csv_line
 
-PIECES = [b"x^2 x=3", b"", b"   ", b"# c", "\u03b8 \u03b8=1 \u00e9\u20ac\U0001f600".encode(), b"\xff\xfe", b"\xef\xbb\xbf", b"a" * 50]
+PIECES = [
+    b"x^2 x=3",
+    b"",
+    b"   ",
+    b"# c",
+    "\u03b8 \u03b8=1 \u00e9\u20ac\U0001f600".encode(),
+    b"\xff\xfe",
+    b"\xef\xbb\xbf",
+    b"a" * 50,
+]
 ENDS = [b"\n", b"\r\n", b"\r", b"\n\r", b"\r\r\n"]
 
 
@@ -30,7 +43,11 @@ def whole(data: bytes) -> list[tuple[int, bytes | Overlong]]:
 
 def by_ranges(path: str, size: int, cut: int, first_line: int = 1) -> list[tuple[int, bytes | Overlong]]:
     """The file's lines read range by range, ``cut`` bytes a range, numbered from the grain counts."""
-    counts = [c for start in range(0, size, distributed_files.REGION) for c in count_starts(path, start, min(start + distributed_files.REGION, size))]
+    counts = [
+        c
+        for start in range(0, size, distributed_files.REGION)
+        for c in count_starts(path, start, min(start + distributed_files.REGION, size), distributed_files.GRAIN)
+    ]
     out: list[tuple[int, bytes | Overlong]] = []
     number = first_line
     grains_per_range = max(1, cut // distributed_files.GRAIN)
@@ -70,7 +87,7 @@ def test_edges_of_line_ends(tmp_path, data):
     path.write_bytes(data)
     for cut in (1, 2, 3):
         assert by_ranges(str(path), len(data), cut) == whole(data)
-    assert sum(count_starts(str(path), 0, len(data))) == len(whole(data))
+    assert sum(count_starts(str(path), 0, len(data), 1)) == len(whole(data))
 
 
 def test_real_grains_on_a_random_mixed_file_and_first_line(tmp_path):
@@ -96,7 +113,10 @@ def test_an_overlong_line_across_many_ranges_is_one_limit_record(tmp_path, monke
 
 
 def test_written_records_are_the_serial_lines_and_counts():
-    records = [{"line": 3, "expr": "x", "value": 1.0, "gradients": {"x": 1.0}}, {"line": 5, "error": {"kind": "syntax", "message": "m"}}]
+    records = [
+        {"line": 3, "expr": "x", "value": 1.0, "gradients": {"x": 1.0}},
+        {"line": 5, "error": {"kind": "syntax", "message": "m"}},
+    ]
     piece = write_records(records, ("jsonl", None))
     assert (piece.ok, piece.failed, piece.last_line) == (1, 1, 5)
     assert piece.text.count("\n") == 2 and piece.text.startswith('{"line": 3')
@@ -111,3 +131,102 @@ def test_probe_reads_regular_files_only(tmp_path):
     assert probe(str(path))[0] == 6
     assert probe(str(tmp_path)) is None and probe(str(tmp_path / "absent")) is None
     assert probe("/dev/null") is None
+
+
+def test_a_file_is_shared_only_if_every_worker_reads_it_the_same(tmp_path):
+    path = tmp_path / "jobs"
+    path.write_bytes(b"x x=1\n")
+    mine = probe(str(path))
+
+    class Client:
+        def __init__(self, *theirs):
+            self.theirs = theirs
+
+        def run(self, function, *args, on_error):
+            assert function is probe and args == (str(path),)
+            return {f"tcp://w{i}:1": seen for i, seen in enumerate(self.theirs)}
+
+    assert shared_path(Client(mine, mine), str(path)) == str(path)
+    assert shared_path(Client(mine, None), str(path)) is None  # a worker that cannot read it
+    assert shared_path(Client(mine, (6, "other")), str(path)) is None  # another file of the same size
+    assert shared_path(Client(), str(path)) is None
+    assert shared_path(Client(mine), "-") is None and shared_path(Client(mine), str(tmp_path)) is None
+
+
+# --- on a real LocalCluster ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client():
+    pytest.importorskip("distributed", reason="needs the dask extra: pip install -e '.[dask]'")
+    from autodiff_cli.distributed import connect
+
+    with connect("local:2") as made:
+        yield made
+
+
+def ready(client):
+    try:
+        client.wait_for_workers(2, timeout=30)
+    except TimeoutError:
+        client.cluster.scale(0)
+        client.cluster.scale(2)
+        client.wait_for_workers(2, timeout=90)
+    return client
+
+
+def serial(path: Path, fmt: str = "jsonl", name: str | None = None, first_line: int = 1) -> str:
+    """The serial run's lines, written as the batch command writes them (without the CSV header)."""
+    with open(path, "rb") as stream:
+        records = run_batch([(name or "-", stream)], name_files=name is not None, first_line=first_line)
+        if fmt == "csv":
+            return "".join(batch_csv_line(r, name is not None) for r in records)
+        return "".join(map(jsonl_line, records))
+
+
+def on_cluster(client, path: Path, fmt: str = "jsonl", name: str | None = None, first_line: int = 1) -> list[Piece]:
+    """The pieces of the byte-range path; the client parses no job and sends no line (both would fail)."""
+    from autodiff_cli import batch
+    from autodiff_cli.distributed import DaskEngine
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the client did per-job work")
+
+    engine = DaskEngine(ready(client))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch, "parse_job", refuse)
+        patch.setattr(engine, "_submit", refuse)
+        shared = engine.shared(str(path))
+        assert shared == str(path.resolve())
+        return list(engine.run_file(shared, (fmt, name), True, first_line))
+
+
+def mixed_file(tmp_path: Path, copies: int = 1) -> Path:
+    """The conformance corpus and the hostile lines, with every line end, multi-byte UTF-8 and a BOM."""
+    from .test_distributed import HOSTILE, corpus_input
+
+    lines = corpus_input(copies).split(b"\n")
+    ends = [b"\n", b"\r\n", b"\r", b"\n"]
+    data = b"\xef\xbb\xbf" + b"".join(line + ends[i % 4] for i, line in enumerate(lines + HOSTILE))
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(data + "\u03b8^2 \u03b8=3".encode())  # and no line end at the end
+    return path
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize(("grain", "first", "most"), [(1, 7, 7), (3, 64, 300), (1024, 1 << 16, 1 << 22)])
+def test_ranges_on_the_cluster_write_the_serial_bytes(client, tmp_path, monkeypatch, grain, first, most):
+    path = mixed_file(tmp_path)
+    if grain < 1024:  # ranges of a few bytes: cut inside CRLF pairs, UTF-8 characters and the BOM
+        path.write_bytes(path.read_bytes()[:5000] + "\u00e9\u20ac x=1\r\n".encode() * 3)
+    monkeypatch.setattr(distributed_files, "GRAIN", grain)
+    monkeypatch.setattr(distributed_files, "REGION", grain * 1000)
+    monkeypatch.setattr(distributed_files, "FIRST_RANGE", first)
+    monkeypatch.setattr(distributed_files, "MAX_RANGE", most)
+    for fmt, name in [("jsonl", None), ("csv", "the file.jsonl")]:
+        want = serial(path, fmt, name)
+        pieces = on_cluster(client, path, fmt, name)
+        assert "".join(p.text for p in pieces) == want
+        assert sum(p.ok + p.failed for p in pieces) == want.count("\n") > 50
+        assert sum(p.failed for p in pieces) == want.count("error") if fmt == "jsonl" else True
+        assert len(pieces) > (20 if grain < 1024 else 0)
