@@ -230,3 +230,88 @@ def test_ranges_on_the_cluster_write_the_serial_bytes(client, tmp_path, monkeypa
         assert sum(p.ok + p.failed for p in pieces) == want.count("\n") > 50
         assert sum(p.failed for p in pieces) == want.count("error") if fmt == "jsonl" else True
         assert len(pieces) > (20 if grain < 1024 else 0)
+
+
+@pytest.mark.timeout(180)
+def test_first_line_numbers_ranges_as_it_numbers_a_serial_run(client, tmp_path, monkeypatch):
+    path = mixed_file(tmp_path)
+    monkeypatch.setattr(distributed_files, "FIRST_RANGE", 4096)
+    monkeypatch.setattr(distributed_files, "MAX_RANGE", 4096)
+    want = serial(path, first_line=1001)
+    assert want.startswith('{"line": 1001, "expr": "\ufeff')  # a BOM is stripped on line 1 only, as serial does
+    assert "".join(p.text for p in on_cluster(client, path, first_line=1001)) == want
+    assert [p.last_line for p in on_cluster(client, path, first_line=1001)][-1] == 1000 + len(whole(path.read_bytes()))
+
+
+@pytest.mark.timeout(180)
+def test_a_worker_killed_mid_run_loses_no_range_and_repeats_none(client, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from autodiff_cli.distributed import DaskEngine
+
+    from .test_distributed import heavy_input
+
+    path = tmp_path / "heavy.jsonl"
+    path.write_bytes(heavy_input(800))
+    monkeypatch.setattr(distributed_files, "FIRST_RANGE", 4096)
+    monkeypatch.setattr(distributed_files, "MAX_RANGE", 4096)
+    want = serial(path)
+    victim = sorted(ready(client).run(os.getpid).values())[0]
+    engine = DaskEngine(client)
+    got = []
+    for piece in engine.run_file(str(path), ("jsonl", None), True):
+        got.append(piece.text)
+        if len(got) == 2:
+            os.kill(victim, signal.SIGKILL)
+    assert len(got) > 10
+    assert "".join(got) == want
+    ready(client)
+    assert victim not in client.run(os.getpid).values(), "the worker was not killed: the test proved nothing"
+
+
+@pytest.mark.timeout(180)
+def test_a_range_dask_gives_up_on_is_run_job_by_job_from_the_client(client, tmp_path, monkeypatch):
+    from distributed import KilledWorker
+
+    from autodiff_cli.distributed import DaskEngine
+
+    path = mixed_file(tmp_path)
+    monkeypatch.setattr(distributed_files, "FIRST_RANGE", 3000)
+    monkeypatch.setattr(distributed_files, "MAX_RANGE", 3000)
+    engine = DaskEngine(ready(client))
+    real = engine._result
+    given_up = []
+
+    def result(future):
+        answer = real(future)
+        if isinstance(answer, Piece) and len(given_up) < 2 and answer.ok + answer.failed > 2:
+            given_up.append(answer)
+            raise KilledWorker("range", "worker", 3)
+        return answer
+
+    monkeypatch.setattr(engine, "_result", result)
+    got = "".join(p.text for p in engine.run_file(str(path), ("jsonl", None), True))
+    assert len(given_up) == 2
+    assert got == serial(path)
+
+
+@pytest.mark.timeout(180)
+def test_the_batch_command_mixes_shared_files_and_standard_input(client, tmp_path, monkeypatch):
+    """Two files by ranges and stdin line by line, named in CSV: the serial run's bytes, counts and exit status."""
+    from click.testing import CliRunner
+
+    from autodiff_cli.cli import main, streams
+    from autodiff_cli.distributed import DaskEngine
+
+    first = mixed_file(tmp_path)
+    second = tmp_path / "second.jsonl"
+    second.write_bytes(b"x^2 x=2\r\nlog(x) x=-1\r\n")
+    stdin = b"\xef\xbb\xbfsqrt(x) x=4\nnope(\n"
+    args = ["batch", str(first), "-", str(second), "--format", "csv"]
+    want = CliRunner().invoke(main, args, input=stdin)
+    monkeypatch.setattr(streams, "_engine", lambda *a: DaskEngine(ready(client), tell=streams.say))
+    got = CliRunner().invoke(main, args, input=stdin)
+    assert (got.exit_code, got.stdout_bytes) == (want.exit_code, want.stdout_bytes) == (1, want.stdout_bytes)
+    assert got.stderr.splitlines()[-1] == want.stderr.splitlines()[-1]  # "N ok, M failed"
+    assert "is not the same file" not in got.stderr
