@@ -4,6 +4,7 @@ Dask (``pip install 'autodiff-cli[dask]'``) is imported here only, and only
 when a scheduler is asked for. The workers run ``batch.run_lines``, the very
 function a --jobs worker runs, so every record is the one a serial run makes;
 this module only decides what travels and in which order answers come back.
+A file every worker can read travels as byte ranges instead (distributed_files.py).
 
 Lines go out in chunks (one Dask task each, so the scheduler's per-task cost is
 shared by many jobs), at most a few chunks per worker thread in flight, so
@@ -23,12 +24,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from . import distributed_connect
+from . import distributed_connect, distributed_files
 from .batch import Line, chunks, few_collections, in_order, no_op, run_job, run_lines
 from .distributed_connect import INSTALL_HINT, LOCAL_CONFIG, Tell, connect, missing, nobody, one_line
 from .errors import CLUSTER, LIMIT, AutodiffError
 from .job_lines import Job, parse_job
 from .lines import Overlong
+from .text import printable
 
 __all__ = ["INSTALL_HINT", "DaskEngine", "connect", "missing"]
 
@@ -53,6 +55,8 @@ Lines = list[Line]
 
 class DaskEngine:
     """Runs the numbered lines of a batch on a Dask cluster; an ``Engine`` for ``batch.run_batch``."""
+
+    FILE_FORMATS = distributed_files.FORMATS  # what run_file's workers write themselves
 
     def __init__(self, client: Any, chunk_jobs: int | None = None, tell: Tell = nobody) -> None:
         """``chunk_jobs``: jobs per task, fixed; by default CHUNK_JOBS at first, then about CHUNK_SECONDS of work.
@@ -88,6 +92,19 @@ class DaskEngine:
         finally:
             for _, future in pending:
                 future.release()
+
+    def shared(self, path: str) -> str | None:
+        """``path`` made absolute if every worker can read it as a file of its own (see distributed_files), else None."""
+        full = distributed_files.shared_path(self.client, path)
+        if full is None and path != "-":
+            self.tell(f"autodiff: {printable(path)} is not the same file on every Dask worker: its lines are sent from here")
+        return full
+
+    def run_file(
+        self, path: str, how: tuple[str, str | None], strict: bool, first_line: int = 1, on_wait: Callable[[], None] = no_op
+    ) -> Iterator[distributed_files.Piece]:
+        """The answers to the jobs of a file every worker reads (``shared``), range by range, as ``how`` writes them."""
+        return distributed_files.run_file(self, path, how, strict, first_line, on_wait)
 
     def _submit(self, chunk: Lines, strict: bool) -> Any:
         return self.client.submit(_run_chunk, chunk, strict, pure=False)

@@ -17,8 +17,16 @@ The scheduler's cost per job is measured with one worker: (local:1 on N jobs
 minus local:1 on one job) minus (serial on N jobs minus serial on one job),
 over N. Target: local:2 at least 1.5x the serial rate for jobs of 1 ms or more.
 
-    python bench/bench_distributed.py            # 100,000 light jobs, 10,000 heavy
+The client's own cost is measured against a real `dask scheduler` and `dask
+worker` processes (so the scheduler's CPU is not the client's): the CPU time of
+the client process (user + system, from wait4) per job, for a FILE the workers
+read by byte ranges and for the same jobs on standard input (sent line by
+line), with 1 and 2 workers of one thread. Target: at most 5 us a job for
+same-formula light jobs on a file.
+
+    python bench/bench_distributed.py            # 100,000 light jobs, 10,000 heavy, then the client's cost
     python bench/bench_distributed.py 20000 2000 # fewer
+    python bench/bench_distributed.py --client 20000   # only the client's cost, on 20,000 jobs
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -161,5 +171,103 @@ def main(light_n: int = 100_000, heavy_n: int = 10_000) -> None:
         overhead(sample, sample_n, one)
 
 
+# --- the client's own cost ----------------------------------------------------------------
+
+CLIENT_TARGET_US = 5.0
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def same_formula_job(i: int, rng: random.Random) -> dict:
+    return {"expr": "tanh(a*b + c) * sin(a)", "vars": {"a": rng.uniform(0.1, 2), "b": rng.uniform(0.1, 2), "c": i % 97}}
+
+
+def client_run(path: Path, args: list[str], stdin: bool) -> tuple[float, float, str]:
+    """Wall seconds, the client process's CPU seconds (user + system), and the digest of its output."""
+    out = path.with_suffix(".out")
+    command = [sys.executable, "-m", "autodiff_cli", "batch", "--json", "--quiet", *args]
+    start = time.perf_counter()
+    with open(out, "wb") as sink, open(path, "rb") as source:
+        proc = subprocess.Popen([*command] if stdin else [*command, str(path)], stdin=source if stdin else None, stdout=sink)
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, f"{command} exited {proc.returncode}"
+    return seconds, usage.ru_utime + usage.ru_stime, hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+class Cluster:
+    """A `dask scheduler` and `dask worker` processes of one thread each, on loopback, killed at the end."""
+
+    def __init__(self, folder: Path) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.address = f"tcp://127.0.0.1:{port}"
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+        self.folder = folder
+        self.procs = [self._spawn("scheduler", "--host", "127.0.0.1", "--port", str(port))]
+
+    def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "dask", *args, "--no-dashboard"],
+            env=self.env,
+            cwd=self.folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def workers(self, count: int) -> None:
+        """Start workers until ``count`` are up."""
+        from distributed import Client
+
+        for _ in range(count - len(self.procs) + 1):
+            self.procs.append(self._spawn("worker", self.address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1"))
+        with Client(self.address, timeout="60s", set_as_default=False) as client:
+            client.wait_for_workers(count, timeout=120)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
+
+
+def client_cost(n: int = 20_000) -> None:
+    """Client CPU per job and the rate, for a file read by the workers and for standard input."""
+    rng = random.Random(5)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        jobs, one = folder / "same.jsonl", folder / "one.jsonl"
+        write(jobs, [same_formula_job(i, rng) for i in range(n)])
+        write(one, [same_formula_job(0, rng)])
+        serial_n, _, want = client_run(jobs, [], stdin=False)
+        serial_1, _, _ = client_run(one, [], stdin=False)
+        serial_rate = (n - 1) / max(serial_n - serial_1, 1e-9)
+        print(f"client cost: {n:,} same-formula light jobs; serial {serial_rate:,.0f} jobs/s once started", flush=True)
+        cluster = Cluster(folder)
+        try:
+            for workers in (1, 2):
+                cluster.workers(workers)
+                args = ["--scheduler", cluster.address]
+                for how, stdin in (("FILE (byte ranges)", False), ("stdin (line by line)", True)):
+                    wall, cpu, digest = client_run(jobs, args, stdin)
+                    wall_1, cpu_1, _ = client_run(one, args, stdin)
+                    assert digest == want, "the cluster wrote other bytes than the serial run"
+                    per_job = (cpu - cpu_1) / (n - 1) * 1e6
+                    rate = (n - 1) / max(wall - wall_1, 1e-9)
+                    verdict = ("ok" if per_job <= CLIENT_TARGET_US else "MISSED") if not stdin else ""
+                    print(
+                        f"  {workers} worker(s), {how:<21} client CPU {per_job:6.1f} us a job (start-up {cpu_1:.2f} s CPU),"
+                        f" {rate:>8,.0f} jobs/s once started = {rate / serial_rate:.2f}x serial {verdict}",
+                        flush=True,
+                    )
+        finally:
+            cluster.stop()
+        print("  output identical to the serial run in every mode", flush=True)
+
+
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:3]))
+    if sys.argv[1:2] == ["--client"]:
+        client_cost(*(int(a) for a in sys.argv[2:3]))
+    else:
+        main(*(int(a) for a in sys.argv[1:3]))
+        client_cost(min(int(sys.argv[1]) if sys.argv[1:] else 20_000, 20_000))

@@ -45,6 +45,7 @@ LAYERS: dict[str, str] = {
     "algebra": "features",
     "distributed": "features",
     "distributed_connect": "features",  # reaching and checking a Dask cluster
+    "distributed_files": "features",  # a shared batch file read by byte ranges on the Dask workers
     "explain": "features",
     "hessian": "features",
     "jobs": "features",

@@ -8,8 +8,8 @@ import os
 import shlex
 import stat
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, BinaryIO
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..batch import WORKERS_PER_CORE, Report, run_batch, worker_count
 from ..errors import CLUSTER, AutodiffError
@@ -27,6 +27,9 @@ from .output import (
     say,
     standard_input,
 )
+
+if TYPE_CHECKING:
+    from ..distributed_files import Piece
 
 __all__ = ["write_batch", "write_sweep"]
 
@@ -140,13 +143,18 @@ def write_batch(
             progress = stack.enter_context(_progress(paths, quiet) or contextlib.nullcontext())
             out.write(header)
             on_read = progress.read if progress else None
-            records = run_batch(_open_inputs(paths), workers, on_read, name_files, strict, first_line, engine, out.flush)
+            run = functools.partial(
+                run_batch, jobs=workers, on_read=on_read, name_files=name_files, strict=strict, first_line=first_line
+            )
+            answers = _answers(paths, run, engine, out.flush, (fmt, name_files, strict, first_line), line_of)
             try:
-                with contextlib.closing(records):
-                    for record in records:
-                        out.write(line_of(record), functools.partial(written.add, report, record))
+                with contextlib.closing(answers):
+                    for text, record, piece, name in answers:
+                        out.write(text, functools.partial(written.add, report, record, piece, name))
                         if progress:
-                            progress.answered()
+                            progress.read(piece.size if piece else 0)
+                            for _ in range(piece.ok + piece.failed if piece else 1):
+                                progress.answered()
             except AutodiffError as err:
                 if err.kind != CLUSTER:
                     raise
@@ -161,6 +169,37 @@ def write_batch(
     return out.status or report.return_code
 
 
+Answer = tuple[str, "dict[str, Any] | None", "Piece | None", str]
+
+
+def _answers(
+    paths: Sequence[str],
+    run: Callable[..., Iterator[dict[str, Any]]],
+    engine: Any,
+    flush: Callable[[], None],
+    how: tuple[str, bool, bool, int],
+    line_of: Callable[[dict[str, Any]], str],
+) -> Generator[Answer, None, None]:
+    """Each answer's text, with the record it writes, or the range of a file (a Piece), and the input's name.
+
+    On a Dask cluster, a file every worker reads is read there by byte ranges
+    and comes back written (distributed_files.py); any other input is read here.
+    """
+    fmt, name_files, strict, first_line = how
+    if engine is None or fmt not in engine.FILE_FORMATS:
+        for record in run(_open_inputs(paths), engine=engine, on_wait=flush):
+            yield line_of(record), record, None, ""
+        return
+    for path in paths:
+        shared = engine.shared(path) if path != "-" else None
+        if shared is None:
+            for record in run(_open_inputs([path]), engine=engine, on_wait=flush):
+                yield line_of(record), record, None, path
+        else:
+            for piece in engine.run_file(shared, (fmt, path if name_files else None), strict, first_line, flush):
+                yield piece.text, None, piece, path
+
+
 class _Written:
     """Where the written answers reached: the line a batch cut short resumes from."""
 
@@ -170,10 +209,17 @@ class _Written:
         self.line = first_line - 1
         self.file = paths[0]
 
-    def add(self, report: Report, record: dict[str, Any]) -> None:
-        report.add(record)
-        self.line = record.get("line", self.line)
-        self.file = record.get("file", self.file)
+    def add(self, report: Report, record: dict[str, Any] | None, piece: Piece | None = None, name: str = "") -> None:
+        """Count a record, or the answers of a file's range (``piece``, from the input ``name``)."""
+        if record is not None:
+            report.add(record)
+            self.line = record.get("line", self.line)
+            self.file = record.get("file", self.file)
+        elif piece is not None:
+            report.ok += piece.ok
+            report.failed += piece.failed
+            if piece.last_line is not None:
+                self.line, self.file = piece.last_line, name
 
     def resume(self) -> str:
         """How to run the rest: from the line after the last answer written, numbered as before."""
