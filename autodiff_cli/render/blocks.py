@@ -23,12 +23,18 @@ def _free(drawing: Drawing, taken: set[tuple[int, int]], row: int, start: int, e
 
     They must be blank, and so must the column either side; the next ones
     out may hold a line but no text, so that two texts never read as one.
+    No line may end or turn in the three columns to the left (a vertical line
+    passing is fine): ``x ───┐ ∂-0.78`` reads as x's gradient, not as the
+    gradient of the label above it.
     """
     if row >= drawing.nrows:
         return False
     line = drawing.line[row]
     near = range(max(0, start - 1), end + 2)
     if any((row, c) in drawing.joins or (row, c) in drawing.marks or c in line for c in near):
+        return False
+    left = range(max(0, start - 3), max(0, start - 1))
+    if any(drawing.joins.get((row, c), "v") != "v" or (row, c) in drawing.marks or c in line for c in left):
         return False
     return not any((row, c) in drawing.owner or (row, c) in taken for c in range(max(0, start - 2), end + 3))
 

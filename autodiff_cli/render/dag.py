@@ -333,8 +333,13 @@ def summary(picture: Picture, width: int, ascii: bool = False) -> list[str]:
             notes.append("The graph has too many rows to draw; here it is as a tree.")
         if g.shared in text:
             notes.append(f"{g.shared}: shown above")
-    if any(run == ("1", "op") for row in picture.rows for run in row):
-        notes.append("1, 2: first and second operand, where they are drawn the other way round")
+    if any(kind == "mark" for row in picture.rows for _, kind in row):
+        if g.marks[1]:
+            notes.append(
+                f"{g.marks[0]} {g.marks[1]}: the first and the second operand, where the drawing has them the other way round"
+            )
+        else:
+            notes.append(f"{g.marks[0]}: the first operand, where the drawing has it second")
     if g.more in text or not picture.complete:
         left, shown, total = picture.total - picture.shown, picture.shown, picture.total
         nodes = "nodes" if left != 1 else "node"
