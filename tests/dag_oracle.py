@@ -123,8 +123,7 @@ def unicode_of(lines: list[str]) -> list[str]:
             else:
                 above = at(r - 1, c)
                 dirs = (
-                    (r - 1, c) in wire
-                    and above in "|+*"
+                    ((r - 1, c) in wire and above in "|+*")
                     or (above.strip() != "" and above not in WIRE and at(r - 1, c - 1) == " "),  # out of a label's first letter
                     (r + 1, c) in wire and at(r + 1, c) in "|+*",
                     (r, c - 1) in wire and at(r, c - 1) in "-+*",
@@ -150,7 +149,7 @@ def assert_labels_clear(lines: list[str]) -> None:
             if any(ch in LINES or ch in MARKS for ch in cells):
                 raise Misdrawn(f"a line runs through {line.text!r} at row {line.row}")
             left = [_at(grid, line.row, c) for c in range(max(0, line.col - 3), line.col)]
-            if any(ch in LINES and ch != "│" or ch in MARKS for ch in left):
+            if any((ch in LINES and ch != "│") or ch in MARKS for ch in left):
                 raise Misdrawn(f"{line.text!r} at row {line.row} sits right after another node's line")
 
 
