@@ -99,7 +99,9 @@ def unicode_of(lines: list[str]) -> list[str]:
                     continue
                 side = [(r, c - 1), (r, c + 1)]
                 ends = [(r - 1, c), (r + 1, c)]
-                near = [p for p in side if at(*p) in WIRE] + ([p for p in ends if at(*p) in "|+*"] if ch != "-" else [])
+                near = [p for p in side if p in wire] + [
+                    p for p in ends if p in wire and at(*p) in "|+*"
+                ]  # joins grow from lines
                 if (
                     ch == "|"
                     or (ch in "+*" and near)
