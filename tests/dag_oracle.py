@@ -26,8 +26,8 @@ LINES = set(JOINS) | {"│", "─", "↓"}
 SYMMETRIC = {"+", "*", "min", "max"}
 NUMBER = r"-?(?:inf|nan|\d+(?:\.\d*)?(?:e-?\d+)?)"
 LABEL = re.compile(
-    rf"^(?:\[(?P<op>[^\]]+)\]→ ?)?(?:(?P<name>[^\s(]+)\((?P<named>{NUMBER})\)|(?P<value>{NUMBER})|(?P<more>⋯))?"
-    rf"(?: ?∂(?P<grad>{NUMBER}))?$"
+    rf"^(?:\[(?P<op>[^\]]+)\]→ ?)?(?:(?P<name>[^\s(]+)\((?P<named>{NUMBER})\)|(?P<value>{NUMBER})|(?P<more>⋯|\.\.\.))?"
+    rf"(?: ?(?:∂|g=)(?P<grad>{NUMBER}))?$"
 )
 HEAD = re.compile(r"^(?:\[(?P<op>[^\]]+)\]→?)? ?(?P<name>[^\s(=∂][^\s(∂]*)?$")
 
@@ -56,15 +56,103 @@ def _at(grid: list[list[str]], r: int, c: int) -> str:
     return grid[r][c] if 0 <= r < len(grid) and 0 <= c < len(grid[r]) else " "
 
 
+MARKS = {"①": 1, "②": 2}
+"""The operand marks: a picture in plain ASCII marks the first operand alone (``*``, read as ① once translated)."""
+
+
 def _is_mark(grid: list[list[str]], r: int, c: int) -> bool:
-    """An operand number: a 1 or 2 just left of a bus that takes a line from the left, or on a line going down."""
-    if _at(grid, r, c) not in ("1", "2"):
+    """An operand mark: ① or ② just left of a bus that takes a line from the left, or on a line going down."""
+    if _at(grid, r, c) not in MARKS:
         return False
     right = JOINS.get(_at(grid, r, c + 1))
     if right is not None and right[2] and (right[0] or right[1]):
         return True
     above, below = _at(grid, r - 1, c), _at(grid, r + 1, c)
     return (above == "│" or JOINS.get(above, (0, 0))[1]) and (below == "│" or JOINS.get(below, (1, 0))[0])
+
+
+WIRE = set("-|+*")
+
+
+def unicode_of(lines: list[str]) -> list[str]:
+    """A plain-ASCII picture in the characters the reader knows, each ``+`` as the join its neighbours make.
+
+    A ``-`` is a line where it touches another stroke or an operation's
+    ``[`` (``=-0.5`` and ``[-]`` are text), a ``|`` above a label is the arrow into it and a ``+`` under
+    one the line out of it (top to bottom),
+    ``*`` on a line is the first operand's mark, ``]>`` is the arrow into a
+    label. Two ``+`` one above the other are read as joined, as a person
+    would read them: a drawing that puts two unjoined buses so is misread.
+    """
+    grid = [list(line) for line in lines]
+
+    def at(r: int, c: int) -> str:
+        return grid[r][c] if 0 <= r < len(grid) and 0 <= c < len(grid[r]) else " "
+
+    wire: set[tuple[int, int]] = set()
+    changed = True
+    while changed:  # a stroke is a line where it touches one: grow from the unambiguous | and +-
+        changed = False
+        for r, row in enumerate(grid):
+            for c, ch in enumerate(row):
+                if (r, c) in wire or ch not in WIRE:
+                    continue
+                side = [(r, c - 1), (r, c + 1)]
+                ends = [(r - 1, c), (r + 1, c)]
+                near = [p for p in side if p in wire] + [
+                    p for p in ends if p in wire and at(*p) in "|+*"
+                ]  # joins grow from lines
+                if (
+                    ch == "|"
+                    or (ch in "+*" and near)
+                    or (ch == "-" and (any(at(*p) in "-+|*" for p in side) or at(r, c + 1) == "["))
+                ):
+                    wire.add((r, c))
+                    changed = True
+    out = []
+    for r, row in enumerate(grid):
+        cells = []
+        for c, ch in enumerate(row):
+            if (r, c) not in wire:
+                cells.append("→" if ch == ">" and at(r, c - 1) == "]" else ch)
+            elif ch == "-":
+                cells.append("─")
+            elif ch == "|":
+                below = at(r + 1, c)
+                cells.append("↓" if below.strip() and below not in WIRE else "│")
+            elif ch == "*":
+                cells.append("①")
+            else:
+                above = at(r - 1, c)
+                dirs = (
+                    ((r - 1, c) in wire and above in "|+*")
+                    or (above.strip() != "" and above not in WIRE and at(r - 1, c - 1) == " "),  # out of a label's first letter
+                    (r + 1, c) in wire and at(r + 1, c) in "|+*",
+                    (r, c - 1) in wire and at(r, c - 1) in "-+*",
+                    (r, c + 1) in wire and at(r, c + 1) in "-+*",
+                )
+                cells.append(UNICODE.joins.get(dirs, "?"))
+        out.append("".join(cells))
+    return out
+
+
+def assert_labels_clear(lines: list[str]) -> None:
+    """Every label stands apart from the lines of other nodes, so that no one reads it as theirs.
+
+    A value or gradient line (``=``, ``∂``) is directly under its own label
+    (labels_of checks that) and has nothing of a line in its columns or the
+    column either side, and no line ends or turns within three columns to its
+    left: ``x ───┐ ∂-0.78`` reads as x's gradient.
+    """
+    grid = grid_of(lines)
+    for lab in labels_of(grid):  # a label's first line is text between lines: its own come in and go out there
+        for line in lab.extra:
+            cells = [_at(grid, line.row, c) for c in range(line.col - 1, line.end + 2)]
+            if any(ch in LINES or ch in MARKS for ch in cells):
+                raise Misdrawn(f"a line runs through {line.text!r} at row {line.row}")
+            left = [_at(grid, line.row, c) for c in range(max(0, line.col - 3), line.col)]
+            if any((ch in LINES and ch != "│") or ch in MARKS for ch in left):
+                raise Misdrawn(f"{line.text!r} at row {line.row} sits right after another node's line")
 
 
 class Label:
@@ -92,7 +180,7 @@ def labels_of(grid: list[list[str]]) -> list[Label]:
     labels = []
     lines: dict[tuple[int, int], Label] = {}  # where each line of a label starts
     for lab in found:
-        if lab.text[:1] in ("=", "∂"):  # a further line of the label right above (the compact form)
+        if lab.text[:1] in ("=", "∂") or lab.text.startswith("g="):  # a further line of the label right above (the compact form)
             above = lines.get((lab.row - 1, lab.col))
             if above is None:
                 raise Misdrawn(f"{lab.text!r} at row {lab.row}, column {lab.col} is under no label")
@@ -142,7 +230,7 @@ def _follow_down(grid: list[list[str]], labels: list[Label], owner: dict, walked
             walked.add((r, c))
             step = {"R": (r, c + 1), "L": (r, c - 1), "D": (r + 1, c)}
             if d == "D" and _is_mark(grid, r, c):
-                todo.append((*step["D"], "D", entry, int(ch)))
+                todo.append((*step["D"], "D", entry, MARKS[ch]))
             elif (d == "D" and ch in ("│", "↓")) or (d in "LR" and ch in ("│", "─")):
                 todo.append((*step[d], d, entry, mark))
             elif ch in JOINS:
@@ -195,8 +283,7 @@ def read_back(lines: list[str]) -> list[Label]:
                 if not {"R": left, "U": down, "D": up}[d]:
                     raise Misdrawn(f"{ch!r} at row {r}, column {c} does not join a line arriving going {d}")
                 if d == "R":  # entering a bus from the left: where this operand comes in, and its mark
-                    mark = _at(grid, r, c - 1) if _is_mark(grid, r, c - 1) else "0"
-                    entry = (r, int(mark))
+                    entry = (r, MARKS[_at(grid, r, c - 1)] if _is_mark(grid, r, c - 1) else 0)
                 for ok, nd in ((up and d != "D", "U"), (down and d != "U", "D"), (right, "R")):
                     if ok:
                         todo.append((*step[nd], nd, entry))
@@ -209,7 +296,7 @@ def read_back(lines: list[str]) -> list[Label]:
             raise Misdrawn(f"{lab.text!r} is joined to one operand in two places")
         marks = [m for (_, m), _ in lab.operands]
         if any(marks):
-            lab.operands.sort(key=lambda e: e[0][1])
+            lab.operands.sort(key=lambda e: e[0][1] or 2)  # in ASCII only the first is marked
         else:
             lab.operands.sort(key=lambda e: e[0][0])
     return labels
@@ -244,9 +331,9 @@ def _fields(lab: Label) -> dict[str, str | None]:
     # a compact label: "[op]→ name" (either may be missing), then "=value", then "∂grad"
     m = HEAD.match(lab.text)
     texts = [x.text for x in lab.extra]
-    if m is None or len(texts) != 2 or not texts[0].startswith("=") or not texts[1].startswith("∂"):
+    if m is None or len(texts) != 2 or not texts[0].startswith("=") or not texts[1].startswith(("∂", "g=")):
         raise Misdrawn(f"cannot read the label {[lab.text, *texts]!r}")
-    value, grad = texts[0][1:], texts[1][1:]
+    value, grad = texts[0][1:], texts[1].removeprefix("g=").removeprefix("∂")
     if not re.fullmatch(NUMBER, value) or not re.fullmatch(NUMBER, grad):
         raise Misdrawn(f"cannot read the numbers of {[lab.text, *texts]!r}")
     return {"op": m["op"], "name": m["name"], "named": value if m["name"] else None, "value": value, "grad": grad}
@@ -276,9 +363,9 @@ def _folded_ok(op: str | None, v: Value, consts: set[int]) -> bool:
         if kinds[1] or (kinds[0] and v._op in SYMMETRIC):
             pattern, numbers = re.escape(sym) + f"({FOLDED_NUMBER})", [v._prev[1] if kinds[1] else v._prev[0]]
         else:
-            pattern, numbers = f"({FOLDED_NUMBER})" + re.escape(sym) + "·", [v._prev[0]]
+            pattern, numbers = f"({FOLDED_NUMBER})" + re.escape(sym) + "[·_]", [v._prev[0]]
     else:
-        args = [f"({FOLDED_NUMBER})" if k else "·" for k in kinds]
+        args = [f"({FOLDED_NUMBER})" if k else "[·_]" for k in kinds]
         pattern = re.escape(spec.name) + r"\(" + ", ".join(args) + r"\)"
         numbers = [c for c, k in zip(v._prev, kinds, strict=False) if k]
     m = re.fullmatch(pattern, op)

@@ -1,7 +1,7 @@
 """Programs people write, with bindings: the corpus the DAG pictures are checked on (issue 22).
 
 Each entry is (name, program, bindings). They are of the kinds the issue
-names: losses, neural-net cells, a pricing formula, geometry and physics.
+names: losses, neural-net cells, pricing formulas, geometry and physics.
 """
 
 from __future__ import annotations
@@ -99,5 +99,47 @@ PROGRAMS: list[tuple[str, str, dict[str, float]]] = [
         "s1 = (q1*k11 + q2*k12)/sqrt(2)\ns2 = (q1*k21 + q2*k22)/sqrt(2)\nm = max(s1, s2)\n"
         "a1 = exp(s1 - m)\na2 = exp(s2 - m)\n(a1*v1 + a2*v2)/(a1 + a2)",
         {"q1": 0.5, "q2": -1, "k11": 1, "k12": 0.2, "k21": -0.3, "k22": 0.8, "v1": 2, "v2": -1},
+    ),
+    (
+        "pendulum",
+        "w0 = sqrt(g/L)\nT0 = 2*pi/w0\nT0*(1 + theta0^2/16 + 11*theta0^4/3072)",
+        {"g": 9.81, "L": 1.2, "theta0": 0.3},
+    ),
+    (
+        "heron",
+        "s = (a + b + c)/2\nsqrt(s*(s - a)*(s - b)*(s - c))",
+        {"a": 3, "b": 4, "c": 5},
+    ),
+    (
+        "compound_interest",
+        "A = P*(1 + r/n)^(n*t)\nA - P",
+        {"P": 1000, "r": 0.05, "n": 12, "t": 10},
+    ),
+    (
+        "bond_price",
+        "c = F*rate\nd = 1 + y\nc/d + c/d^2 + c/d^3 + c/d^4 + (c + F)/d^5",
+        {"F": 100, "rate": 0.05, "y": 0.04},
+    ),
+    (
+        "mlp_3_2_1",
+        "h1 = tanh(w11*x1 + w12*x2 + w13*x3 + b1)\nh2 = tanh(w21*x1 + w22*x2 + w23*x3 + b2)\n"
+        "y = sigmoid(v1*h1 + v2*h2 + c)\n-(t*log(y) + (1 - t)*log(1 - y))",
+        {
+            "w11": 0.2,
+            "w12": -0.4,
+            "w13": 0.1,
+            "b1": 0,
+            "w21": -0.3,
+            "w22": 0.5,
+            "w23": 0.7,
+            "b2": 0.1,
+            "v1": 1.2,
+            "v2": -0.8,
+            "c": 0.05,
+            "x1": 1,
+            "x2": 0.5,
+            "x3": -1.5,
+            "t": 1,
+        },
     ),
 ]

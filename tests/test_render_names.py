@@ -25,7 +25,14 @@ from autodiff_cli.render.display import DisplayOptions, display, to_text
 from autodiff_cli.render.layout import cell_width
 from autodiff_cli.render.pictures import choose
 
-from .dag_oracle import NUMBER, _close, assert_drawn_as_graph, assert_drawn_as_named_values
+from .dag_oracle import (
+    NUMBER,
+    _close,
+    assert_drawn_as_graph,
+    assert_drawn_as_named_values,
+    assert_labels_clear,
+    unicode_of,
+)
 from .realistic import PROGRAMS
 
 
@@ -35,7 +42,12 @@ def run(source: str, bindings: dict[str, float]) -> Program:
     return program
 
 
-def check_picture(program: Program, kind: str, lines: list[str], terms: bool = False) -> None:
+def check_picture(program: Program, kind: str, lines: list[str], terms: bool = False, ascii: bool = False) -> None:
+    """The picture reads back as its graph, and every label stands clear of other nodes' lines."""
+    if ascii:
+        assert all(ord(ch) < 128 for line in lines for ch in line)
+        lines = unicode_of(lines)
+    assert_labels_clear(lines)
     if kind == "ops":
         assert_drawn_as_graph(lines, program.graph, folded=True)
     else:
@@ -46,17 +58,17 @@ def check_picture(program: Program, kind: str, lines: list[str], terms: bool = F
 @pytest.mark.parametrize("width", [60, 80, 120, 200])
 def test_realistic_programs_draw_as_dags_that_fit_and_read_back(name: str, source: str, bindings: dict, width: int) -> None:
     program = run(source, bindings)
-    kind, _, picture = choose(program.graph, "auto", width)
-    assert picture.kind == "dag" and picture.complete, f"{name} at {width}: {picture.kind}"
-    assert len(picture.lines) <= 46
-    assert all(cell_width(line) <= width for line in picture.lines)
-    check_picture(program, kind, picture.lines)
-    if width >= 80:  # --dag forces either, and each still reads back
-        for mode in ("ops", "names"):
-            forced, _, drawn = choose(program.graph, mode, width)
+    for ascii in (False, True):
+        kind, _, picture = choose(program.graph, "auto", width, ascii=ascii)
+        assert picture.kind == "dag" and picture.complete, f"{name} at {width}: {picture.kind}"
+        assert len(picture.lines) <= 46
+        assert all(cell_width(line) <= width for line in picture.lines)
+        check_picture(program, kind, picture.lines, terms=not program.graph.names, ascii=ascii)
+        for mode in ("ops", "names"):  # --dag forces either, and each still reads back where it is drawn whole
+            forced, _, drawn = choose(program.graph, mode, width, ascii=ascii)
             assert forced == mode
             if drawn.kind == "dag" and drawn.complete:
-                check_picture(program, forced, drawn.lines)
+                check_picture(program, forced, drawn.lines, terms=not program.graph.names, ascii=ascii)
 
 
 @pytest.mark.parametrize(("name", "source", "bindings"), PROGRAMS, ids=[p[0] for p in PROGRAMS])
@@ -72,10 +84,11 @@ def test_the_display_shows_every_input_and_name_with_its_value(name: str, source
         assert all(cell_width(line) <= width for line in lines)
         picture = lines[lines.index("", max(i for i, line in enumerate(lines) if line.startswith(("name ", "input ")))) :]
         drawing = "\n".join(picture)
-        assert len(picture) <= 50 and "tree" not in drawing
+        _, shown, chosen = choose(program.graph, "auto", width, ascii=ascii)
+        assert len(chosen.lines) <= 48 and len(picture) <= len(chosen.lines) + 5 and "tree" not in drawing
+        assert chosen.kind == "dag" and chosen.complete and "\n".join(chosen.lines) in drawing
         if ascii:
             assert all(ord(ch) < 128 for ch in drawing)
-        _, shown, _ = choose(program.graph, "auto", width, ascii=ascii)
         for who, _node in [*view.inputs.items(), *view.names.items()]:
             called = shown.called[next(v for k, v in [*shown.inputs.items(), *shown.names.items()] if k == who)]
             assert any(called in line for line in picture), f"{who} is not in the picture"
@@ -165,16 +178,16 @@ def programs_with_statements(draw: st.DrawFn) -> str:
 
 @pytest.mark.timeout(300)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(programs_with_statements(), st.sampled_from([60, 80, 120, 200]), st.sampled_from(["auto", "names"]))
-def test_random_programs_with_statements_read_back(source: str, width: int, mode: str) -> None:
+@given(programs_with_statements(), st.sampled_from([60, 80, 120, 200]), st.sampled_from(["auto", "ops", "names"]), st.booleans())
+def test_random_programs_with_statements_read_back(source: str, width: int, mode: str, ascii: bool) -> None:
     try:
         program = run(source, {"a": 0.3, "b": 1.7, "c": 1.1, "d": 2.3})
     except AutodiffError:
         assume(False)
-    kind, _, picture = choose(program.graph, mode, width)
+    kind, _, picture = choose(program.graph, mode, width, ascii=ascii)
     assume(picture.kind == "dag" and picture.complete)
     assert all(cell_width(line) <= width for line in picture.lines)
-    check_picture(program, kind, picture.lines)
+    check_picture(program, kind, picture.lines, ascii=ascii)
 
 
 def test_named_values_read_what_their_statements_read() -> None:
@@ -187,14 +200,21 @@ def test_named_values_read_what_their_statements_read() -> None:
     assert constants(graph_view(program.graph)) and not constants(view)
 
 
-def test_choosing_a_picture_of_sixty_nodes_is_fast() -> None:
-    _name, source, bindings = next(p for p in PROGRAMS if p[0] == "lstm")
+@pytest.mark.parametrize(("name", "source", "bindings"), PROGRAMS, ids=[p[0] for p in PROGRAMS])
+def test_choosing_a_picture_is_fast(name: str, source: str, bindings: dict) -> None:
+    """Every realistic program (the LSTM cell has 60 nodes) is drawn in well under 100 ms of CPU at 80 and 120 columns.
+
+    Measured in CPU time, the best of three, so that a busy machine does not
+    fail it; the bound is 2.5 times the target.
+    """
     program = run(source, bindings)
-    best = min(_timed(program, width) for width in (80, 120) for _ in range(3))
-    assert best < 0.15  # well under 100 ms unloaded; the margin is for a busy machine
+    for width in (80, 120):
+        for ascii in (False, True):
+            best = min(_timed(program, width, ascii) for _ in range(3))
+            assert best < 0.25, f"{name} at {width}: {best * 1000:.0f} ms"
 
 
-def _timed(program: Program, width: int) -> float:
-    start = time.perf_counter()
-    choose(program.graph, "auto", width)
-    return time.perf_counter() - start
+def _timed(program: Program, width: int, ascii: bool) -> float:
+    start = time.process_time()
+    choose(program.graph, "auto", width, ascii=ascii)
+    return time.process_time() - start

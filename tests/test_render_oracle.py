@@ -20,10 +20,10 @@ from autodiff_cli.graph_view import graph_view
 from autodiff_cli.parser import parse
 from autodiff_cli.program import Program
 from autodiff_cli.render import dag
-from autodiff_cli.render.layout import UNICODE, cell_width
+from autodiff_cli.render.layout import ASCII, UNICODE, cell_width
 from autodiff_cli.render.vertical import vertical
 
-from .dag_oracle import assert_drawn_as_graph
+from .dag_oracle import Misdrawn, assert_drawn_as_graph, assert_labels_clear, unicode_of
 
 
 def run(source: str, **bindings: float) -> Program:
@@ -104,15 +104,18 @@ def programs(draw: st.DrawFn) -> str:
 
 @pytest.mark.timeout(300)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(programs(), st.sampled_from([50, 60, 80, 120, 10_000]))
-def test_random_pictures_read_back_as_their_graphs(source: str, width: int) -> None:
+@given(programs(), st.sampled_from([50, 60, 80, 120, 10_000]), st.booleans())
+def test_random_pictures_read_back_as_their_graphs(source: str, width: int, ascii: bool) -> None:
+    """In Unicode and in plain ASCII (read as a person reads + and *), labels clear of other nodes' lines."""
     try:
         program = run(source, a=0.3, b=1.7, c=1.1)
     except AutodiffError:
         assume(False)
-    picture = dag.draw_dag(program.graph, width=width)
+    picture = dag.draw_dag(program.graph, width=width, ascii=ascii)
     assume(picture.kind == "dag" and picture.complete)
-    assert_drawn_as_graph(picture.lines, program.graph)
+    lines = unicode_of(picture.lines) if ascii else picture.lines
+    assert_labels_clear(lines)
+    assert_drawn_as_graph(lines, program.graph)
 
 
 MLP = {
@@ -194,7 +197,42 @@ def test_random_top_to_bottom_pictures_read_back_as_their_graphs(source: str) ->
         program = run(source, a=0.3, b=1.7, c=1.1)
     except AutodiffError:
         assume(False)
-    boxes, _, _ = dag._view(graph_view(program.graph), None, 3, UNICODE, compact=True)
-    rows, _ = vertical(boxes, len(boxes) - 1, UNICODE, 10_000, 10_000)
-    assert rows is not None
-    assert_drawn_as_graph(["".join(text for text, _ in row) for row in rows], program.graph)
+    for g in (UNICODE, ASCII):
+        boxes, _, _ = dag._view(graph_view(program.graph), None, 3, g, compact=True)
+        rows, _ = vertical(boxes, len(boxes) - 1, g, 10_000, 10_000)
+        assert rows is not None
+        lines = ["".join(text for text, _ in row) for row in rows]
+        assert_drawn_as_graph(unicode_of(lines) if g is ASCII else lines, program.graph)
+
+
+def test_the_oracle_catches_a_gradient_standing_after_another_nodes_line() -> None:
+    """x ───┐ ∂-0.78 reads as x's gradient: a value or gradient line must stand clear of other nodes' line ends."""
+    clear = [
+        "a ───┐",
+        "=2   ├─[*]→",
+        "∂3   │ =6",
+        "     │ ∂1",
+        "b ───┘",
+        "=3",
+        "∂2",
+    ]
+    assert_labels_clear(clear)
+    crowded = [*clear[:3], "b ───┘ ∂1", "=3", "∂2"]
+    with pytest.raises(Misdrawn, match="right after"):
+        assert_labels_clear(crowded)
+    with pytest.raises(Misdrawn, match="runs through"):
+        assert_labels_clear([*clear[:3], "     │ ∂1─", *clear[4:]])
+
+
+def test_ascii_buses_on_one_track_keep_a_row_apart() -> None:
+    """In ASCII a bus ending (+) right above another starting (+) reads as one bus: x1 and y2 joined (Coulomb's law)."""
+    program = run("dx = x2 - x1; dy = y2 - y1; r2 = dx^2 + dy^2; k*q1*q2/r2", k=9, q1=1, q2=-2, x1=0, y1=0, x2=0.3, y2=0.4)
+    for width in (80, 120, 200):
+        lines = dag.draw_dag(program.graph, width=width, ascii=True).lines
+        for r in range(len(lines) - 1):
+            for c, ch in enumerate(lines[r]):
+                below = lines[r + 1][c : c + 1]
+                if ch == "+" and below == "+":  # one above the other: they must be one line
+                    above_dirs = unicode_of(lines)[r][c]
+                    assert above_dirs in "┬┼├┤┌┐", f"row {r}, column {c}: + over + that are not joined"
+        assert_drawn_as_graph(unicode_of(lines), program.graph)

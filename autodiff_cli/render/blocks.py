@@ -23,12 +23,18 @@ def _free(drawing: Drawing, taken: set[tuple[int, int]], row: int, start: int, e
 
     They must be blank, and so must the column either side; the next ones
     out may hold a line but no text, so that two texts never read as one.
+    No line may end or turn in the three columns to the left (a vertical line
+    passing is fine): ``x ───┐ ∂-0.78`` reads as x's gradient, not as the
+    gradient of the label above it.
     """
     if row >= drawing.nrows:
         return False
     line = drawing.line[row]
     near = range(max(0, start - 1), end + 2)
     if any((row, c) in drawing.joins or (row, c) in drawing.marks or c in line for c in near):
+        return False
+    left = range(max(0, start - 3), max(0, start - 1))
+    if any(drawing.joins.get((row, c), "v") != "v" or (row, c) in drawing.marks or c in line for c in left):
         return False
     return not any((row, c) in drawing.owner or (row, c) in taken for c in range(max(0, start - 2), end + 3))
 
@@ -59,22 +65,23 @@ def stack(drawing: Drawing, nodes: list[Box]) -> None:
     the lines already placed of labels above it.
     """
     placed: dict[int, int] = {}  # node -> lines placed under its first
-    taken: set[tuple[int, int]] = set()  # (line below the head, column) of placed lines, by node row
+    taken: set[tuple[int, int]] = set()  # (row, column) of placed lines; made again when a row is opened
     for i in sorted((i for i, n in enumerate(nodes) if n.extra), key=lambda i: (nodes[i].row, nodes[i].col)):
         n = nodes[i]
         for k, runs in enumerate(n.extra, 1):
             width = sum(len(text) for text, _ in runs)
             row = n.row + k
-            taken = {
-                (nodes[j].row + m, c)
-                for j, count in placed.items()
-                for m in range(1, count + 1)
-                for c in range(nodes[j].col, nodes[j].col + nodes[j].width)
-            }
             if not _free(drawing, taken, row, n.col, n.col + width - 1):
                 _open_row(drawing, nodes, row)
                 # lines already placed below ``row`` belong to labels above it: they stay with their labels
+                taken = {
+                    (nodes[j].row + m, c)
+                    for j, count in placed.items()
+                    for m in range(1, count + 1)
+                    for c in range(nodes[j].col, nodes[j].col + nodes[j].width)
+                }
             placed[i] = k
+            taken.update((n.row + k, c) for c in range(n.col, n.col + n.width))
     for i, count in placed.items():
         n = nodes[i]
         for k in range(count):

@@ -22,12 +22,14 @@ picture for the same program every time.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ..graph_view import STATEMENT, Drawable, GraphView, Node, graph_view
 from ..numbers import format_number, table_digits
 from .layout import ASCII, UNICODE, Box, Glyphs, Run, cell_width, layout
 from .vertical import vertical
 
-__all__ = ["MAX_ROWS", "TALL", "Picture", "draw_dag", "summary", "whole"]
+__all__ = ["MAX_ROWS", "TALL", "Picture", "draw_dag", "forms", "summary", "whole"]
 
 MAX_ROWS = 60
 """Rows a picture may take: a 3,000-term program must not flood the terminal."""
@@ -247,17 +249,19 @@ def _count_below(root: Node, limit: int | None = None) -> int:
     return len(seen)
 
 
-def whole(graph: GraphView, width: int, digits: int, g: Glyphs, max_rows: int, tall: int = TALL) -> tuple[Picture | None, int]:
-    """The whole graph as a DAG in the first form that fits, and the columns it would need left to right.
+def forms(
+    graph: GraphView, width: int, digits: int, g: Glyphs, max_rows: int, tall: int = TALL
+) -> Iterator[tuple[Picture | None, int]]:
+    """Each form of the whole graph as a DAG, in order of preference: its drawing or None, and the columns needed so far.
 
     Left to right with labels on one line; with compact labels (at the
     default precision, then a digit or two shorter); top to bottom, with
-    compact labels, in up to ``tall`` times the rows.
+    compact labels, in up to ``tall`` times the rows. A form's drawing does
+    not depend on ``max_rows``, which only rules out taller ones.
     """
     nodes, shown, _ = _view(graph, None, digits, g)
     rows, needs = layout(nodes, len(nodes) - 1, g, width, max_rows)
-    if rows is not None:
-        return Picture(rows, shown, shown), 0
+    yield (Picture(rows, shown, shown) if rows is not None else None), 0
     shorter = list(dict.fromkeys([digits, *((3, 2) if digits == 4 else ())]))
     for down in (False, True):
         for short in shorter:
@@ -267,8 +271,15 @@ def whole(graph: GraphView, width: int, digits: int, g: Glyphs, max_rows: int, t
             else:
                 rows, more = layout(nodes, len(nodes) - 1, g, width, max_rows, tight=True)
                 needs = min(needs, more) if needs and more else needs or more
-            if rows is not None:
-                return Picture(rows, shown, shown, down=down), needs
+            yield (Picture(rows, shown, shown, down=down) if rows is not None else None), needs
+
+
+def whole(graph: GraphView, width: int, digits: int, g: Glyphs, max_rows: int, tall: int = TALL) -> tuple[Picture | None, int]:
+    """The whole graph as a DAG in the first form that fits (see ``forms``), and the columns it would need left to right."""
+    needs = 0
+    for picture, needs in forms(graph, width, digits, g, max_rows, tall):
+        if picture is not None:
+            return picture, needs
     return None, needs
 
 
@@ -333,9 +344,14 @@ def summary(picture: Picture, width: int, ascii: bool = False) -> list[str]:
             notes.append("The graph has too many rows to draw; here it is as a tree.")
         if g.shared in text:
             notes.append(f"{g.shared}: shown above")
-    if any(run == ("1", "op") for row in picture.rows for run in row):
-        notes.append("1, 2: first and second operand, where they are drawn the other way round")
-    if g.more in text or not picture.complete:
+    if any(kind == "mark" for row in picture.rows for _, kind in row):
+        if g.marks[1]:
+            notes.append(
+                f"{g.marks[0]} {g.marks[1]}: the first and the second operand, where the drawing has them the other way round"
+            )
+        else:
+            notes.append(f"{g.marks[0]}: the first operand, where the drawing has it second")
+    if any(kind == "more" for row in picture.rows for _, kind in row) or not picture.complete:  # not a cut expression...
         left, shown, total = picture.total - picture.shown, picture.shown, picture.total
         nodes = "nodes" if left != 1 else "node"
         notes.append(f"{g.more}: {left:,} more {nodes} ({shown:,} of {total:,} shown; --graph dot has them all)")

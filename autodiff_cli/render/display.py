@@ -44,6 +44,7 @@ STYLES = {
     "value": "",
     "const": "",
     "op": "yellow",
+    "mark": "bold yellow",
     "edge": "bright_black",
     "more": "magenta",
     "grad": "green",

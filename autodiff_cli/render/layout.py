@@ -45,6 +45,9 @@ class Glyphs(NamedTuple):
     joins: dict[tuple[bool, bool, bool, bool], str]
     tree: tuple[str, str, str, str]  # branch, last branch, pipe, space
     shared: str
+    # the first and second operand's marks, where the first comes in below the second: not digits, which
+    # read as numbers next to the values; plain ASCII has no such glyph, so it marks the first alone
+    marks: tuple[str, str] = ("①", "②")
 
 
 def _joins(chars: str) -> dict[tuple[bool, bool, bool, bool], str]:
@@ -65,7 +68,7 @@ def _joins(chars: str) -> dict[tuple[bool, bool, bool, bool], str]:
 
 
 UNICODE = Glyphs("─", "│", "│", "→", "⋯", " ∂", _joins("┐┘┌└┤├┬┴┼│─"), ("├── ", "└── ", "│   ", "    "), "↑")
-ASCII = Glyphs("-", "|", "|", ">", "...", " g=", _joins("+++++++++|-"), ("|-- ", "`-- ", "|   ", "    "), "^")
+ASCII = Glyphs("-", "|", "|", ">", "...", " g=", _joins("+++++++++|-"), ("|-- ", "`-- ", "|   ", "    "), "^", ("*", ""))
 
 
 def cell_width(text: str) -> int:
@@ -198,6 +201,7 @@ def layout(
         n.width = max([n.head, *(sum(cell_width(t) for t, _ in line) for line in n.extra)])
     if tight and _least_width(nodes) > width:
         return None, 0  # hopeless: not worth routing (the width it would need is not known then)
+    apart = int(len(set(g.joins.values())) < len(g.joins))  # corners that look alike must not touch
     placed = [n.row for n in nodes]
     edges = candidates(nodes)
     chosen: list[tuple[int, int]] = []
@@ -207,17 +211,17 @@ def layout(
         relay_rows, nrows = relays(nodes, base_rows, chosen)
         if nrows > max_rows:
             return None, 0
-        drawing = route(nodes, relay_rows, nrows, 1 if tight else 2)
+        drawing = route(nodes, relay_rows, nrows, 1 if tight else 2, apart)
         if len(chosen) == len(edges) or not misread(nodes, drawing):
             break
         # Relay the edges whose operand's line goes on past the bus; if none is left, all of them.
         more = [e for e in edges if e not in chosen and e in drawing.passing]
         chosen += more or [e for e in edges if e not in chosen]
-    if drawing.width > width:
-        return None, drawing.width
-    stack(drawing, nodes)
+    stack(drawing, nodes)  # before saying what width it needs: at that width it must fit the rows too
     if drawing.nrows > max_rows:
         return None, 0
+    if drawing.width > width:
+        return None, drawing.width
     return _runs(drawing, nodes, g), drawing.width
 
 
@@ -247,7 +251,9 @@ def _runs(drawing: Drawing, nodes: list[Box], g: Glyphs) -> list[list[Run]]:
         glyph = g.cross if join == "x" else g.v if join == "v" else g.joins[join]  # type: ignore[index]
         cells[r][c] = (glyph, "edge")
     for (r, c), mark in drawing.marks.items():
-        cells[r][c] = (mark, "op")
+        glyph = g.marks[int(mark) - 1]
+        if glyph:  # else the line goes on through (a cell on the operand's line)
+            cells[r][c] = (glyph, "mark")
     rows: list[list[Run]] = []
     for r in range(drawing.nrows):
         runs: list[Run] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..graph_view import Drawable, GraphView, fold_constants, graph_view, named_values, top_terms
 from ..numbers import table_digits
-from .dag import MAX_ROWS, Picture, draw_dag, whole
+from .dag import MAX_ROWS, Picture, draw_dag, forms, whole
 from .layout import ASCII, UNICODE, Glyphs
 
 __all__ = ["MODES", "SCREEN", "choose"]
@@ -58,12 +58,21 @@ def choose(
             return "ops", ops, draw_dag(ops, width, digits, ascii, MAX_ROWS)
     group = named_values if view.names else top_terms
     names = view
-    for rows in dict.fromkeys((max_rows, max(max_rows, TALLEST))):  # a screen, else a little more with whole expressions
-        for budget in BUDGETS:
-            names = group(view, digits, budget, "..." if ascii else "…")
-            picture = _fits(names, width, digits, g, rows)
-            if picture is not None:
-                return "names", names, picture
+    tallest = max(max_rows, TALLEST)
+    fallback: tuple[GraphView, Picture] | None = None  # the longest expressions in a little more than a screen
+    for budget in BUDGETS:  # each budget's first form that fits drawn once: the first that takes a screen, else the fallback
+        names = group(view, digits, budget, "..." if ascii else "…")
+        if len(names.order) > 2 * tallest:
+            continue
+        picture = next((drawn for drawn, _ in forms(names, width, digits, g, tallest, tall=1) if drawn is not None), None)
+        if picture is None:
+            continue
+        if len(picture.rows) <= max_rows and len(names.order) <= 2 * max_rows:
+            return "names", names, picture
+        if fallback is None:
+            fallback = names, picture
+    if fallback is not None:
+        return "names", *fallback
     if mode == "names":
         return "names", names, draw_dag(names, width, digits, ascii, MAX_ROWS)
     return "ops", ops, draw_dag(ops, width, digits, ascii, MAX_ROWS)  # too big for either: the part nearest the result

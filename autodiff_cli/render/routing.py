@@ -148,16 +148,19 @@ def _crossings(nets: list[_Net], cover: dict[int, tuple[int, int]]) -> int:
     return total
 
 
-def _assign_tracks(nets: list[_Net]) -> int:
-    """Tracks in order; a net reuses a track when it overlaps no earlier net there."""
+def _assign_tracks(nets: list[_Net], apart: int = 0) -> int:
+    """Tracks in order; a net reuses a track when it overlaps no earlier net there, nor comes within ``apart`` rows of one."""
     count = 0
     for k, net in enumerate(nets):
-        net.track = 1 + max((m.track for m in nets[:k] if m.lo <= net.hi and net.lo <= m.hi), default=-1)
+        near = (m.track for m in nets[:k] if m.lo <= net.hi + apart and net.lo <= m.hi + apart)
+        net.track = 1 + max(near, default=-1)
         count = max(count, net.track + 1)
     return count
 
 
-def _order_gap(nodes: list[Box], nets: list[_Net], in_gap: dict[int, int], relays: dict[tuple[int, int], int], layer: int) -> int:
+def _order_gap(
+    nodes: list[Box], nets: list[_Net], in_gap: dict[int, int], relays: dict[tuple[int, int], int], layer: int, apart: int = 0
+) -> int:
     """Order the nets of one gap to cross few lines (ties: fewer tracks); return the track count.
 
     A split net must stay left of the merge nets its relay rows lead to.
@@ -165,7 +168,7 @@ def _order_gap(nodes: list[Box], nets: list[_Net], in_gap: dict[int, int], relay
     after = {(_split_key(s, layer, nodes), t) for (s, t) in relays if nodes[t].layer == layer + 1}
 
     def score(order: list[_Net]) -> tuple[int, int]:
-        count = _assign_tracks(order)
+        count = _assign_tracks(order, apart)
         return _crossings(order, _coverage(nodes, in_gap, order, relays, layer)), count
 
     order = sorted(nets, key=lambda n: (n.key >= 0, n.lo, n.hi, n.key))
@@ -181,7 +184,7 @@ def _order_gap(nodes: list[Box], nets: list[_Net], in_gap: dict[int, int], relay
             if s < best:
                 order, best, improved = trial, s, True
     nets[:] = order
-    return _assign_tracks(order)
+    return _assign_tracks(order, apart)
 
 
 def _upside_down(nodes: list[Box], relays: dict[tuple[int, int], int], t: int) -> bool:
@@ -220,8 +223,12 @@ def _in_gaps(nodes: list[Box], depth: int) -> list[dict[int, int]]:
     return in_gap
 
 
-def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int, lead: int = 2) -> Drawing:
-    """Columns, gaps, tracks and lines for rows already given; ``lead``: columns of line before a gap's first track."""
+def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int, lead: int = 2, apart: int = 0) -> Drawing:
+    """Columns, gaps, tracks and lines for rows already given; ``lead``: columns of line before a gap's first track.
+
+    ``apart``: rows kept between two buses on one track, for glyphs whose
+    corners look alike (in ASCII, ``+`` over ``+`` reads as one bus).
+    """
     depth = max(n.layer for n in nodes) + 1
     layer_width = [0] * depth
     for n in nodes:
@@ -232,7 +239,7 @@ def route(nodes: list[Box], relays: dict[tuple[int, int], int], nrows: int, lead
     leads = []
     for gap in range(depth - 1):
         nets = _nets(nodes, gap, relays)
-        tracks = _order_gap(nodes, nets, in_gap[gap], relays, gap)
+        tracks = _order_gap(nodes, nets, in_gap[gap], relays, gap, apart)
         gaps.append(nets)
         marked = any(net.key >= 0 and _upside_down(nodes, relays, net.key) for net in nets)
         leads.append(max(lead, 2) if marked else lead)  # an operand number must not touch a label

@@ -158,8 +158,14 @@ class _Canvas:
                 col += w
 
 
-def _channel(canvas: _Canvas, plan: _Plan, upper: list[int], lower: list[int], row: int, nodes: list[Box]) -> int | None:
-    """Draw the lines from one band's items to the next band's; return the first row of the next band."""
+def _channel(
+    canvas: _Canvas, plan: _Plan, upper: list[int], lower: list[int], row: int, nodes: list[Box], apart: int = 0
+) -> int | None:
+    """Draw the lines from one band's items to the next band's; return the first row of the next band.
+
+    ``apart``: rows left between the split row, the tracks and the arrows, for
+    glyphs whose corners look alike (in ASCII, ``+`` over ``+`` reads as joined).
+    """
     for i in upper:  # the split row: one drop per successor
         drops = [plan.drop[(i, j)] for j in plan.succ[i]]
         if drops:
@@ -182,10 +188,11 @@ def _channel(canvas: _Canvas, plan: _Plan, upper: list[int], lower: list[int], r
     count = _tracks(nets)
     if count is None:
         return None
-    first = row + 1 + bool(marks)  # the first track
-    arrow = first + count
+    step = 1 + apart
+    first = row + step + bool(marks)  # the first track
+    arrow = first + step * count
     for n in nets:
-        track = first + n.track
+        track = first + step * n.track
         canvas.hline(track, n.lo, n.hi)
         for c in n.sources:
             canvas.vline(c, row, track)
@@ -194,7 +201,7 @@ def _channel(canvas: _Canvas, plan: _Plan, upper: list[int], lower: list[int], r
     for c in straight:
         canvas.vline(c, row, arrow)
     for c, mark in marks.items():
-        canvas.text[(row + 1, c)] = (mark, "op")
+        canvas.text[(row + 1, c)] = (mark, "mark")
     for t in lower:
         if t < len(nodes) and plan.pred[t]:
             canvas.text[(arrow, plan.x[t])] = ("", "arrow")  # drawn as g.arrow down
@@ -215,11 +222,12 @@ def vertical(nodes: list[Box], root: int, g: Glyphs, width: int, max_rows: int) 
     if sum(bands) + 2 * (depth - 1) > max_rows:  # each channel takes a split row and an arrow row at least
         return None, 0
     plan = _Plan(nodes)
+    apart = int(len(set(g.joins.values())) < len(g.joins))  # corners that look alike must not touch
     layers = _order(plan, nodes, root)
     # Two lines can be forced into one column whichever bus lies lower (no track order
     # works); the same layers mirrored then place the lines in other columns.
     for order in (layers, [layer[::-1] for layer in layers]):
-        drawn = _draw(plan, nodes, order, max_rows)
+        drawn = _draw(plan, nodes, order, max_rows, apart)
         if drawn is not None:
             break
     if drawn is None:
@@ -231,7 +239,7 @@ def vertical(nodes: list[Box], root: int, g: Glyphs, width: int, max_rows: int) 
     return _rows(canvas, g, row), needed
 
 
-def _draw(plan: _Plan, nodes: list[Box], layers: list[list[int]], max_rows: int) -> tuple[_Canvas, int] | None:
+def _draw(plan: _Plan, nodes: list[Box], layers: list[list[int]], max_rows: int, apart: int = 0) -> tuple[_Canvas, int] | None:
     """The bands and channels on a canvas, and its rows; None if a channel has no track order or it is too tall."""
     _place(plan, nodes, layers)
     canvas = _Canvas()
@@ -249,7 +257,7 @@ def _draw(plan: _Plan, nodes: list[Box], layers: list[list[int]], max_rows: int)
                 canvas.vline(plan.x[i], row + len(nodes[i].extra), row + height - 1)
         row += height
         if k + 1 < len(layers):
-            following = _channel(canvas, plan, layer, layers[k + 1], row, nodes)
+            following = _channel(canvas, plan, layer, layers[k + 1], row, nodes, apart)
             if following is None:
                 return None
             row = following
@@ -270,6 +278,10 @@ def _rows(canvas: _Canvas, g: Glyphs, nrows: int) -> list[list[Run]]:
             glyph = g.joins.get(key, g.v if key[0] or key[1] else g.h)
         grid[r][c] = (glyph, "edge")
     for (r, c), (ch, kind) in canvas.text.items():
+        if kind == "mark":
+            ch = g.marks[int(ch) - 1]
+            if not ch:  # no glyph: the line goes on through
+                continue
         grid[r][c] = (arrow_down, "edge") if kind == "arrow" else (ch, kind)
     rows: list[list[Run]] = []
     for cells in grid:
