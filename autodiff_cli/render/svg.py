@@ -64,7 +64,9 @@ is at: that fill, a "mark" border; the nodes it touches get the border alone), t
 TEXT_KINDS = ("op", "name", "key", "value", "grad", "const", "port")
 """The kinds of text drawn inside a box (on its fill); the legend is drawn on the background."""
 
-LEGEND = "value: the node's value   grad: ∂result/∂node   1, 2: first and second operand"
+LEGEND = "value: the node's value   grad: ∂result/∂node   ①, ②: first and second operand"
+# The terminal picture's operand marks (render.layout.UNICODE.marks), never digits that read as numbers.
+PORTS = "①②③④⑤⑥⑦⑧⑨"
 
 FONTS = "'DejaVu Sans Mono', Menlo, Consolas, 'Liberation Mono', monospace"
 
@@ -114,7 +116,7 @@ def _shape(shape: Shape, key: str) -> list[str]:
         out.append(f'<text x="{shape.text_x:.1f}" y="{shape.baseline(i):.1f}">{spans}</text>')
     if shape.ordered:
         for k, y in enumerate(shape.ports):
-            out.append(f'<text class="ad-port" x="{shape.x + 3:.1f}" y="{y + FONT * 0.35:.1f}">{k + 1}</text>')
+            out.append(f'<text class="ad-port" x="{shape.x + 3:.1f}" y="{y + FONT * 0.35:.1f}">{PORTS[k] if k < len(PORTS) else k + 1}</text>')
     out.append("</g>")
     return out
 
