@@ -218,7 +218,7 @@ def _lost(lines: list[Line], why: str) -> list[dict[str, Any]]:
     return [{"line": number, "error": why} for number, _ in lines]
 
 
-def pool_answers(lines: list[Line], unit_size: int, workers: int = 2) -> list[dict[str, Any]]:
+def _pool_answers(lines: list[Line], unit_size: int, workers: int) -> list[dict[str, Any]]:
     from autodiff_cli.workers import Unit, WorkerPool
 
     with WorkerPool(workers, _work, _lost) as pool:
@@ -230,6 +230,32 @@ def pool_answers(lines: list[Line], unit_size: int, workers: int = 2) -> list[di
             pool.wait(unit)
             out.extend(unit.results())
     return out
+
+
+def _answer_into(conn: Any, lines: list[Line], unit_size: int, workers: int) -> None:
+    conn.send(_pool_answers(lines, unit_size, workers))
+
+
+def pool_answers(lines: list[Line], unit_size: int, workers: int = 2, seconds: float = 10) -> list[dict[str, Any]]:
+    """The pool's answers, from a process of their own: a pool that retries forever fails here in ``seconds``.
+
+    (A pool looping on forks can outlast pytest-timeout's alarm; a process we can kill cannot.)
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    ours, theirs = context.Pipe(duplex=False)
+    child = context.Process(target=_answer_into, args=(theirs, lines, unit_size, workers))  # it has children
+    child.start()
+    theirs.close()
+    try:
+        if not ours.poll(seconds):
+            raise AssertionError(f"the pool gave no answer in {seconds:g} s (a job retried forever?)")
+        answers: list[dict[str, Any]] = ours.recv()
+        return answers
+    finally:
+        child.kill()
+        child.join()
 
 
 @pytest.mark.timeout(20)
