@@ -63,6 +63,10 @@ def _screen_lines(text: str, columns: int) -> int:
     return sum(max(1, -(-cell_len(line) // columns)) for line in lines)
 
 
+KEEP = 8 << 20
+"""Characters sent to a pager that are kept to print again if it fails: past this, --no-pager is suggested instead."""
+
+
 class Paged:
     """A context in which people output is written: through the pager when it outgrows the terminal.
 
@@ -80,7 +84,8 @@ class Paged:
         on_terminal = enabled and is_terminal(sys.stdout)
         self.command = pager_command(environ) if on_terminal else None
         self.rows, self.columns = _screen(sys.stdout, environ) if self.command else (0, 0)
-        self.held: list[str] = []  # what is written while it may still fit, and everything sent to the pager
+        self.held: list[str] = []  # what is written while it may still fit, and what is sent to the pager
+        self.kept = 0  # characters held, bounded by KEEP once the pager has them
         self.lines = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.gone = False  # the pager was quit before the end: nothing more to make
@@ -104,13 +109,18 @@ class Paged:
             out = self.console.file  # the stream, writing what its encoding cannot take as '?'
             out.write(text)
             return
-        self.held.append(text)
         if self.process is None:
+            self.held.append(text)
             self.lines += _screen_lines(text, self.columns)
             if self.lines >= self.rows:  # less -F: a pager only for what does not fit (a line is the prompt's)
                 self._start()
+            return
+        self._send(text)
+        self.kept += len(text)
+        if self.kept <= KEEP:  # to print it again if the pager fails; past KEEP memory matters more
+            self.held.append(text)
         else:
-            self._send(text)
+            self.held = []
 
     def _start(self) -> None:
         import shlex  # only when a pager is needed: an eval that fits never pays for them
@@ -137,6 +147,7 @@ class Paged:
             self._print_directly()
             return
         self._send("".join(self.held))
+        self.kept = sum(map(len, self.held))
 
     def _send(self, text: str) -> None:
         stdin = self.process.stdin if self.process else None
@@ -163,7 +174,11 @@ class Paged:
             return
         status = self._close()
         if status != 0 and exc[0] is None:
-            say(f"autodiff: the pager {printable(self.command or '')!r} failed (status {status}): printing directly")
+            command = printable(self.command or "")
+            if self.kept > KEEP:
+                say(f"autodiff: the pager {command!r} failed (status {status}); to print directly: --no-pager")
+                return
+            say(f"autodiff: the pager {command!r} failed (status {status}): printing directly")
             self._print_directly()
 
     def _close(self) -> int:
