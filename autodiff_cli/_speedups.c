@@ -23,7 +23,7 @@ typedef struct {
     int *roles;    /* per group number of the scanner's pattern: the flags above, -1 no terminal's */
     int **pick;    /* per rule: the children the callback gets, when it only drops some; NULL: all, or gather */
     int *n_pick;
-    PyObject *methods; /* per rule: the callback, or None for a chain rule (its one child stands for it) */
+    PyObject *methods; /* per rule: the callback, or None when the one child picked stands for the rule */
     PyObject *gathers; /* per rule: lark's child filter as a callable, or None */
     PyObject *token;   /* lalr.Token, a 3-tuple (value, line, column) */
     PyObject *reject;  /* lalr.Reject */
@@ -152,13 +152,25 @@ static int Loop_init(Loop *self, PyObject *args, PyObject *kwds) {
             return -1;
         }
         PyObject *p = PySequence_Fast_GET_ITEM(fast, r);
-        if (p == Py_None) continue;
+        if (p == Py_None) {
+            if (PyTuple_GET_ITEM(methods, r) == Py_None) {
+                Py_DECREF(fast);
+                PyErr_SetString(PyExc_ValueError, "Loop: a rule with no callback picks no child");
+                return -1;
+            }
+            continue;
+        }
         Py_ssize_t n = PySequence_Size(p);
         if (n < 0 || (self->pick[r] = int_array(p, n, "pick")) == NULL) {
             Py_DECREF(fast);
             return -1;
         }
         self->n_pick[r] = (int)n;
+        if (PyTuple_GET_ITEM(methods, r) == Py_None && n != 1) {
+            Py_DECREF(fast);
+            PyErr_SetString(PyExc_ValueError, "Loop: a rule with no callback picks one child");
+            return -1;
+        }
         for (Py_ssize_t i = 0; i < n; i++) {
             if (self->pick[r][i] < 0 || self->pick[r][i] >= self->size[r]) {
                 Py_DECREF(fast);
@@ -233,9 +245,12 @@ static PyObject *reduce(Loop *self, Stack *s, int r) {
     PyObject *method = PyTuple_GET_ITEM(self->methods, r), *gather = PyTuple_GET_ITEM(self->gathers, r);
     PyObject **children = s->values + (s->n_states - 1 - size);
     PyObject *value;
-    if (method == Py_None) { /* a chain rule: the one child stands for the rule */
-        s->n_states -= 1;
-        return children[0];
+    if (method == Py_None) { /* a chain rule, or "(" expr ")": the one child kept stands for the rule */
+        value = children[self->pick[r][0]];
+        Py_INCREF(value);
+        for (int i = 0; i < size; i++) Py_DECREF(children[i]);
+        s->n_states -= size;
+        return value;
     }
     if (self->pick[r] != NULL) {
         PyObject *args[16];

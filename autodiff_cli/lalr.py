@@ -34,14 +34,14 @@ __all__ = ["COMPILED", "Driver", "Reject", "Token"]
 
 # The compiled core (_speedups.c, built by `pip install .` where a C compiler is): the same loop in C.
 # AUTODIFF_PURE_RUNTIME=1 ignores it, so that the pure loop can be tested where it is installed.
-_speedups: Any
+_Loop: Any
 try:
     if os.environ.get("AUTODIFF_PURE_RUNTIME") == "1":
         raise ImportError("AUTODIFF_PURE_RUNTIME=1")
-    from . import _speedups
+    from ._speedups import Loop as _Loop
 except ImportError:
-    _speedups = None
-COMPILED = _speedups is not None
+    _Loop = None
+COMPILED = _Loop is not None
 """True when ``Driver`` runs its loop in C (the compiled core)."""
 
 
@@ -172,11 +172,17 @@ def _loop(
     origin; per rule its size and callback (None: a chain rule, whose one
     child stands for it) and the children the callback gets.
     """
-    if _speedups is None:
+    if _Loop is None:
         return None
     rules = list(reductions)
+
+    def _done(rule: Any) -> Reduction:
+        return reductions[rule] or (_only, None, (0,))
+
     number = {rule: i for i, rule in enumerate(rules)}
-    origins = {name: i for i, name in enumerate(sorted({symbol for row in states.values() for symbol in row if not symbol.isupper()}))}
+    origins = {
+        name: i for i, name in enumerate(sorted({symbol for row in states.values() for symbol in row if not symbol.isupper()}))
+    }
     kinds = max(groups.values()) + 1
     action, go = [0] * (len(states) * kinds), [-1] * (len(states) * len(origins))
     for state, row in states.items():
@@ -185,8 +191,12 @@ def _loop(
                 go[state * len(origins) + origins[symbol]] = arg
             else:
                 action[state * kinds + groups[symbol]] = arg + 1 if isinstance(arg, int) else -number[arg] - 1
-    done = [reductions[rule] or (None, None, None) for rule in rules]
-    return _speedups.Loop(
+    # A chain rule, or one that keeps a single child as it is ("(" expr ")"), calls nothing: method None.
+    done = [
+        (None, None, kept) if method is _only and kept is not None else (method, gather, kept)
+        for method, gather, kept in map(_done, rules)
+    ]
+    return _Loop(
         n_states=len(states),
         n_kinds=kinds,
         n_origins=len(origins),
@@ -199,7 +209,7 @@ def _loop(
         picks=[kept for _, _, kept in done],
         methods=tuple(method for method, _, _ in done),
         gathers=tuple(None if kept is not None else gather for _, gather, kept in done),
-        roles=[roles.get(group, -1) for group in range(max(roles.keys() - {None}) + 1)],  # type: ignore[type-var]
+        roles=[roles.get(group, -1) for group in range(max(group or 0 for group in roles) + 1)],
         token=Token,
         reject=Reject,
     )

@@ -166,11 +166,14 @@ def test_the_c_loop_refuses_tables_it_cannot_run() -> None:
 
     good: dict[str, Any] = dict(
         n_states=2, n_kinds=2, n_origins=1, start=0, end=1, action=[0, 2, 0, 0], go=[1, -1], size=[1], origin=[0],
-        picks=[None], methods=(None,), gathers=(None,), roles=[-1, 1], token=lalr.Token, reject=lalr.Reject,
+        picks=[(0,)], methods=(None,), gathers=(None,), roles=[-1, 1], token=lalr.Token, reject=lalr.Reject,
     )  # fmt: skip
     _speedups.Loop(**good)
-    for bad in [{"action": [0, 9, 0, 0]}, {"action": [0, -5, 0, 0]}, {"go": [7, -1]}, {"action": [0, 1]}, {"origin": [3]},
-                {"picks": [(0, 1)]}, {"start": 2}, {"token": int}, {"methods": (None, None)}]:  # fmt: skip
+    bad_tables = [
+        {"action": [0, 9, 0, 0]}, {"action": [0, -5, 0, 0]}, {"go": [7, -1]}, {"action": [0, 1]}, {"origin": [3]},
+        {"picks": [(0, 1)]}, {"picks": [None]}, {"picks": [(1,)]}, {"start": 2}, {"token": int}, {"methods": (None, None)},
+    ]  # fmt: skip
+    for bad in bad_tables:
         with pytest.raises((ValueError, TypeError)):
             _speedups.Loop(**{**good, **bad})
 

@@ -70,7 +70,9 @@ class Commands(click.Group):
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=_version, help="Show the version and exit.")
+@click.option(
+    "-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=_version, help="Show the version and exit."
+)
 @click.option("--debug", is_flag=True, hidden=True, help="Show a traceback for internal errors.")
 def main(debug: bool) -> None:
     """autodiff: the value of a formula and its derivatives.
