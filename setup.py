@@ -27,11 +27,11 @@ class OptionalBuildExt(build_ext):
         try:
             super().build_extension(ext)
         except Exception as err:  # any compiler failure: the pure package is complete
-            notice(f"the compiled core was not built ({type(err).__name__}: {str(err)[:100]})")
+            notice(f"the compiled core was not built ({type(err).__name__})")
 
 
 PURE = os.environ.get("AUTODIFF_PURE") == "1"
-if PURE:
+if PURE and {"bdist_wheel", "build_ext", "editable_wheel", "install", "develop"} & set(sys.argv):  # once, when building
     notice("AUTODIFF_PURE=1")
 EXTENSIONS = [] if PURE else [Extension("autodiff_cli._speedups", ["autodiff_cli/_speedups.c"], optional=True)]
 setup(ext_modules=EXTENSIONS, cmdclass={"build_ext": OptionalBuildExt})
