@@ -12,6 +12,7 @@
 
 /* What the lexer does with a token, by terminal: the flags of lalr.py (_KEEP ... _STOP), checked there. */
 enum { KEEP = 1, IGNORE = 2, COUNT = 4, OPEN = 8, CLOSE = 16, NEWLINE = 32, STOP = 64 };
+#define MAX_PICK 16 /* the most children a callback is handed picked (lark's rules here keep at most 3) */
 
 typedef struct {
     PyObject_HEAD
@@ -165,6 +166,11 @@ static int Loop_init(Loop *self, PyObject *args, PyObject *kwds) {
             Py_DECREF(fast);
             return -1;
         }
+        if (n > MAX_PICK) {
+            Py_DECREF(fast);
+            PyErr_SetString(PyExc_ValueError, "Loop: a rule keeps more than 16 children");
+            return -1;
+        }
         self->n_pick[r] = (int)n;
         if (PyTuple_GET_ITEM(methods, r) == Py_None && n != 1) {
             Py_DECREF(fast);
@@ -253,15 +259,10 @@ static PyObject *reduce(Loop *self, Stack *s, int r) {
         return value;
     }
     if (self->pick[r] != NULL) {
-        PyObject *args[16];
+        PyObject *args[MAX_PICK];
         int n = self->n_pick[r];
-        if (n > 16) {
-            PyErr_SetString(PyExc_ValueError, "Loop: a rule keeps more than 16 children");
-            value = NULL;
-        } else {
-            for (int i = 0; i < n; i++) args[i] = children[self->pick[r][i]];
-            value = PyObject_Vectorcall(method, args, (size_t)n, NULL);
-        }
+        for (int i = 0; i < n; i++) args[i] = children[self->pick[r][i]];
+        value = PyObject_Vectorcall(method, args, (size_t)n, NULL);
     } else if (gather != Py_None) {
         PyObject *list = PyList_New(size);
         value = NULL;
@@ -298,6 +299,7 @@ static PyObject *Loop_run(Loop *self, PyObject *const *args, Py_ssize_t nargs) {
         return NULL;
     }
     PyObject *text = args[0], *matches = args[1], *result = NULL, *tok = NULL;
+    if (PyUnicode_READY(text) < 0) return NULL;
     int text_kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     long line = 1;
@@ -391,6 +393,10 @@ static PyObject *Loop_run(Loop *self, PyObject *const *args, Py_ssize_t nargs) {
                 goto done;
             }
             int r = -a - 1;
+            if (self->size[r] >= s.n_states) { /* only a table that is not lark's could pop below the start */
+                PyErr_SetString(PyExc_ValueError, "Loop: a reduction larger than the stack");
+                goto done;
+            }
             PyObject *value = reduce(self, &s, r);
             if (value == NULL) goto done;
             state = self->go[s.states[s.n_states - 1] * self->n_origins + self->origin[r]];

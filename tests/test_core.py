@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -176,6 +177,10 @@ def test_the_c_loop_refuses_tables_it_cannot_run() -> None:
     for bad in bad_tables:
         with pytest.raises((ValueError, TypeError)):
             _speedups.Loop(**{**good, **bad})
+    # A table whose first action reduces by a rule of two children would pop below the start: refused as it runs.
+    popping = _speedups.Loop(**{**good, "action": [0, -1, 0, 0], "size": [2], "picks": [(0,)]})
+    with pytest.raises(ValueError, match="larger than the stack"):
+        popping.run("x", iter([re.match("(x)", "x")]))
 
 
 @pytest.mark.timeout(120)
