@@ -30,7 +30,16 @@ typedef struct {
     PyObject *reject;  /* lalr.Reject */
 } Loop;
 
-static PyObject *str_lastindex, *str_span;
+/* re.Match's lastindex and span, looked up once: a token costs no attribute lookup by name. */
+static PyObject *match_type, *lastindex_descr, *span_descr;
+
+static PyObject *lastindex_of(PyObject *m) {
+    if (Py_TYPE(m) != (PyTypeObject *)match_type) {
+        PyErr_SetString(PyExc_TypeError, "Loop.run: matches must yield re.Match objects");
+        return NULL;
+    }
+    return Py_TYPE(lastindex_descr)->tp_descr_get(lastindex_descr, m, match_type);
+}
 
 static int *int_array(PyObject *seq, Py_ssize_t want, const char *what) {
     PyObject *fast = PySequence_Fast(seq, what);
@@ -318,7 +327,7 @@ static PyObject *Loop_run(Loop *self, PyObject *const *args, Py_ssize_t nargs) {
                 if (PyErr_Occurred()) goto done;
                 break;
             }
-            PyObject *last = PyObject_GetAttr(m, str_lastindex);
+            PyObject *last = lastindex_of(m);
             if (last == NULL) {
                 Py_DECREF(m);
                 goto done;
@@ -343,7 +352,7 @@ static PyObject *Loop_run(Loop *self, PyObject *const *args, Py_ssize_t nargs) {
                 goto done;
             }
             PyObject *stack[2] = {m, last};
-            PyObject *span = PyObject_VectorcallMethod(str_span, stack, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+            PyObject *span = PyObject_Vectorcall(span_descr, stack, 2, NULL);
             Py_DECREF(last);
             Py_DECREF(m);
             if (span == NULL) goto done;
@@ -446,9 +455,18 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__speedups(void) {
     if (PyType_Ready(&LoopType) < 0) return NULL;
-    str_lastindex = PyUnicode_InternFromString("lastindex");
-    str_span = PyUnicode_InternFromString("span");
-    if (str_lastindex == NULL || str_span == NULL) return NULL;
+    PyObject *re = PyImport_ImportModule("re");
+    if (re == NULL) return NULL;
+    match_type = PyObject_GetAttrString(re, "Match");
+    Py_DECREF(re);
+    if (match_type == NULL) return NULL;
+    lastindex_descr = PyObject_GetAttrString(match_type, "lastindex");
+    span_descr = PyObject_GetAttrString(match_type, "span");
+    if (lastindex_descr == NULL || span_descr == NULL) return NULL;
+    if (!PyType_Check(match_type) || Py_TYPE(lastindex_descr)->tp_descr_get == NULL || !PyCallable_Check(span_descr)) {
+        PyErr_SetString(PyExc_ImportError, "re.Match is not what _speedups expects");
+        return NULL;
+    }
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
     Py_INCREF(&LoopType);

@@ -181,6 +181,8 @@ def test_the_c_loop_refuses_tables_it_cannot_run() -> None:
     popping = _speedups.Loop(**{**good, "action": [0, -1, 0, 0], "size": [2], "picks": [(0,)]})
     with pytest.raises(ValueError, match="larger than the stack"):
         popping.run("x", iter([re.match("(x)", "x")]))
+    with pytest.raises(TypeError, match=r"re\.Match"):
+        _speedups.Loop(**good).run("x", iter(["x"]))
 
 
 @pytest.mark.timeout(120)
