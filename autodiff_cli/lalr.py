@@ -257,7 +257,7 @@ class Driver:
         self.actions = self._actions(table.states, reductions, groups)
         self.loop = _loop(table.states, reductions, groups, self.start, self.end, self.roles) if compiled else None
         if compiled and self.loop is None:
-            raise ValueError("the compiled core is not installed (autodiff --version says which core runs)")
+            raise ValueError("the compiled core is not loaded (not built, or AUTODIFF_PURE_RUNTIME=1)")
 
     def _actions(
         self, states: dict[int, dict[str, tuple[Any, Any]]], reductions: dict[Any, Reduction | None], groups: dict[str, int]
