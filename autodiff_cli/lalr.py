@@ -22,6 +22,7 @@ rule, and the only terminals named are the three the postlexer handles.
 from __future__ import annotations
 
 import operator
+import os
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -29,7 +30,19 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     from lark import Lark
 
-__all__ = ["Driver", "Reject", "Token"]
+__all__ = ["COMPILED", "Driver", "Reject", "Token"]
+
+# The compiled core (_speedups.c, built by `pip install .` where a C compiler is): the same loop in C.
+# AUTODIFF_PURE_RUNTIME=1 ignores it, so that the pure loop can be tested where it is installed.
+_Loop: Any
+try:
+    if os.environ.get("AUTODIFF_PURE_RUNTIME") == "1":
+        raise ImportError("AUTODIFF_PURE_RUNTIME=1")
+    from ._speedups import Loop as _Loop
+except ImportError:
+    _Loop = None
+COMPILED = _Loop is not None
+"""True when ``Driver`` runs its loop in C (the compiled core)."""
 
 
 class Token(NamedTuple):
@@ -45,7 +58,8 @@ class Reject(Exception):
 
 
 Gather = Callable[[list[Any]], list[Any]]
-Reduction = tuple[Callable[..., Any], Gather | None]  # the callback, and which children it gets (None: all)
+# The callback, which children it gets (None: all), and those children's places when it only drops some.
+Reduction = tuple[Callable[..., Any], Gather | None, tuple[int, ...] | None]
 _END = "$END"
 _END_GROUP = 0  # the end of the text, among the terminals' group numbers (group 0 is no terminal's)
 _NOWHERE = (-1, None)  # where a token the table has no action for leads
@@ -126,6 +140,8 @@ def _reduction(rule: Any, callbacks: dict[str, Callable[..., Any]], placeholders
     single = rule.options.expand1 and not rule.alias
     name = rule.alias or rule.origin.name
     gather = None if include == [(i, False, 0) for i in range(size)] and not nones else _pick(include, nones)
+    picked = any(splice or n for _, splice, n in include) or nones
+    kept = None if gather is None or picked else tuple(i for i, _, _ in include)
     if single and size == 1 and gather is None:
         return None  # a chain rule, expr: term
     method = callbacks.get(name)
@@ -138,7 +154,65 @@ def _reduction(rule: Any, callbacks: dict[str, Callable[..., Any]], placeholders
             raise ValueError(f"no callback for rule {name}")
     elif single:
         method = _single_or(method)
-    return method, gather
+    return method, gather, kept
+
+
+def _loop(
+    states: dict[int, dict[str, tuple[Any, Any]]],
+    reductions: dict[Any, Reduction | None],
+    groups: dict[str, int],
+    start: int,
+    end: int,
+    roles: dict[int | None, int],
+) -> Any:
+    """The same table as integer arrays, for the compiled loop (None without one): nothing in C knows the grammar.
+
+    Actions by state and terminal (its group number): 0 none, ``s + 1`` shift
+    to ``s``, ``-r - 1`` reduce by rule ``r``; gotos by state and the rule's
+    origin; per rule its size and callback (None: a chain rule, whose one
+    child stands for it) and the children the callback gets.
+    """
+    if _Loop is None:
+        return None
+    rules = list(reductions)
+
+    def _done(rule: Any) -> Reduction:
+        return reductions[rule] or (_only, None, (0,))
+
+    number = {rule: i for i, rule in enumerate(rules)}
+    origins = {
+        name: i for i, name in enumerate(sorted({symbol for row in states.values() for symbol in row if not symbol.isupper()}))
+    }
+    kinds = max(groups.values()) + 1
+    action, go = [0] * (len(states) * kinds), [-1] * (len(states) * len(origins))
+    for state, row in states.items():
+        for symbol, (_, arg) in row.items():
+            if not symbol.isupper():
+                go[state * len(origins) + origins[symbol]] = arg
+            else:
+                action[state * kinds + groups[symbol]] = arg + 1 if isinstance(arg, int) else -number[arg] - 1
+    # A chain rule, or one that keeps a single child as it is ("(" expr ")"), calls nothing: method None.
+    done = [
+        (None, None, kept) if method is _only and kept is not None else (method, gather, kept)
+        for method, gather, kept in map(_done, rules)
+    ]
+    return _Loop(
+        n_states=len(states),
+        n_kinds=kinds,
+        n_origins=len(origins),
+        start=start,
+        end=end,
+        action=action,
+        go=go,
+        size=[len(rule.expansion) for rule in rules],
+        origin=[origins[rule.origin.name] for rule in rules],
+        picks=[kept for _, _, kept in done],
+        methods=tuple(method for method, _, _ in done),
+        gathers=tuple(None if kept is not None else gather for _, gather, kept in done),
+        roles=[roles.get(group, -1) for group in range(max(group or 0 for group in roles) + 1)],
+        token=Token,
+        reject=Reject,
+    )
 
 
 class Driver:
@@ -159,6 +233,7 @@ class Driver:
         close: str = "RPAR",
         newline: str = "_NL",
         blanks: str = " \t\f\r\v",
+        compiled: bool = COMPILED,
     ) -> None:
         frontend: Any = parser.parser
         table = frontend.parser.parser.parse_table
@@ -180,6 +255,9 @@ class Driver:
         placeholders = parser.options.maybe_placeholders
         reductions = {rule: _reduction(rule, callbacks, placeholders) for rule in rules}
         self.actions = self._actions(table.states, reductions, groups)
+        self.loop = _loop(table.states, reductions, groups, self.start, self.end, self.roles) if compiled else None
+        if compiled and self.loop is None:
+            raise ValueError("the compiled core is not loaded (not built, or AUTODIFF_PURE_RUNTIME=1)")
 
     def _actions(
         self, states: dict[int, dict[str, tuple[Any, Any]]], reductions: dict[Any, Reduction | None], groups: dict[str, int]
@@ -212,7 +290,7 @@ class Driver:
         def encode(action: Any) -> Any:
             if isinstance(action, int):
                 return action
-            method, gather = reductions[action] or (_only, None)  # a chain rule here only if not after a goto
+            method, gather, _ = reductions[action] or (_only, None, None)  # a chain rule here only if not after a goto
             return len(action.expansion), after[action.origin.name], method, gather
 
         # Every origin's map exists before any is filled: encode() refers to them.
@@ -253,8 +331,11 @@ class Driver:
     def parse(self, text: str) -> Any:
         """What the start rule's callback returns, or ``Reject`` if ``text`` is not in the language.
 
-        One function on purpose: this is the loop every token goes through, and a call per token costs.
+        The compiled core's loop when the driver has one (the same steps, in C); else this function,
+        one function on purpose: this is the loop every token goes through, and a call per token costs.
         """
+        if self.loop is not None:
+            return self.loop.run(text, self.scan(text))
         actions, roles, end_state, new = self.actions, self.roles, self.end, tuple.__new__
         end, keep, ignore, count, open, close, newline, stop = _END_GROUP, _KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE, _STOP
         states = [self.start]

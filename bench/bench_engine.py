@@ -23,6 +23,7 @@ sys.setrecursionlimit(2_000_000)  # the reference sorts recursively
 
 import reference_engine  # noqa: E402
 
+from autodiff_cli.cli import core  # noqa: E402
 from autodiff_cli.engine import Value  # noqa: E402
 from autodiff_cli.program import compile_program  # noqa: E402
 
@@ -114,7 +115,7 @@ def main() -> None:
         theirs.append(t / made_ref)
     assert made == made_ref
     o, r = statistics.median(ours), statistics.median(theirs)
-    print(f"graph: {made} nodes, {REPEATS} runs each, median")
+    print(f"graph: {made} nodes, {REPEATS} runs each, median; core: {core()} (it parses; the engine is Python either way)")
     print(f"seed design (closures, recursive sort): {r * 1e6:7.2f} us/node build+backward+free")
     print(f"autodiff Value (operators):             {o * 1e6:7.2f} us/node build+backward+free")
     print(f"engine speed-up: {r / o:.1f}x (target >= 15x)")

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bench_startup import commands, measure
 
+from autodiff_cli.cli import core
 from autodiff_cli.parser import parse
 from autodiff_cli.program import Program
 
@@ -141,6 +142,7 @@ def bench_batch(tmp: Path) -> None:
     path.write_text("".join(json.dumps(j) + "\n" for j in work), encoding="utf-8")
     lengths = sorted(len(str(j["expr"])) for j in work)
     print(f"batch: {JOBS:,} distinct programs, median {statistics.median(lengths):.0f} characters, best of {REPEAT}")
+    print(f"  core: {core()} (autodiff --version; AUTODIFF_PURE_RUNTIME=1 runs the pure one)")
     autodiff = [sys.executable, "-m", "autodiff_cli", "batch", str(path), "--json", "--quiet"]
     cmds = {
         "symengine script": [sys.executable, "-c", SYMENGINE, str(path)],

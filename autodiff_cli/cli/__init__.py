@@ -20,7 +20,21 @@ from ..errors import LIMIT, AutodiffError
 from .commands import batch_command, diff_command, eval_command, explain_command, plot_command
 from .output import fail, input_output_failed, internal_error, report_error, say
 
-__all__ = ["main", "report_error"]
+__all__ = ["core", "main", "report_error"]
+
+
+def core() -> str:
+    """Which core parses: "compiled" when lalr runs its loop in C (_speedups.c was built and loads), else "pure Python"."""
+    from ..lalr import COMPILED  # light: lalr imports lark only when a driver is built
+
+    return "compiled" if COMPILED else "pure Python"
+
+
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """click's --version, naming the core that runs (found only when asked: start-up is unchanged)."""
+    if value and not ctx.resilient_parsing:
+        click.echo(f"autodiff, version {__version__} ({core()} core)")
+        ctx.exit()
 
 
 def _utf8_arguments(argv: list[str]) -> list[str]:
@@ -68,7 +82,9 @@ class Commands(click.Group):
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="autodiff")
+@click.option(
+    "-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=_version, help="Show the version and exit."
+)
 @click.option("--debug", is_flag=True, hidden=True, help="Show a traceback for internal errors.")
 def main(debug: bool) -> None:
     """autodiff: the value of a formula and its derivatives.
