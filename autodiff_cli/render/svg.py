@@ -116,7 +116,8 @@ def _shape(shape: Shape, key: str) -> list[str]:
         out.append(f'<text x="{shape.text_x:.1f}" y="{shape.baseline(i):.1f}">{spans}</text>')
     if shape.ordered:
         for k, y in enumerate(shape.ports):
-            out.append(f'<text class="ad-port" x="{shape.x + 3:.1f}" y="{y + FONT * 0.35:.1f}">{PORTS[k] if k < len(PORTS) else k + 1}</text>')
+            port = PORTS[k] if k < len(PORTS) else str(k + 1)
+            out.append(f'<text class="ad-port" x="{shape.x + 3:.1f}" y="{y + FONT * 0.35:.1f}">{port}</text>')
     out.append("</g>")
     return out
 
