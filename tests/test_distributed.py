@@ -22,6 +22,7 @@ import pytest
 from autodiff_cli.batch import run_batch
 from autodiff_cli.records import jsonl_line
 
+from .clusters import ready
 from .conftest import CASES
 
 distributed = pytest.importorskip("distributed", reason="needs the dask extra: pip install -e '.[dask]'")
@@ -89,17 +90,6 @@ def client():
     """One real LocalCluster (2 worker processes, loopback only) for the whole module."""
     with connect("local:2") as c:
         yield c
-
-
-def ready(client: object) -> object:
-    """The module's cluster with both workers: after a test that killed some, a nanny may have given up."""
-    try:
-        client.wait_for_workers(2, timeout=30)
-    except TimeoutError:
-        client.cluster.scale(0)
-        client.cluster.scale(2)
-        client.wait_for_workers(2, timeout=90)
-    return client
 
 
 # --- the Dask engine -------------------------------------------------------------------

@@ -24,6 +24,8 @@ from autodiff_cli.lines import MAX_LINE_BYTES, LineReader, Overlong
 from autodiff_cli.records import jsonl_line
 from autodiff_cli.records_csv import batch_csv_line
 
+from .clusters import ready
+
 PIECES = [
     b"x^2 x=3",
     b"",
@@ -163,16 +165,6 @@ def client():
 
     with connect("local:2") as made:
         yield made
-
-
-def ready(client):
-    try:
-        client.wait_for_workers(2, timeout=30)
-    except TimeoutError:
-        client.cluster.scale(0)
-        client.cluster.scale(2)
-        client.wait_for_workers(2, timeout=90)
-    return client
 
 
 def serial(path: Path, fmt: str = "jsonl", name: str | None = None, first_line: int = 1) -> str:
