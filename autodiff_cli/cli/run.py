@@ -133,12 +133,12 @@ def _graph_text(compiled: Program, values: dict[str, float], graph: str, shared:
         return explorer_page(compiled, values, shared.digits, strict=not shared.allow_nonfinite)
     if graph == "svg":
         from ..render.display import terminal_of
-        from ..render.pictures import choose
+        from ..render.pictures import choose, whole_names
         from ..render.svg import to_svg
 
         width = terminal_of(sys.stdout, os.environ, shared.width).width
-        mode, view, _ = choose(compiled.graph, dag or "auto", width, shared.digits, plain_ascii(shared.ascii))
-        return to_svg(compiled.graph if mode == "ops" else view, shared.digits)
+        mode, _, _ = choose(compiled.graph, dag or "auto", width, shared.digits, plain_ascii(shared.ascii))
+        return to_svg(compiled.graph if mode == "ops" else whole_names(compiled.graph, shared.digits), shared.digits)
     from ..render.export import to_dot, to_mermaid
 
     return (to_dot if graph == "dot" else to_mermaid)(compiled.graph, shared.digits)

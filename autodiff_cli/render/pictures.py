@@ -16,7 +16,7 @@ from ..numbers import table_digits
 from .dag import MAX_ROWS, Picture, draw_dag, forms, whole
 from .layout import ASCII, UNICODE, Glyphs
 
-__all__ = ["MODES", "SCREEN", "choose"]
+__all__ = ["MODES", "SCREEN", "choose", "whole_names"]
 
 MODES = ("auto", "ops", "names")
 """``--dag``: choose by size, or force the operation-level or the named-values picture."""
@@ -76,6 +76,21 @@ def choose(
     if mode == "names":
         return "names", names, draw_dag(names, width, digits, ascii, MAX_ROWS)
     return "ops", ops, draw_dag(ops, width, digits, ascii, MAX_ROWS)  # too big for either: the part nearest the result
+
+
+WHOLE = 200
+"""Characters of a defining expression a vector picture shows: it has the room a terminal has not."""
+
+
+def whole_names(graph: Drawable, digits: int | None = None) -> GraphView:
+    """The named-values graph with its expressions whole (up to WHOLE characters): for the SVG and HTML painters.
+
+    ``choose`` cuts expressions to fit a terminal (an LSTM at 80 columns shows
+    ``[…]``); a vector picture draws the same graph with the definitions a
+    reader needs.
+    """
+    view = graph_view(graph)
+    return (named_values if view.names else top_terms)(view, table_digits(digits), WHOLE)
 
 
 def _fits(view: GraphView, width: int, digits: int, g: Glyphs, max_rows: int) -> Picture | None:
