@@ -1,4 +1,4 @@
-"""The optional compiled core: ``pip install .`` builds autodiff_cli/_speedups.c where a C compiler is.
+"""The optional compiled core: ``pip install .`` builds autodiff_cli/_speedups.c and _nodes.c where a C compiler is.
 
 Everything else about the package is in pyproject.toml. The extension is
 optional: without a compiler or Python's headers (or with ``AUTODIFF_PURE=1``
@@ -33,5 +33,8 @@ class OptionalBuildExt(build_ext):
 PURE = os.environ.get("AUTODIFF_PURE") == "1"
 if PURE and {"bdist_wheel", "build_ext", "editable_wheel", "install", "develop"} & set(sys.argv):  # once, when building
     notice("AUTODIFF_PURE=1")
-EXTENSIONS = [] if PURE else [Extension("autodiff_cli._speedups", ["autodiff_cli/_speedups.c"], optional=True)]
+# No fused multiply-add: the engine's C kernels must round as Python's float arithmetic does (engine.py).
+STRICT_FLOATS = [] if sys.platform == "win32" else ["-ffp-contract=off"]
+SOURCES = ["autodiff_cli/_speedups.c", "autodiff_cli/_nodes.c"]
+EXTENSIONS = [] if PURE else [Extension("autodiff_cli._speedups", SOURCES, extra_compile_args=STRICT_FLOATS, optional=True)]
 setup(ext_modules=EXTENSIONS, cmdclass={"build_ext": OptionalBuildExt})

@@ -449,8 +449,10 @@ static PyTypeObject LoopType = {
     .tp_new = PyType_GenericNew,
 };
 
+int nodes_add(PyObject *module); /* _nodes.c: engine.Value's nodes */
+
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_speedups", "The compiled core: lalr.Driver's loop in C (optional).", -1, NULL, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "_speedups", "The compiled core (optional): lalr.Driver's loop and engine.Value's nodes in C.", -1, NULL, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__speedups(void) {
@@ -472,6 +474,10 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     Py_INCREF(&LoopType);
     if (PyModule_AddObject(m, "Loop", (PyObject *)&LoopType) < 0) {
         Py_DECREF(&LoopType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (nodes_add(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .bindings import as_number
+from .compiled import speedups
 from .errors import DOMAIN, OVERFLOW, AutodiffError
 from .ops import FUNCTIONS, OPS, Op
 from .ops_math import exact, ieee_div
@@ -37,15 +38,19 @@ else:
 
 Number = float | int
 
-__all__ = ["Value", "attach_operations", "backpropagate", "compute", "forward", "topological_order"]
+__all__ = ["COMPILED", "Value", "attach_operations", "backpropagate", "compute", "forward", "topological_order"]
+
+_speedups = speedups()
+COMPILED = _speedups is not None
+"""True when Value's nodes, forward, backward and the topological sort run in C (``_nodes.c``)."""
 
 
-class Value(ValueOperations):
-    """A float that records the operation and children that produced it.
+class _PureNode:
+    """What a node holds, in the pure-Python core; the compiled core's ``_speedups.Node`` holds the same in C.
 
-    Its operators and one method per function of the language are attached
-    from ops.OPS below the class (``attach_operations``); value_api.py
-    declares them for type checkers. Numbers may stand on either side.
+    The C node stores its numbers as doubles and its children as pointers, and
+    runs the same rules: every operation falls back to this module for
+    anything but its common, finite cases (see ``_nodes.c``).
     """
 
     __slots__ = ("_op", "_prev", "data", "grad")
@@ -57,6 +62,25 @@ class Value(ValueOperations):
         self.grad = 0.0
         self._prev: tuple[Value, ...] = _children if type(_children) is tuple else tuple(_children)
         self._op = _op
+
+
+if TYPE_CHECKING:
+    _Node = _PureNode
+else:
+    _Node = _PureNode if _speedups is None else _speedups.Node
+
+
+class Value(_Node, ValueOperations):
+    """A float that records the operation and children that produced it.
+
+    ``Value(data, _children=(), _op="")``: ``data`` obeys the rule for values
+    (a finite int or float); ``_op`` names a row of ops.OPS. Its operators and
+    one method per function of the language come from ops.OPS
+    (``attach_operations``, or the compiled core's own); value_api.py declares
+    them for type checkers. Numbers may stand on either side.
+    """
+
+    __slots__ = ()
 
     def __repr__(self) -> str:
         return f"Value(data={self.data!r}, grad={self.grad!r})"
@@ -109,15 +133,20 @@ DUNDERS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "^": "pow"}
 """Each operator's Python method name, without the underscores (``__add__``, ``__radd__``)."""
 
 
-def attach_operations(cls: type, make: Callable[[Op, bool], Callable[..., Any]], functions: Mapping[str, Op]) -> None:
+def attach_operations(
+    cls: type, make: Callable[[Op, bool], Callable[..., Any]], functions: Mapping[str, Op], operators: bool = True
+) -> None:
     """Give ``cls`` Python's operators and a method per entry of ``functions``, each ``make(op, reflected)``.
 
     Value and the gradient builder's Term both get their arithmetic here, so
     a row added to ops.OPS reaches both, and neither spells an operator by hand.
+    ``operators=False`` leaves the operators to a base class that has them
+    (the compiled node's are C slots, which a Python ``__add__`` would hide).
     """
-    named = [(f"__{d}__", OPS[s], False) for s, d in DUNDERS.items()]
-    named += [(f"__r{d}__", OPS[s], True) for s, d in DUNDERS.items()]
-    named += [("__neg__", OPS["neg"], False), *((name, op, False) for name, op in functions.items())]
+    named = [(f"__{d}__", OPS[s], False) for s, d in DUNDERS.items()] if operators else []
+    named += [(f"__r{d}__", OPS[s], True) for s, d in DUNDERS.items()] if operators else []
+    named += [("__neg__", OPS["neg"], False)] if operators else []
+    named += [(name, op, False) for name, op in functions.items()]
     for name, op, reflected in named:
         method = make(op, reflected)
         method.__name__ = name
@@ -185,8 +214,10 @@ def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Value | 
 
 
 # One method per function of the language, straight from the table: adding a
-# row to ops.OPS is all it takes to get ``Value.<name>()``.
-attach_operations(Value, _value_method, FUNCTIONS)
+# row to ops.OPS is all it takes to get ``Value.<name>()``. The compiled node
+# makes them in C from the same row (``_speedups.method``), at the end of this module.
+if _speedups is None:
+    attach_operations(Value, _value_method, FUNCTIONS)
 
 
 # --- computing one node --------------------------------------------------------------
@@ -274,6 +305,8 @@ def topological_order(root: Value) -> list[Value]:
     Kahn's algorithm from the root: a node is placed once all its parents are,
     so the result is deterministic and nothing recurses per node.
     """
+    if _speedups is not None:
+        return _speedups.topological_order(root)  # type: ignore[no-any-return]  # the same algorithm, in C
     parents = _count_parents(root)
     order: list[Value] = []
     ready = [root]
@@ -296,6 +329,13 @@ def forward(nodes: Sequence[Value], strict: bool = True) -> None:
     This is how a compiled program runs again at new inputs without rebuilding
     its graph. A failing node is attached to the error as ``error.node``.
     """
+    if strict and _speedups is not None:
+        _speedups.forward(nodes)  # the loop below, in C; it hands this one any node it cannot settle
+        return
+    _forward(nodes, strict)
+
+
+def _forward(nodes: Sequence[Value], strict: bool) -> None:
     ops = OPS
     v = None
     try:
@@ -360,6 +400,9 @@ def backpropagate(order: Sequence[Value], root: Value | None = None, careful: bo
     ``local_derivatives``, which knows a slope is undefined where its
     operation is; the fast loop trusts finite values.
     """
+    if not careful and _speedups is not None:
+        _speedups.backpropagate(order, root)  # the fast loop below, in C; it hands _pass_back what it cannot do
+        return
     for v in order:
         v.grad = 0.0
     if not order:
@@ -391,5 +434,35 @@ def backpropagate(order: Sequence[Value], root: Value | None = None, careful: bo
                 a.grad += g * da  # type: ignore[has-type]
                 b.grad += g * db  # type: ignore[has-type]
         except (OverflowError, ValueError, ZeroDivisionError):
-            for c, d in zip(p, local_derivatives(v), strict=True):
-                c.grad += g * d
+            _pass_back(v, g)
+
+
+def _pass_back(v: Value, g: float) -> None:
+    """Add ``g`` times each local derivative of ``v`` to its children: where a derivative's formula raised."""
+    for c, d in zip(v._prev, local_derivatives(v), strict=True):
+        c.grad += g * d
+
+
+_AS_WRITTEN = dict(OPS)
+"""ops.OPS as ops.py wrote it: only these rows may be run by the compiled core's kernels (_nodes.c)."""
+
+
+def refresh_ops() -> None:
+    """Make the compiled core read ops.OPS again, after code replaced a row (a test planting a wrong derivative).
+
+    The pure core looks rows up as it runs; the compiled one reads the table
+    once, at import, and runs its own kernels for the rows ops.py wrote. A
+    replaced row loses its kernel, so the replacement is what runs.
+    """
+    if _speedups is not None:
+        written = _AS_WRITTEN.get
+        rows = [(o.name, o, o.arity, o.forward, o.derivative, o.domain is not None, o is written(o.name)) for o in OPS.values()]
+        _speedups.setup(Value, rows, compute, _as_value, as_number, _forward, _pass_back)
+
+
+if _speedups is not None:
+    # The C nodes take their math from the table and hand back to these functions whatever is not a plain,
+    # finite case, so both cores give the same numbers and the same errors (tests/test_nodes.py).
+    refresh_ops()
+    _method = _speedups.method
+    attach_operations(Value, lambda op, _reflected: _method(op.name), FUNCTIONS, operators=False)

@@ -22,10 +22,11 @@ rule, and the only terminals named are the three the postlexer handles.
 from __future__ import annotations
 
 import operator
-import os
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .compiled import speedups
 
 if TYPE_CHECKING:
     from lark import Lark
@@ -34,13 +35,8 @@ __all__ = ["COMPILED", "Driver", "Reject", "Token"]
 
 # The compiled core (_speedups.c, built by `pip install .` where a C compiler is): the same loop in C.
 # AUTODIFF_PURE_RUNTIME=1 ignores it, so that the pure loop can be tested where it is installed.
-_Loop: Any
-try:
-    if os.environ.get("AUTODIFF_PURE_RUNTIME") == "1":
-        raise ImportError("AUTODIFF_PURE_RUNTIME=1")
-    from ._speedups import Loop as _Loop
-except ImportError:
-    _Loop = None
+_compiled = speedups()
+_Loop: Any = None if _compiled is None else _compiled.Loop
 COMPILED = _Loop is not None
 """True when ``Driver`` runs its loop in C (the compiled core)."""
 

@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import resource
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click.testing
@@ -56,6 +57,24 @@ def close(got: float, want: float, rel: float = 1e-9, abs_: float = 1e-12) -> bo
 @pytest.fixture(scope="session")
 def cases() -> list[dict]:
     return CASES
+
+
+@pytest.fixture
+def plant(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, Any], None]]:
+    """``plant(name, op)`` puts ``op`` in ops.OPS for one test: a planted bug that either core runs.
+
+    The compiled core reads the table at import (engine.refresh_ops), so the
+    row is put in and taken out through it.
+    """
+    from autodiff_cli import engine, ops
+
+    def put(name: str, op: Any) -> None:
+        monkeypatch.setitem(ops.OPS, name, op)
+        engine.refresh_ops()
+
+    yield put
+    monkeypatch.undo()
+    engine.refresh_ops()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -79,9 +81,9 @@ def test_a_smooth_point_near_a_kink_is_not_a_kink() -> None:
 # --- broken derivatives are caught ------------------------------------------------------
 
 
-def test_a_wrong_tanh_derivative_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_tanh_derivative_is_flagged(plant: Callable[[str, Any], None]) -> None:
     # 1 - tanh(x) instead of 1 - tanh(x)^2: off by a factor 1 + tanh(x), about 2 here.
-    monkeypatch.setitem(ops.OPS, "tanh", dataclasses.replace(ops.OPS["tanh"], derivative=lambda x, out: 1.0 - out))
+    plant("tanh", dataclasses.replace(ops.OPS["tanh"], derivative=lambda x, out: 1.0 - out))
     report = check_gradients(compile_program(MISSION[0]), MISSION[1])
     assert not report.ok
     assert [c.status for c in report.inputs] == [MISMATCH] * 3
@@ -90,8 +92,8 @@ def test_a_wrong_tanh_derivative_is_flagged(monkeypatch: pytest.MonkeyPatch) -> 
     assert report.max_rel_error == pytest.approx(0.5, rel=1e-5)
 
 
-def test_swapped_product_rule_flags_exactly_the_inputs_it_feeds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(ops.OPS, "*", dataclasses.replace(ops.OPS["*"], derivative=lambda x, y, out: (x, y)))
+def test_swapped_product_rule_flags_exactly_the_inputs_it_feeds(plant: Callable[[str, Any], None]) -> None:
+    plant("*", dataclasses.replace(ops.OPS["*"], derivative=lambda x, y, out: (x, y)))
     report = check_gradients(compile_program(MISSION[0]), MISSION[1])
     assert {c.name: c.status for c in report.inputs} == {"a": MISMATCH, "b": MISMATCH, "c": OK}
 
@@ -107,7 +109,7 @@ def program_for(op: ops.Op) -> tuple[str, dict[str, float]]:
 
 # Programs cannot call internal operations; sign and step are flat: 0 off by a factor is still 0.
 @pytest.mark.parametrize("name", sorted(set(ops.OPS) - {op.name for op in ops.INTERNAL} - {"sign", "step"}))
-def test_every_derivative_off_by_a_few_millionths_is_flagged(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_derivative_off_by_a_few_millionths_is_flagged(name: str, plant: Callable[[str, Any], None]) -> None:
     op = ops.OPS[name]
     expr, bindings = program_for(op)
     assert check_gradients(compile_program(expr), bindings).ok, "the true rule passes"
@@ -116,13 +118,13 @@ def test_every_derivative_off_by_a_few_millionths_is_flagged(name: str, monkeypa
         d = op.derivative(*args)
         return tuple(v * (1 + 5e-6) for v in d) if isinstance(d, tuple) else d * (1 + 5e-6)  # type: ignore[operator]
 
-    monkeypatch.setitem(ops.OPS, name, dataclasses.replace(op, derivative=slightly_wrong))
+    plant(name, dataclasses.replace(op, derivative=slightly_wrong))
     report = check_gradients(compile_program(expr), bindings)
     assert not report.ok, (expr, report)
 
 
-def test_the_cli_fails_with_status_1_on_a_broken_derivative(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(ops.OPS, "tanh", dataclasses.replace(ops.OPS["tanh"], derivative=lambda x, out: 1.0 - out))
+def test_the_cli_fails_with_status_1_on_a_broken_derivative(plant: Callable[[str, Any], None]) -> None:
+    plant("tanh", dataclasses.replace(ops.OPS["tanh"], derivative=lambda x, out: 1.0 - out))
     args = ["eval", MISSION[0], "a=2", "b=3", "c=1", "--check"]
     result = run(*args)
     assert result.exit_code == 1, result.output

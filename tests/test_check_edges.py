@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import sympy as sp
@@ -229,7 +230,7 @@ def test_gradients_autodiff_loses_to_rounding_are_mismatches(text: str, env: dic
 # --- one-sided differences still catch a wrong derivative --------------------------------
 
 
-def wrong(name: str, factor: float, monkeypatch: pytest.MonkeyPatch) -> None:
+def wrong(name: str, factor: float, plant: Callable[[str, Any], None]) -> None:
     """Scale op ``name``'s derivative by ``factor``: a deliberately broken rule."""
     op = ops.OPS[name]
 
@@ -237,7 +238,7 @@ def wrong(name: str, factor: float, monkeypatch: pytest.MonkeyPatch) -> None:
         d = op.derivative(*args)
         return tuple(v * factor for v in d) if isinstance(d, tuple) else d * factor  # type: ignore[operator]
 
-    monkeypatch.setitem(ops.OPS, name, dataclasses.replace(op, derivative=scaled))
+    plant(name, dataclasses.replace(op, derivative=scaled))
 
 
 @pytest.mark.parametrize(
@@ -250,7 +251,7 @@ def wrong(name: str, factor: float, monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_a_wrong_derivative_at_a_domain_edge_is_a_mismatch(
-    op: str, expr: str, x: float, method: str | None, monkeypatch: pytest.MonkeyPatch
+    op: str, expr: str, x: float, method: str | None, plant: Callable[[str, Any], None]
 ) -> None:
     (right,) = check_gradients(compile_program(expr), {"x": x}).inputs
     assert right.status == OK, right
@@ -260,11 +261,9 @@ def test_a_wrong_derivative_at_a_domain_edge_is_a_mismatch(
     factor = 1.001 if right.autodiff != 0.0 else math.nan
     if math.isnan(factor):
         real = ops.OPS[op]
-        monkeypatch.setitem(
-            ops.OPS, op, dataclasses.replace(real, derivative=lambda a, b, out: (0.25, real.derivative(a, b, out)[1]))
-        )
+        plant(op, dataclasses.replace(real, derivative=lambda a, b, out: (0.25, real.derivative(a, b, out)[1])))
     else:
-        wrong(op, factor, monkeypatch)
+        wrong(op, factor, plant)
     (c,) = check_gradients(compile_program(expr), {"x": x}).inputs
     assert c.status == MISMATCH, c
     assert c.finite_difference == pytest.approx(right.autodiff, rel=1e-6, abs=1e-6)
@@ -272,11 +271,9 @@ def test_a_wrong_derivative_at_a_domain_edge_is_a_mismatch(
 
 @pytest.mark.parametrize("wrong", [0.5, 100.0])
 @pytest.mark.parametrize("expr", ["x^2", "x^2 + 3"])
-def test_a_wrong_slope_at_a_stationary_point_is_a_mismatch(expr: str, wrong: float, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_slope_at_a_stationary_point_is_a_mismatch(expr: str, wrong: float, plant: Callable[[str, Any], None]) -> None:
     # The differences there are 0 and not precise in themselves: that must not pass for a singularity.
     real = ops.OPS["^"]
-    monkeypatch.setitem(
-        ops.OPS, "^", dataclasses.replace(real, derivative=lambda x, y, out: (wrong, real.derivative(x, y, out)[1]))
-    )
+    plant("^", dataclasses.replace(real, derivative=lambda x, y, out: (wrong, real.derivative(x, y, out)[1])))
     (c,) = check_gradients(compile_program(expr), {"x": 0.0}).inputs
     assert c.status == MISMATCH and c.autodiff == wrong and abs(c.finite_difference) <= 1e-6, c

@@ -77,6 +77,7 @@ LAYERS: dict[str, str] = {
     "ops": "ops",
     "ops_math": "ops",
     "bindings": "ops",
+    "compiled": "ops",  # where the compiled core is, for lalr and engine
     # anyone may import these
     "errors": "shared",
     "numbers": "shared",  # every number a person sees
