@@ -23,7 +23,7 @@ from autodiff_cli.parser import parse
 from autodiff_cli.program import Program
 from autodiff_cli.render.display import DisplayOptions, display, to_text
 from autodiff_cli.render.layout import cell_width
-from autodiff_cli.render.pictures import choose
+from autodiff_cli.render.pictures import choose, whole_names
 
 from .dag_oracle import (
     NUMBER,
@@ -218,6 +218,59 @@ def test_named_values_read_what_their_statements_read() -> None:
     assert reads["s"] == ["a", "b"] and reads["t"] == ["a", "s"]
     assert sorted(called[c] for c in view.result.inputs) == ["s", "t", "u"]
     assert constants(graph_view(program.graph)) and not constants(view)
+
+
+@pytest.mark.parametrize(("name", "source", "bindings"), PROGRAMS, ids=[p[0] for p in PROGRAMS])
+@pytest.mark.parametrize("width", [80, 120])
+def test_definitions_are_not_cut_to_nothing_where_they_fit(name: str, source: str, bindings: dict, width: int) -> None:
+    """A named-values picture uses the width before it cuts definitions: few or none shown as ``[…]``.
+
+    An LSTM cell's 15 inputs took three rows each, and the picture cut all six
+    definitions to ``[…]`` to fit a screen at 120 columns, most of the width unused.
+    """
+    assert_few_definitions_lost(run(source, bindings), width)
+
+
+def layer(units: int, fan: int) -> tuple[str, dict[str, float]]:
+    """A layer of ``units`` tanh neurons, each reading ``fan`` inputs with weights and a bias, summed."""
+    lines = [f"h{j} = tanh(" + " + ".join(f"w{j}_{i}*x{i}" for i in range(fan)) + f" + b{j})" for j in range(units)]
+    names = [
+        *(f"x{i}" for i in range(fan)),
+        *(f"w{j}_{i}" for j in range(units) for i in range(fan)),
+        *(f"b{j}" for j in range(units)),
+    ]
+    return "\n".join([*lines, " + ".join(f"h{j}" for j in range(units))]), {n: 0.1 * (k + 1) for k, n in enumerate(names)}
+
+
+@pytest.mark.parametrize(("units", "fan"), [(3, 3), (4, 2), (2, 5), (5, 2), (3, 4), (6, 2), (4, 4)])
+@pytest.mark.parametrize("width", [80, 120])
+def test_layers_of_many_inputs_keep_their_definitions(units: int, fan: int, width: int) -> None:
+    """The class of the LSTM's picture: 14 to 24 inputs in 2 to 6 statements, none cut to ``[…]``."""
+    assert_few_definitions_lost(run(*layer(units, fan)), width)
+
+
+def assert_few_definitions_lost(program: Program, width: int) -> None:
+    """At most a fifth of the definitions whose whole text (``[expr]→ name``) fits the width are drawn as ``[…]``.
+
+    Counted on the drawing, and matched to the definitions by the view the
+    picture draws (its nodes in the order of the whole-text view's).
+    """
+    whole = whole_names(program.graph)
+    for ascii in (False, True):
+        kind, view, picture = choose(program.graph, "auto", width, ascii=ascii)
+        if kind != "names":
+            continue
+        text = "\n".join(picture.lines)
+        more = "..." if ascii else "…"
+        assert len(view.order) == len(whole.order)
+        pairs = [(v, w) for v, w in zip(view.order, whole.order, strict=True) if v.inputs]
+        lost = [w for v, w in pairs if v.label == more]
+        assert text.count(f"[{more}]") == len(lost)  # each lost definition is drawn, as [...]
+        arrow = ">" if ascii else "→"
+        fitting = [w for _, w in pairs if cell_width(f"[{w.label}]{arrow} {whole.called.get(w, '')}") <= width]
+        lost_fitting = [w for w in lost if w in fitting]
+        assert len(lost_fitting) <= len(fitting) // 5, f"{len(lost_fitting)} of {len(fitting)} definitions cut to nothing\n{text}"
+        check_picture(program, kind, picture.lines, terms=not program.graph.names, ascii=ascii)
 
 
 @pytest.mark.parametrize(("name", "source", "bindings"), PROGRAMS, ids=[p[0] for p in PROGRAMS])

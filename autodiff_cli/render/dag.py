@@ -122,8 +122,13 @@ def _box(v: Node, children: list[int], names: dict[Node, str], digits: int, g: G
     return Box(runs, children, ordered)
 
 
-def _view(graph: GraphView, depth: int | None, digits: int, g: Glyphs, compact: bool = False) -> tuple[list[Box], int, bool]:
+def _view(
+    graph: GraphView, depth: int | None, digits: int, g: Glyphs, compact: bool = False, inline_leaves: bool = False
+) -> tuple[list[Box], int, bool]:
     """The nodes within ``depth`` steps of the result (all if None), children first.
+
+    ``compact`` labels are columns; with ``inline_leaves`` the leaves keep
+    their one-line label (``wi(0.1) ∂-0.01``), one row each rather than three.
 
     Leaves next to a drawn node are always drawn; an operation beyond the
     depth becomes a ``⋯`` stub. Returns the nodes, how many graph nodes they
@@ -177,7 +182,7 @@ def _view(graph: GraphView, depth: int | None, digits: int, g: Glyphs, compact: 
             if i not in children:
                 children.append(i)
         index[v] = len(nodes)
-        nodes.append(_box(v, children, names, digits, g, compact))
+        nodes.append(_box(v, children, names, digits, g, compact and not (inline_leaves and not v.inputs)))
     return nodes, len(order), not stubs
 
 
@@ -263,9 +268,9 @@ def forms(
     rows, needs = layout(nodes, len(nodes) - 1, g, width, max_rows)
     yield (Picture(rows, shown, shown) if rows is not None else None), 0
     shorter = list(dict.fromkeys([digits, *((3, 2) if digits == 4 else ())]))
-    for down in (False, True):
+    for down, inline in ((False, True), (False, False), (True, False)):
         for short in shorter:
-            nodes, shown, _ = _view(graph, None, short, g, compact=True)
+            nodes, shown, _ = _view(graph, None, short, g, compact=True, inline_leaves=inline)
             if down:
                 rows, _ = vertical(nodes, len(nodes) - 1, g, width, tall * max_rows)
             else:
