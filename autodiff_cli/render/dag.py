@@ -9,8 +9,9 @@ Each node is drawn once: its name, or its operation on the arrow into it,
 its value, and its gradient ∂result/∂node; a node used more than once has an
 edge to each user. The geometry is render/layout.py's.
 
-When the one-line labels make the DAG too wide, the labels become columns
-(operation and name, =value, ∂gradient: render/blocks.py); when that is too
+When the one-line labels make the DAG too wide, the operations' labels become
+columns (operation and name, =value, ∂gradient: render/blocks.py) while the
+leaves keep one row each, then every label does; when that is too
 wide too, the DAG is drawn top to bottom (render/vertical.py). When no DAG
 fits, the graph is listed as a tree
 (shared operations marked, not repeated); when it is too big for that, the
@@ -259,8 +260,10 @@ def forms(
 ) -> Iterator[tuple[Picture | None, int]]:
     """Each form of the whole graph as a DAG, in order of preference: its drawing or None, and the columns needed so far.
 
-    Left to right with labels on one line; with compact labels (at the
-    default precision, then a digit or two shorter); top to bottom, with
+    Left to right with labels on one line; with compact labels for the
+    operations and one-line leaves (the width spent before the rows: 15 inputs
+    take 15 rows, not 45), then compact labels for all (each at the default
+    precision, then a digit or two shorter); top to bottom, with
     compact labels, in up to ``tall`` times the rows. A form's drawing does
     not depend on ``max_rows``, which only rules out taller ones.
     """
