@@ -127,18 +127,25 @@ def check_record(report: CheckReport) -> dict[str, Any]:
 
 
 def explanation_record(e: Explanation) -> dict[str, Any]:
-    """expr, value, gradients (as ``eval --json``), one object per forward and backward step, the result's id."""
+    """expr, value, gradients (as ``eval --json``), one object per forward and backward step, the result's id.
+
+    Every step carries its ``step`` number, counted from 1 through the forward
+    steps and on through the backward ones: the number the --graph html page
+    shows and its ``#step=N`` opens, so a person and a script name a step alike.
+    """
+    forward = len(e.forward)
     return {
         "expr": e.expr,
         **_answer(e.value, e.gradients),
-        "forward": [_forward_record(s) for s in e.forward],
-        "backward": [_backward_record(s) for s in e.backward],
+        "forward": [_forward_record(i, s) for i, s in enumerate(e.forward, 1)],
+        "backward": [_backward_record(i, s) for i, s in enumerate(e.backward, forward + 1)],
         "result": e.result,
     }
 
 
-def _forward_record(s: ForwardStep) -> dict[str, Any]:
+def _forward_record(number: int, s: ForwardStep) -> dict[str, Any]:
     return {
+        "step": number,
         "id": s.id,
         "label": s.label,
         "kind": s.kind,
@@ -150,8 +157,8 @@ def _forward_record(s: ForwardStep) -> dict[str, Any]:
     }
 
 
-def _backward_record(s: BackwardStep) -> dict[str, Any]:
-    record: dict[str, Any] = {"id": s.id, "expr": s.expr, "grad": finite_or_text(s.grad), "result": s.is_result}
+def _backward_record(number: int, s: BackwardStep) -> dict[str, Any]:
+    record: dict[str, Any] = {"step": number, "id": s.id, "expr": s.expr, "grad": finite_or_text(s.grad), "result": s.is_result}
     if s.skipped:
         record["skipped"] = s.skipped
     record["children"] = [

@@ -306,12 +306,21 @@ def read_back(lines: list[str]) -> list[Label]:
 
 
 def _close(text: str, x: float) -> bool:
-    """Whether ``text`` is ``x`` rounded to the significant digits it shows (1.2 for 1.18, 1.000 for 0.9999)."""
+    """Whether ``text`` is ``x`` rounded to the significant digits it shows (1.2 for 1.18, 1.000 for 0.9999).
+
+    Within half a unit of the last digit shown, at the shown number's own
+    magnitude: 0.95 is not 0.9926 (which shows as 0.99), although both are
+    within 5% of each other (the bound a relative tolerance of one digit gave,
+    and which once paired two [tanh] labels the wrong way round).
+    """
     shown = float(text)
     if math.isnan(x) or math.isinf(x):
         return text == format_number(x)
+    if shown == 0:
+        return x == 0
     digits = len(text.partition("e")[0].lstrip("-").replace(".", "").lstrip("0")) or 1
-    return math.isclose(shown, x, rel_tol=0.51 * 10 ** (1 - digits), abs_tol=1e-300)
+    half_unit = 0.51 * 10 ** (math.floor(math.log10(abs(shown))) - digits + 1)
+    return abs(shown - x) <= half_unit
 
 
 def _names(graph) -> dict[Value, set[str]]:
@@ -419,8 +428,20 @@ def assert_drawn_as_graph(lines: list[str], graph, folded: bool = False) -> None
         children = [c for c in dict.fromkeys(v._prev) if id(c) not in consts]
         drawn = [s for _, s in lab.operands]
         assert len(drawn) == len(children), f"{lab.text!r} has {len(drawn)} operands drawn, {len(children)} in the graph"
-        if v._op in SYMMETRIC and len(children) == 2 and not _fits(children[0], drawn[0]):
-            drawn.reverse()  # order does not matter: pair by what the labels say
+        if v._op in SYMMETRIC and len(children) == 2:
+            # Order does not matter: pair by what the labels say, and where both orders fit the labels
+            # (two [tanh] of the same rounded value), by what lies below them: the first order that reads back.
+            orders = [o for o in (drawn, drawn[::-1]) if all(_fits(c, s) for c, s in zip(children, o, strict=True))]
+            for order in orders[:-1]:
+                saved = dict(match)
+                try:
+                    for c, s in zip(children, order, strict=True):
+                        pair(c, s)
+                    return
+                except AssertionError:
+                    match.clear()
+                    match.update(saved)
+            drawn = orders[-1] if orders else drawn
         for c, s in zip(children, drawn, strict=True):
             pair(c, s)
 

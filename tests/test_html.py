@@ -42,6 +42,7 @@ class Page(HTMLParser):
         self.scripts: list[dict[str, str | None]] = []
         self.fetches: list[str] = []
         self.text: dict[str, str] = {}
+        self.link: str | None = None
         self._in: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -53,6 +54,8 @@ class Page(HTMLParser):
             self.touched.append(a.get("data-id") or "")
         if tag == "script":
             self.scripts.append(a)
+        if a.get("id") == "ad-link":
+            self.link = a.get("href")
         for key in ("src", "href"):
             if a.get(key) and not (a[key] or "").startswith(("#", "url(#")):
                 self.fetches.append(a[key] or "")
@@ -84,6 +87,15 @@ def test_the_page_is_self_contained_and_carries_explains_steps() -> None:
     assert data is not None
     steps = json.loads(data.group(1))
     assert [s["id"] for s in steps] == [s["id"] for s in explain_steps(PROGRAM, BINDINGS)]
+
+
+@pytest.mark.parametrize(
+    ("source", "bindings"),
+    [(PROGRAM, BINDINGS), ("x", ["x=1"]), ("a*a + a", ["a=3"]), ("s = 0*a; s + b", ["a=1", "b=2"])],
+)
+def test_explain_json_numbers_every_step_once_from_1(source: str, bindings: list[str]) -> None:
+    steps = explain_steps(source, bindings)
+    assert [s["step"] for s in steps] == list(range(1, len(steps) + 1))
 
 
 HOSTILE = [
@@ -119,28 +131,50 @@ def expected(step: dict[str, object]) -> list[str]:
     return shown
 
 
-@pytest.mark.parametrize("n", [0, 3, 12])
-def test_a_browser_opens_the_step_the_url_names(tmp_path: pathlib.Path, n: int) -> None:
+WHICH = ["first", "last forward", "first backward", "last"]
+
+
+@pytest.mark.parametrize("which", WHICH)
+def test_a_browser_opens_the_step_the_url_names_and_numbers_it_once(tmp_path: pathlib.Path, which: str) -> None:
+    """#step=N, the counter, the link and explain --json's "step" are one number; the pass's edges catch an off-by-one."""
     steps = explain_steps(PROGRAM, BINDINGS)
-    assert len(steps) > 12
+    forward = sum(1 for s in steps if "children" not in s)
+    n = {"first": 1, "last forward": forward, "first backward": forward + 1, "last": len(steps)}[which]
     file = tmp_path / "page.html"
     file.write_text(cli("eval", "--graph", "html", PROGRAM, *BINDINGS), encoding="utf-8")
     page = parse(dump_dom(file, f"#step={n}"))
-    step = steps[n]
+    (step,) = [s for s in steps if s["step"] == n]
     want_id = step["id"]
     assert page.current == [want_id]
     shown = page.text["ad-heading"] + "\n" + page.text["ad-lines"]
     for piece in expected(step):
         assert piece in shown, (piece, shown)
-    assert f"step {n} of {len(steps) - 1}" in page.text["ad-counter"]
+    assert page.text["ad-counter"].strip() == f"Step {n} of {len(steps)}"
+    assert page.link == f"#step={n}"
+    assert page.text["ad-heading"].startswith("Backward pass" if "children" in step else "Forward pass")
+    # one numbering: no second count of steps (within a pass, or explain's "4. n2 = ...") anywhere in the step's text
+    everything = page.text["ad-counter"] + "\n" + shown
+    assert len(re.findall(r"(?i)\bstep\s+\d", everything)) == 1, everything
+    assert not re.search(r"(?m)(^|: )\d+\. ", shown), shown
     touched = [c["id"] for c in step.get("children", [])] if "children" in step else list(step["args"])  # type: ignore[call-overload]
     assert sorted(page.touched) == sorted(set(touched) - {want_id})
+
+
+@pytest.mark.parametrize(("tail", "number"), [("#step=0", 1), ("#step=99999", -1), ("", 1)])
+def test_a_step_out_of_range_opens_the_nearest_end(tmp_path: pathlib.Path, tail: str, number: int) -> None:
+    steps = explain_steps(PROGRAM, BINDINGS)
+    n = number if number > 0 else len(steps)
+    file = tmp_path / "page.html"
+    file.write_text(cli("eval", "--graph", "html", PROGRAM, *BINDINGS), encoding="utf-8")
+    page = parse(dump_dom(file, tail))
+    assert page.text["ad-counter"].strip() == f"Step {n} of {len(steps)}"
+    assert page.current == [steps[n - 1]["id"]] and page.link == f"#step={n}"
 
 
 def test_a_browser_paints_the_page(tmp_path: pathlib.Path) -> None:
     file = tmp_path / "page.html"
     file.write_text(cli("eval", "--graph", "html", PROGRAM, *BINDINGS), encoding="utf-8")
-    w, h, rows = read_png(screenshot(file, 1000, 800, tmp_path / "page.png", "#step=7"))
+    w, h, rows = read_png(screenshot(file, 1000, 800, tmp_path / "page.png", "#step=8"))
     assert (w, h) == (1000, 800)
     background = rows[-1][0]
     assert sum(1 for row in rows for px in row if px != background) > 0.03 * w * h

@@ -9,8 +9,9 @@ Each node is drawn once: its name, or its operation on the arrow into it,
 its value, and its gradient ∂result/∂node; a node used more than once has an
 edge to each user. The geometry is render/layout.py's.
 
-When the one-line labels make the DAG too wide, the labels become columns
-(operation and name, =value, ∂gradient: render/blocks.py); when that is too
+When the one-line labels make the DAG too wide, the operations' labels become
+columns (operation and name, =value, ∂gradient: render/blocks.py) while the
+leaves keep one row each, then every label does; when that is too
 wide too, the DAG is drawn top to bottom (render/vertical.py). When no DAG
 fits, the graph is listed as a tree
 (shared operations marked, not repeated); when it is too big for that, the
@@ -122,8 +123,13 @@ def _box(v: Node, children: list[int], names: dict[Node, str], digits: int, g: G
     return Box(runs, children, ordered)
 
 
-def _view(graph: GraphView, depth: int | None, digits: int, g: Glyphs, compact: bool = False) -> tuple[list[Box], int, bool]:
+def _view(
+    graph: GraphView, depth: int | None, digits: int, g: Glyphs, compact: bool = False, inline_leaves: bool = False
+) -> tuple[list[Box], int, bool]:
     """The nodes within ``depth`` steps of the result (all if None), children first.
+
+    ``compact`` labels are columns; with ``inline_leaves`` the leaves keep
+    their one-line label (``wi(0.1) ∂-0.01``), one row each rather than three.
 
     Leaves next to a drawn node are always drawn; an operation beyond the
     depth becomes a ``⋯`` stub. Returns the nodes, how many graph nodes they
@@ -177,7 +183,7 @@ def _view(graph: GraphView, depth: int | None, digits: int, g: Glyphs, compact: 
             if i not in children:
                 children.append(i)
         index[v] = len(nodes)
-        nodes.append(_box(v, children, names, digits, g, compact))
+        nodes.append(_box(v, children, names, digits, g, compact and not (inline_leaves and not v.inputs)))
     return nodes, len(order), not stubs
 
 
@@ -254,8 +260,10 @@ def forms(
 ) -> Iterator[tuple[Picture | None, int]]:
     """Each form of the whole graph as a DAG, in order of preference: its drawing or None, and the columns needed so far.
 
-    Left to right with labels on one line; with compact labels (at the
-    default precision, then a digit or two shorter); top to bottom, with
+    Left to right with labels on one line; with compact labels for the
+    operations and one-line leaves (the width spent before the rows: 15 inputs
+    take 15 rows, not 45), then compact labels for all (each at the default
+    precision, then a digit or two shorter); top to bottom, with
     compact labels, in up to ``tall`` times the rows. A form's drawing does
     not depend on ``max_rows``, which only rules out taller ones.
     """
@@ -263,9 +271,9 @@ def forms(
     rows, needs = layout(nodes, len(nodes) - 1, g, width, max_rows)
     yield (Picture(rows, shown, shown) if rows is not None else None), 0
     shorter = list(dict.fromkeys([digits, *((3, 2) if digits == 4 else ())]))
-    for down in (False, True):
+    for down, inline in ((False, True), (False, False), (True, False)):
         for short in shorter:
-            nodes, shown, _ = _view(graph, None, short, g, compact=True)
+            nodes, shown, _ = _view(graph, None, short, g, compact=True, inline_leaves=inline)
             if down:
                 rows, _ = vertical(nodes, len(nodes) - 1, g, width, tall * max_rows)
             else:

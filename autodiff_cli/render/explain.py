@@ -89,18 +89,20 @@ def plain_steps(e: Explanation, digits: int | None = None) -> list[tuple[str, st
 
     For pictures that walk the steps one at a time (the HTML page of
     --graph html): the same words and numbers as the terminal, as plain text.
+    The heading names the pass and the node but no number: the page numbers
+    the steps once, as ``explain --json``'s ``step`` does, and a second count
+    within the pass would read as a different step.
     """
     digits = table_digits(digits)
     steps = []
-    for i, s in enumerate(e.forward, 1):
+    for s in e.forward:
         node, computes, value = _forward_row(e, s, digits)
-        heading = f"Forward pass, step {i} of {len(e.forward)}: {node.plain}"
+        heading = f"Forward pass: {node.plain}"
         steps.append((s.id, heading, [f"{node.plain}    {computes.plain}    {value.plain}"], list(s.args)))
-    for number, b in enumerate(e.backward, 1):
-        head = _backward_tree(number, b, digits).label
-        heading = f"Backward pass, step {number} of {len(e.backward)}"
-        lines = [head.plain if isinstance(head, Text) else str(head)]
-        lines += [b.skipped] if b.skipped else [_contribution(b, c, digits).wide.plain for c in b.contributions]
+    for b in e.backward:
+        head = _backward_tree(None, b, digits).label
+        heading = f"Backward pass: {head.plain if isinstance(head, Text) else head}"
+        lines = [b.skipped] if b.skipped else [_contribution(b, c, digits).wide.plain for c in b.contributions]
         steps.append((b.id, heading, lines, [c.child for c in b.contributions]))
     return steps
 
@@ -243,8 +245,8 @@ def _forward_row(e: Explanation, s: ForwardStep, digits: int | None) -> tuple[Te
     return Text(s.label), Text(s.expr), value
 
 
-def _backward_tree(number: int, step: BackwardStep, digits: int | None) -> Tree:
-    head = Text(f"{number}. ")
+def _backward_tree(number: int | None, step: BackwardStep, digits: int | None) -> Tree:
+    head = Text(f"{number}. " if number is not None else "")
     head.append(step.label, style=NODE)
     head.append(f" = {step.expr}", style="bold")
     head.append(f"    grad = {format_number(step.grad, digits)}")

@@ -3,9 +3,10 @@
 The page holds everything inline (the SVG of render/svg.py, its CSS and a
 short script) and fetches nothing, so it works from a file:// URL offline.
 The steps are explain's, in its order, forward pass then backward pass, as
-render/explain.py words them (``plain_steps``); step N (from 0) is the N-th
-entry of ``explain --json``'s "forward" list followed by its "backward" list,
-and ``#step=N`` in the URL opens the page there. The program's text reaches
+render/explain.py words them (``plain_steps``). They are numbered once, from
+1, as a person counts and as ``explain --json`` numbers them (its ``step``
+member): the page shows "Step N of T" with the pass's name, and ``#step=N``
+in the URL opens it there. The program's text reaches
 the page only as escaped HTML text or as JSON inside
 ``<script type="application/json">`` with ``<``, ``>``, ``&`` and every
 non-ASCII character (U+2028 and U+2029 among them) written as \\u escapes, so
@@ -117,7 +118,7 @@ button:focus-visible,#ad-view:focus-visible,a:focus-visible{{outline-color:{dark
 <button type="button" id="ad-next" aria-label="next step">next &#x2192;</button>
 <button type="button" id="ad-last" aria-label="last step">last &#xBB;</button>
 <span id="ad-counter" aria-live="polite"></span>
-<a id="ad-link" href="#step=0">link to this step</a>
+<a id="ad-link" href="#step=1">link to this step</a>
 <span class="ad-help">Keys: &#x2190; &#x2192; step, Home/End, + &#x2212; zoom, 0 fit; drag to pan, wheel to zoom.</span>
 <button type="button" id="ad-zoom-in" aria-label="zoom in">+</button>
 <button type="button" id="ad-zoom-out" aria-label="zoom out">&#x2212;</button>
@@ -149,9 +150,10 @@ _SCRIPT = r"""(function () {
   var whole = {x: box.x, y: box.y, w: box.w, h: box.h};
   var current = 0;
   function clamp(n) { return Math.max(0, Math.min(steps.length - 1, n)); }
+  // `current` indexes the list from 0; people, the counter and #step=N count from 1, as explain --json's "step" does.
   function fromHash() {
     var m = /(?:^#|&)step=(\d+)/.exec(window.location.hash);
-    return m ? clamp(parseInt(m[1], 10)) : 0;
+    return m ? clamp(parseInt(m[1], 10) - 1) : 0;
   }
   function apply() { svg.setAttribute("viewBox", box.x + " " + box.y + " " + box.w + " " + box.h); }
   function scale() {
@@ -184,7 +186,8 @@ _SCRIPT = r"""(function () {
     });
     var node = s.node ? document.getElementById(s.node) : null;
     if (node) { node.classList.add("ad-current"); reveal(node); }
-    document.getElementById("ad-counter").textContent = "step " + current + " of " + (steps.length - 1);
+    var number = current + 1;
+    document.getElementById("ad-counter").textContent = "Step " + number + " of " + steps.length;
     document.getElementById("ad-heading").textContent = s.heading + (node ? "" : " (not drawn: it does not feed the result)");
     var lines = document.getElementById("ad-lines");
     while (lines.firstChild) lines.removeChild(lines.firstChild);
@@ -194,9 +197,9 @@ _SCRIPT = r"""(function () {
       lines.appendChild(div);
     });
     var link = document.getElementById("ad-link");
-    link.setAttribute("href", "#step=" + current);
-    if (window.location.hash !== "#step=" + current) {
-      try { window.history.replaceState(null, "", "#step=" + current); } catch (err) { /* a sandboxed page: no link */ }
+    link.setAttribute("href", "#step=" + number);
+    if (window.location.hash !== "#step=" + number) {
+      try { window.history.replaceState(null, "", "#step=" + number); } catch (err) { /* a sandboxed page: no link */ }
     }
   }
   document.getElementById("ad-first").addEventListener("click", function () { show(0); });

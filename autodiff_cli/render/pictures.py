@@ -30,6 +30,10 @@ TALLEST = 46
 BUDGETS = (48, 32, 22, 14, 8, 1)
 """Characters of a defining expression, longest first, until the picture fits."""
 
+READABLE = 22
+"""The shortest cut of a definition that still reads as one (``sigmoid(wo*x+uo*h+bo)``): a picture of such
+labels in TALLEST rows is drawn rather than a screen's worth of ``[sigmo…]`` or ``[…]`` labels."""
+
 
 def choose(
     graph: Drawable,
@@ -61,6 +65,8 @@ def choose(
     tallest = max(max_rows, TALLEST)
     fallback: tuple[GraphView, Picture] | None = None  # the longest expressions in a little more than a screen
     for budget in BUDGETS:  # each budget's first form that fits drawn once: the first that takes a screen, else the fallback
+        if budget < READABLE and fallback is not None:
+            break  # readable definitions in a few more rows than a screen, rather than cut ones in fewer
         names = group(view, digits, budget, "..." if ascii else "…")
         if len(names.order) > 2 * tallest:
             continue
