@@ -745,6 +745,7 @@ static PyObject *nodes_topological_order(PyObject *mod, PyObject *root_o) {
     Node **seen = PyMem_Malloc(sizeof(Node *) * (size_t)cap); /* every node reached, also the stack of phase 1 */
     Node **stack = PyMem_Malloc(sizeof(Node *) * (size_t)cap);
     Py_ssize_t stack_cap = cap;
+    Node **placed = NULL;
     PyObject *order = NULL;
     if (seen == NULL || stack == NULL) {
         PyErr_NoMemory();
@@ -777,13 +778,17 @@ static PyObject *nodes_topological_order(PyObject *mod, PyObject *root_o) {
             }
         }
     }
-    if ((order = PyList_New(n_seen)) == NULL) goto out;
+    /* The order goes to C memory first: the list is made only once every mark is -1 again, because making
+     * it may run the collector, whose finalizers may run Python code and let another thread sort. */
+    if ((placed = PyMem_Malloc(sizeof(Node *) * (size_t)n_seen)) == NULL) {
+        PyErr_NoMemory();
+        goto out;
+    }
     n_order = n_seen;
     PUSH(stack, top, stack_cap, root);
     while (top > 0) {
         Node *v = stack[--top];
-        Py_INCREF(v);
-        PyList_SET_ITEM(order, --n_order, (PyObject *)v); /* filled from the end: the reverse, in place */
+        placed[--n_order] = v; /* filled from the end: the reverse, in place */
         for (int i = 0; i < v->n_kids; i++) {
             Node *c = v->kid[i];
             if (--c->mark == 0) PUSH(stack, top, stack_cap, c);
@@ -794,12 +799,17 @@ out:
     if (seen != NULL) {
         for (Py_ssize_t i = 0; i < n_seen; i++) seen[i]->mark = -1;
     }
+    if (placed != NULL && !PyErr_Occurred() && n_order == 0 && (order = PyList_New(n_seen)) != NULL) {
+        for (Py_ssize_t i = 0; i < n_seen; i++) {
+            Py_INCREF(placed[i]);
+            PyList_SET_ITEM(order, i, (PyObject *)placed[i]);
+        }
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_RuntimeError, "topological_order: the graph changed while it was sorted");
+    }
     PyMem_Free(seen);
     PyMem_Free(stack);
-    if (order != NULL && PyErr_Occurred()) {
-        /* the list's unfilled items are NULL, which list_dealloc skips */
-        Py_CLEAR(order);
-    }
+    PyMem_Free(placed);
     return order;
 }
 

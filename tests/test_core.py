@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from autodiff_cli import AutodiffError, lalr, parser
+from autodiff_cli import AutodiffError, engine, lalr, parser
 from autodiff_cli.cli import core
 from autodiff_cli.program import Program
 
@@ -96,6 +96,7 @@ def test_the_core_is_the_one_asked_for() -> None:
     if "pure" in required:
         assert not lalr.COMPILED, "AUTODIFF_REQUIRE=pure, but the compiled core loaded"
     assert core() == ("compiled" if lalr.COMPILED else "pure Python")
+    assert engine.COMPILED == lalr.COMPILED  # one module, one switch: the loop and the nodes come together
 
 
 @pytest.mark.timeout(60)

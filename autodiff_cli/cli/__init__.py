@@ -24,7 +24,7 @@ __all__ = ["core", "main", "report_error"]
 
 
 def core() -> str:
-    """Which core parses: "compiled" when lalr runs its loop in C (_speedups.c was built and loads), else "pure Python"."""
+    """Which core runs: "compiled" when _speedups loads (lalr's loop and engine's nodes in C), else "pure Python"."""
     from ..lalr import COMPILED  # light: lalr imports lark only when a driver is built
 
     return "compiled" if COMPILED else "pure Python"
