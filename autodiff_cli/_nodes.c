@@ -29,7 +29,8 @@ typedef struct Node {
     struct Node *kid[2]; /* the children, NULL past n_kids */
     int32_t mark;        /* scratch for topological_order: -1 between sorts */
     int16_t code;        /* the operation's row in ops[], -1 for a leaf */
-    int16_t n_kids;
+    int8_t n_kids;
+    int8_t closed;       /* tracked by the collector, and so is every node it reaches (track_from) */
 } Node;
 
 enum { K_NONE = -1, K_ADD, K_SUB, K_MUL, K_DIV, K_NEG, K_EXP, K_LOG, K_SQRT, K_SIN, K_COS, K_TAN, K_TANH, K_ATAN,
@@ -139,7 +140,8 @@ static Node *new_node(PyTypeObject *tp, double data, Node *a, Node *b, int code)
     v->grad_obj = NULL;
     v->mark = -1;
     v->code = (int16_t)code;
-    v->n_kids = (int16_t)(a == NULL ? 0 : (b == NULL ? 1 : 2));
+    v->n_kids = (int8_t)(a == NULL ? 0 : (b == NULL ? 1 : 2));
+    v->closed = 0;
     Py_XINCREF(a);
     Py_XINCREF(b);
     v->kid[0] = a;
@@ -370,21 +372,24 @@ static PyObject *get_grad(Node *self, void *closure) {
     return PyFloat_FromDouble(self->grad);
 }
 
-/* Track self and every untracked node that obj reaches: a gradient graph may lead back to self. */
+/* Track self, obj, and every node either reaches: a gradient graph may lead back to self, and the collector
+ * sees a cycle only if every object on it is tracked. A node is closed once it and all it reaches are, so
+ * each node is walked once however many gradients reach it (backward(create_graph=True) sets them all). */
 static int track_from(Node *self, PyObject *obj) {
     if (!PyObject_GC_IsTracked((PyObject *)self)) PyObject_GC_Track(self);
-    if (!IS_NODE(obj)) return 0;
     Py_ssize_t cap = 64, top = 0;
     Node **stack = PyMem_Malloc(sizeof(Node *) * (size_t)cap);
     if (stack == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    stack[top++] = (Node *)obj;
+    stack[top++] = self;
+    if (IS_NODE(obj)) stack[top++] = (Node *)obj;
     while (top > 0) {
         Node *v = stack[--top];
-        if (PyObject_GC_IsTracked((PyObject *)v)) continue;
-        PyObject_GC_Track(v);
+        if (v->closed) continue;
+        v->closed = 1;
+        if (!PyObject_GC_IsTracked((PyObject *)v)) PyObject_GC_Track(v);
         for (int i = 0; i < v->n_kids; i++) {
             if (top == cap) {
                 Node **more = PyMem_Realloc(stack, sizeof(Node *) * (size_t)(cap *= 2));
@@ -891,8 +896,6 @@ static PyObject *nodes_setup(PyObject *mod, PyObject *const *args, Py_ssize_t na
         }
     }
     Py_DECREF(seq);
-    OpRow *old_rows = rows;
-    PyObject *old[7] = {(PyObject *)value_cls, codes, py_compute, py_as_value, py_as_number, py_forward, py_pass_back};
     for (int i = 2; i < 7; i++) Py_INCREF(args[i]);
     Py_INCREF(cls);
     rows = table;
@@ -904,16 +907,8 @@ static PyObject *nodes_setup(PyObject *mod, PyObject *const *args, Py_ssize_t na
     py_forward = args[5];
     py_pass_back = args[6];
     value_cls = (PyTypeObject *)cls;
-    if (old_rows != NULL) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            Py_DECREF(old_rows[i].name);
-            Py_DECREF(old_rows[i].op);
-            Py_DECREF(old_rows[i].forward);
-            Py_DECREF(old_rows[i].derivative);
-        }
-        PyMem_Free(old_rows);
-    }
-    for (int i = 0; i < 7; i++) Py_XDECREF(old[i]);
+    /* A table read before is kept, with all it holds: another thread may be inside one of its rows, in a
+     * call to Python. Only refresh_ops reads the table again (tests that plant a row), so little is kept. */
     Py_RETURN_NONE;
 fail:
     Py_DECREF(seq);

@@ -193,3 +193,20 @@ def test_a_node_that_reaches_itself_through_its_gradient_is_collected() -> None:
     leaf.grad = 0.0  # the leaf's own gradient graph holds the leaf too
     gc.collect()
     assert sys.getrefcount(leaf) == before
+
+
+def test_a_cycle_through_a_node_tracked_before_is_collected() -> None:
+    # y is given a gradient first; later x's gradient leads through y and y2 back to x. Every node on that
+    # cycle must be seen by the collector, y2 too, though the walk from x's gradient meets y first.
+    gc.collect()
+    leaf = Value(0.5)
+    before = sys.getrefcount(leaf)
+    for _ in range(20):
+        x = Value(1.0)
+        y2 = x * leaf
+        y = y2 * 1.0
+        y.grad = Value(0.0)
+        x.grad = y + 1.0
+        del x, y, y2
+    gc.collect()
+    assert sys.getrefcount(leaf) == before
