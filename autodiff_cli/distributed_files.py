@@ -112,6 +112,8 @@ def _first_start(stream: Any, start: int) -> int:
 
 def run_range(path: str, start: int, count: int, first_number: int, how: tuple[str, str | None], strict: bool) -> Piece:
     """What a Dask worker runs: the answers to a range's lines, already written as ``how`` says."""
+    # The range's bytes were read once already, by count_starts: needed, as a range's first line number must be
+    # known before it is sent, and the records the worker writes carry it (renumbering them would be the client's work).
     began = time.perf_counter()
     with few_collections():
         records = run_lines(range_lines(path, start, count, first_number), strict)
