@@ -122,12 +122,12 @@ def run_range(path: str, start: int, count: int, first_number: int, how: tuple[s
 
 def write_records(records: list[dict[str, Any]], how: tuple[str, str | None]) -> Piece:
     """Records as the output text: ``how`` is (format, the input's name when records name their file, else None)."""
-    from .records import jsonl_line
+    from .records import jsonl_line, with_file
     from .records_csv import batch_csv_line
 
     fmt, name = how
     if name is not None:
-        records = [{"file": name, **record} for record in records]
+        records = list(with_file(name, records))
     if fmt == "csv":
         text = "".join(batch_csv_line(record, name is not None) for record in records)
     else:
