@@ -23,7 +23,7 @@ from .errors import LIMIT, AutodiffError
 from .job_lines import NO_ID, Job, parse_job
 from .lines import LineReader, Overlong
 from .program import compile_program
-from .records import error_record, result_record
+from .records import error_record, result_record, with_file
 
 if TYPE_CHECKING:  # workers.py loads multiprocessing (~15 ms): only --jobs N > 1 imports it
     from .workers import Unit, WorkerPool
@@ -195,8 +195,7 @@ def run_batch(
                 records = _run_parallel(pool, dry, lines, on_wait)
             else:
                 records = _run_serial(dry, lines, strict, on_wait)
-            for record in records:
-                yield {"file": name, **record} if name_files else record
+            yield from with_file(name, records) if name_files else records
 
 
 # --- --jobs N ------------------------------------------------------------------------

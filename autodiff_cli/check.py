@@ -40,6 +40,13 @@ Where finite differences cannot see, the check says so instead of judging:
   (tan aliasing near 3e16). An estimate settled only next to the program's
   typical size while autodiff claims a slope 1e6 times steeper is a singularity
   the steps straddle (1/(x - 1) at 1 + 2^-52). Both are ``unsettled``.
+* An estimate settled only near 0 (not in itself) refutes autodiff only if
+  autodiff's slope could be seen at all: not if it moves the value over the
+  smallest first step further than the values around reach, and not if another
+  reading of the differences (a confirmed estimate from other first steps, a
+  raw quotient at the smallest steps) agrees with autodiff instead. Big steps
+  alias a steep function: tan(cosh(a)^exp(b)) at a = -2.5, b = 2.6 has slope
+  -6.5e13, and two of them agreed on -61 ± 11. Such inputs are ``unsettled``.
 * Rounding noise never counts for less than one subnormal unit.
 Finite differences never raise: only ``program.run`` at the point itself does.
 """
@@ -62,7 +69,9 @@ from .ridders import (
     UNSETTLED,
     Estimate,
     Quotient,
+    agree,
     best_extrapolation,
+    finest,
     most_precise,
     quotients,
     settled,
@@ -252,8 +261,8 @@ def _judge(
     """Finite differences with first steps ``s * scale``, compared with autodiff's ``gradient``."""
     # A derivative this small is "near 0" for this program: the size of its numbers
     # over a unit step, or of its values one first step away (for a^2 at 0).
-    nearby = (values(x + d) for d in (-INITIAL_STEPS[0] * scale, INITIAL_STEPS[0] * scale))
-    typical = max([size / scale] + [abs(y) / (INITIAL_STEPS[0] * scale) for y in nearby if y is not None])
+    nearby = [y for y in (values(x + d) for d in (-INITIAL_STEPS[0] * scale, INITIAL_STEPS[0] * scale)) if y is not None]
+    typical = max([size / scale] + [abs(y) / (INITIAL_STEPS[0] * scale) for y in nearby])
     central = best_extrapolation(quotient["central"], scale, typical, 2, "central")
     # With central differences settled, one-sided ones only have to be good enough to see a kink.
     goal = GOOD_ENOUGH_FOR_KINKS if settled(central, typical) else GOOD_ENOUGH
@@ -273,11 +282,12 @@ def _judge(
     difference = abs(gradient - best.value)
     rel_error = _relative_error(difference, max(abs(gradient), abs(best.value)), resolution, tolerance)
     status = OK if rel_error <= tolerance else MISMATCH
-    if status == MISMATCH and abs(gradient) > STEEP * typical and RESOLUTION_SAFETY * best.relative_error() > UNSETTLED:
-        # Settled only next to ``typical``, while autodiff claims a steeper slope: the steps straddle
-        # a singularity closer than the floats allow a step (1/(x - 1) at 1 + 2^-52).
-        note = f"steps straddle a singularity? finite differences settle only near 0 (±{resolution:.2g}): nothing to compare with"
-        return InputCheck(name, gradient, best.value, None, UNSETTLED_STATUS, best.method, resolution, note=note, **sides)
+    if status == MISMATCH and RESOLUTION_SAFETY * best.relative_error() > UNSETTLED:
+        reach = max(abs(y) for y in [*nearby, values(x) or 0.0])
+        doubt = _doubt(gradient, best, typical, reach, tolerance, [central, right, left], quotient, scale)
+        if doubt:
+            note = f"{doubt}: nothing to compare with"
+            return InputCheck(name, gradient, best.value, None, UNSETTLED_STATUS, best.method, resolution, note=note, **sides)
     notes = []
     if best.method != "central":
         if central is None:
@@ -289,6 +299,64 @@ def _judge(
         notes.append(f"finite differences resolve this derivative only to ±{resolution:.2g}")
     note = "; ".join(notes)
     return InputCheck(name, gradient, best.value, rel_error, status, best.method, resolution, note=note, **sides)
+
+
+def _doubt(
+    gradient: float,
+    best: Estimate,
+    typical: float,
+    reach: float,
+    tolerance: float,
+    bests: list[Estimate | None],
+    quotient: dict[str, Quotient],
+    scale: float,
+) -> str:
+    """Why a mismatch from an estimate settled only near 0 (not in itself) proves nothing, or "".
+
+    Such an estimate says "about 0 on this program's scale"; it came from steps
+    that may alias a function too steep for them, where any two first steps can
+    agree by chance (-61 ± 11 for tan(cosh(a)^exp(b)), whose slope is -6.5e13).
+    """
+    resolution = RESOLUTION_SAFETY * best.error
+    if abs(gradient) > STEEP * typical:
+        # The steps straddle a singularity closer than the floats allow a step (1/(x - 1) at 1 + 2^-52).
+        return f"steps straddle a singularity? finite differences settle only near 0 (±{resolution:.2g})"
+    # Autodiff's slope moves the value further over the smallest first step than the values here reach:
+    # were autodiff right, no step taken would be linear (tan(exp(x)) at x = 29).
+    sweep = abs(gradient) * INITIAL_STEPS[-1] * scale
+    if sweep > reach:
+        return (
+            f"too steep for finite differences: autodiff's slope moves the value by {sweep:.2g} over the "
+            f"smallest step, more than the values here reach ({reach:.2g})"
+        )
+    rival = _rival(gradient, best, tolerance, bests, quotient, scale)
+    if rival is not None:
+        return (
+            f"finite differences settle twice: near 0 ({best.value:.6g} ±{resolution:.2g}) and on {rival.value:.6g} "
+            f"(±{RESOLUTION_SAFETY * rival.error:.2g}), which agrees with autodiff"
+        )
+    return ""
+
+
+def _rival(
+    gradient: float, best: Estimate, tolerance: float, bests: list[Estimate | None], quotient: dict[str, Quotient], scale: float
+) -> Estimate | None:
+    """A reading of the differences that disagrees with ``best`` but agrees with autodiff, if any.
+
+    Steps far larger than the scale on which a steep function is smooth alias
+    (tan(cosh(a)^exp(b)) at a = -2.5, b = 2.6, slope -6.5e13): two of them can
+    agree by chance on a value near 0 that ranks as settled, while smaller
+    steps see autodiff's slope: confirmed estimates from other first steps, or
+    the raw quotients at the smallest steps, within their rounding noise. A
+    wrong derivative does not hide this way: every reading near the truth agrees with ``best``.
+    """
+    found = [e for e in bests if e is not None]
+    candidates = [e for e in found if e.confirmed] + [r for e in found for r in e.rivals]
+    candidates += [e for method, q in quotient.items() for e in finest(q, scale, method)]
+    for c in candidates:
+        if not agree(c, best) and abs(gradient - c.value) <= max(RESOLUTION_SAFETY * c.error, tolerance * abs(gradient)):
+            return c
+    return None
 
 
 def _relative_error(difference: float, size: float, resolution: float, tolerance: float) -> float:

@@ -112,6 +112,8 @@ def _first_start(stream: Any, start: int) -> int:
 
 def run_range(path: str, start: int, count: int, first_number: int, how: tuple[str, str | None], strict: bool) -> Piece:
     """What a Dask worker runs: the answers to a range's lines, already written as ``how`` says."""
+    # The range's bytes were read once already, by count_starts: needed, as a range's first line number must be
+    # known before it is sent, and the records the worker writes carry it (renumbering them would be the client's work).
     began = time.perf_counter()
     with few_collections():
         records = run_lines(range_lines(path, start, count, first_number), strict)
@@ -120,12 +122,12 @@ def run_range(path: str, start: int, count: int, first_number: int, how: tuple[s
 
 def write_records(records: list[dict[str, Any]], how: tuple[str, str | None]) -> Piece:
     """Records as the output text: ``how`` is (format, the input's name when records name their file, else None)."""
-    from .records import jsonl_line
+    from .records import jsonl_line, with_file
     from .records_csv import batch_csv_line
 
     fmt, name = how
     if name is not None:
-        records = [{"file": name, **record} for record in records]
+        records = list(with_file(name, records))
     if fmt == "csv":
         text = "".join(batch_csv_line(record, name is not None) for record in records)
     else:

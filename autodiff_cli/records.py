@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import AutodiffError
@@ -31,11 +32,13 @@ __all__ = [
     "dumps",
     "error_record",
     "explanation_record",
+    "file_label",
     "finite_or_text",
     "hessian_record",
     "jsonl_line",
     "result_record",
     "sweep_format",
+    "with_file",
 ]
 
 
@@ -70,6 +73,33 @@ def jsonl_line(record: Mapping[str, Any]) -> str:
 
 
 # --- eval, batch -------------------------------------------------------------------------
+
+
+# A file name's lone surrogates: os.fsdecode's stand-ins for bytes that are not UTF-8 (U+DC80-U+DCFF), or a Windows
+# name's unpaired UTF-16 halves. Written to a UTF-8 stream they raised, or came out as the raw bytes in the JSON.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def file_label(name: str) -> str:
+    """A FILE's name as records carry it: valid Unicode, each byte that is not UTF-8 written ``\\xHH``.
+
+    That is the name as ``os.fsdecode`` gives it, with its stand-ins for such
+    bytes written as Python's ``backslashreplace`` writes them (``\\xff.txt``
+    for the one-byte name 0xFF ".txt"); any other lone surrogate as ``\\uXXXX``.
+    """
+    return name if name.isascii() else _SURROGATE.sub(_escape_surrogate, name)
+
+
+def with_file(name: str, records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """``records`` each led by ``"file"``: the one place a record names its input (batch, serial or on Dask)."""
+    label = file_label(name)
+    for record in records:
+        yield {"file": label, **record}
 
 
 def _answer(value: float, gradients: Mapping[str, float]) -> dict[str, Any]:

@@ -21,7 +21,9 @@ __all__ = [
     "UNSETTLED",
     "Estimate",
     "Quotient",
+    "agree",
     "best_extrapolation",
+    "finest",
     "most_precise",
     "quotients",
     "settled",
@@ -40,7 +42,7 @@ EPS = 2.0**-52
 STEP_SLACK = 0.01  # a step the floats take this much (relative) off the one asked for is refused
 
 
-Quotient = Callable[[float], tuple[float, float] | None]
+Quotient = Callable[[float], tuple[float, float, float] | None]  # h -> (quotient, its noise, the h taken)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class Estimate:
     error: float
     method: str  # central, forward or backward
     confirmed: bool = False  # another first step led to the same value
+    # Other values that first steps confirmed, each disagreeing with this one: where the
+    # differences settle twice (aliasing at big steps, the slope at small ones), neither can judge.
+    rivals: tuple[Estimate, ...] = ()
 
     def relative_error(self, typical: float = 0.0) -> float:
         """The error estimate relative to the estimate, or to ``typical`` for a derivative near 0."""
@@ -76,7 +81,7 @@ def ulp(y: float) -> float:
 
 
 def quotients(f: Callable[[float], float | None], x: float, noise: float) -> dict[str, Quotient]:
-    """Difference quotients at step h, each with the rounding noise it carries.
+    """Difference quotients at step h, each with the rounding noise it carries and the h taken.
 
     The steps are the ones the floats actually took (``(x + h) - x``, not h).
     A step the floats cannot take within STEP_SLACK is no step: near the
@@ -85,7 +90,7 @@ def quotients(f: Callable[[float], float | None], x: float, noise: float) -> dic
     the chord would pass for the derivative.
     """
 
-    def quotient(low: float, high: float, nominal: float) -> tuple[float, float] | None:
+    def quotient(low: float, high: float, nominal: float) -> tuple[float, float, float] | None:
         step = high - low
         if not (nominal > 0.0 and abs(step - nominal) <= STEP_SLACK * nominal) or math.isinf(step):
             return None
@@ -96,10 +101,13 @@ def quotients(f: Callable[[float], float | None], x: float, noise: float) -> dic
         if math.isinf(q):  # the difference overflowed, not necessarily the quotient
             q = (f_high / 2.0 - f_low / 2.0) / step * 2.0
         spread = (2.0 * noise + ulp(f_high) + ulp(f_low)) / step
-        return (q, spread) if math.isfinite(q) and math.isfinite(spread) else None
+        return (q, spread, step) if math.isfinite(q) and math.isfinite(spread) else None
+
+    def halved(found: tuple[float, float, float] | None) -> tuple[float, float, float] | None:
+        return None if found is None else (found[0], found[1], found[2] / 2.0)  # 2h was taken
 
     return {
-        "central": lambda h: quotient(x - h, x + h, 2.0 * h),
+        "central": lambda h: halved(quotient(x - h, x + h, 2.0 * h)),
         "forward": lambda h: quotient(x, x + h, h),
         "backward": lambda h: quotient(x - h, x, h),
     }
@@ -109,7 +117,10 @@ def extrapolate(quotient: Quotient, step: float, power: int, method: str) -> Est
     """Ridders' method: Richardson extrapolation of ``quotient(h)`` to h = 0.
 
     ``power`` is 2 for central differences (their error has even powers of h)
-    and 1 for one-sided ones. An entry's error is the tableau's own estimate
+    and 1 for one-sided ones. The tableau uses the steps the floats took, not
+    the ones asked for: they differ by up to STEP_SLACK, and near a pole
+    (tan at 1239.358 + 2.6e-9) taking the asked ones for them settled,
+    confidently, 3e-5 off the slope. An entry's error is the tableau's own estimate
     plus the rounding noise of its smallest step, so that quantized values
     that happen to agree do not pass for precision. The first step shrinks
     tenfold until it stays inside the domain; None if it never does.
@@ -122,20 +133,20 @@ def extrapolate(quotient: Quotient, step: float, power: int, method: str) -> Est
         step /= 10.0
     if first is None:
         return None
-    ratio = SHRINK**power
     previous = [first[0]]
+    taken = [first[2]]  # the h of each column, oldest first (their squares could underflow)
     best, error = first[0], math.inf
     for i in range(1, COLUMNS):
         step /= SHRINK
         found = quotient(step)
         if found is None:
             break
-        q, noise = found
+        q, noise, h = found
+        taken.append(h)
         row = [q]
-        factor = ratio
         for j in range(1, i + 1):
+            factor = (taken[i - j] / taken[i]) ** power  # SHRINK ** (power * j) for the steps asked for
             row.append((row[j - 1] * factor - previous[j - 1]) / (factor - 1.0))
-            factor *= ratio
             here = max(abs(row[j] - row[j - 1]), abs(row[j] - previous[j - 1])) + noise
             if here <= error and math.isfinite(row[j]):
                 best, error = row[j], here
@@ -144,6 +155,16 @@ def extrapolate(quotient: Quotient, step: float, power: int, method: str) -> Est
             break
         previous = row
     return Estimate(best, error, method)
+
+
+def finest(quotient: Quotient, scale: float, method: str) -> list[Estimate]:
+    """The raw quotients at the smallest steps (the smallest first step's columns), each with its noise.
+
+    No extrapolation: where the differences alias at every larger step, these
+    are the only ones that may see a steep slope at all.
+    """
+    steps = (INITIAL_STEPS[-1] * scale / SHRINK**i for i in range(COLUMNS))
+    return [Estimate(q, noise, method) for q, noise, _ in filter(None, map(quotient, steps))]
 
 
 def agree(a: Estimate, b: Estimate) -> bool:
@@ -171,8 +192,10 @@ def best_extrapolation(
 
 
 def confirmed_best(found: list[Estimate], typical: float) -> Estimate:
+    """The best-ranked estimate, with the confirmed ones it disagrees with as its rivals."""
     marked = [replace(e, confirmed=any(agree(e, o) for o in found if o is not e)) for e in found]
-    return min(marked, key=lambda e: e.rank(typical))
+    best = min(marked, key=lambda e: e.rank(typical))
+    return replace(best, rivals=tuple(e for e in marked if e.confirmed and not agree(e, best)))
 
 
 def most_precise(typical: float, *estimates: Estimate | None) -> Estimate | None:

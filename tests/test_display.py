@@ -6,17 +6,15 @@ import json
 import math
 import os
 import pathlib
-import pty
 import re
-import select
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
 
 from autodiff_cli.cli import main
 from autodiff_cli.render.layout import cell_width
+
+from .ptys import run_on_terminal
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CLEAN = {"NO_COLOR": None, "FORCE_COLOR": None, "COLUMNS": None, "TTY_COMPATIBLE": None}
@@ -144,27 +142,8 @@ def test_force_color_forces_it_and_no_color_wins() -> None:
 
 def _in_a_terminal(args: list[str], env: dict[str, str]) -> str:
     """Run autodiff with its standard output on a pseudo-terminal; return what it wrote."""
-    master, slave = pty.openpty()
     full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "autodiff_cli", *args], stdout=slave, stderr=subprocess.PIPE, env={**full_env, **env}
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 10)
-        if not ready:
-            break
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    process.wait(timeout=10)
-    os.close(master)
-    return b"".join(chunks).decode("utf-8")
+    return run_on_terminal(args, {**full_env, **env}).terminal
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")

@@ -7,20 +7,18 @@ what reached the terminal can both be compared with what a pipe gets.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
-import select
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import pytest
 
 from autodiff_cli.cli.pager import _screen_lines, pager_command
+
+from .ptys import Finished, run_on_terminal
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal"),
@@ -42,38 +40,9 @@ def environment(**extra: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if k not in CLEAN}, "TERM": "xterm", **extra}
 
 
-def on_terminal(args: list[str], env: dict[str, str], rows: int = 40, columns: int = 80, stdin: str | None = None):
+def on_terminal(args: list[str], env: dict[str, str], rows: int = 40, columns: int = 80, stdin: str | None = None) -> Finished:
     """Run autodiff with standard output on a ``rows`` × ``columns`` pseudo-terminal: (status, terminal text, stderr)."""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "autodiff_cli", *args],
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=slave,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    os.close(slave)
-    if stdin is not None:
-        assert process.stdin is not None
-        process.stdin.write(stdin.encode())
-        process.stdin.close()
-    chunks = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        assert ready, "the child went quiet on its terminal"
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: every writer of the terminal has gone
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    assert process.stderr is not None
-    stderr = process.stderr.read().decode()
-    status = process.wait(timeout=60)
-    return status, b"".join(chunks).decode().replace("\r\n", "\n"), stderr
+    return run_on_terminal(args, env, rows=rows, columns=columns, stdin=stdin)
 
 
 def in_a_pipe(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -22,6 +22,8 @@ import pytest
 
 from autodiff_cli.cli.output import LineWriter
 
+from .ptys import run_on_terminal
+
 AUTODIFF = [sys.executable, "-m", "autodiff_cli"]
 CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "cases.jsonl").read_text().splitlines()]
 PROGRAMS = ["x*y + {k}", "tanh(x*{k} + y)", "log(1 + x*x) * {k}", "sqrt(x*x + y*y + {k})", "sin(x)*cos(y) + {k}"]
@@ -231,30 +233,13 @@ def test_sigint_in_the_middle_of_a_sweep_leaves_only_whole_lines():
 # --- the progress bar -------------------------------------------------------------------
 
 
-def run_with_terminal_stderr(args: list[str], tmp_path: Path) -> tuple[int, bytes, bytes]:
+def run_with_terminal_stderr(args: list[str], tmp_path: Path) -> tuple[int, bytes, str]:
     """Run with standard error on a pseudo-terminal, as a person at a terminal would."""
-    import pty
-
-    master, slave = pty.openpty()
-    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
     out_path = tmp_path / "out.jsonl"
     with open(out_path, "wb") as out:
-        proc = subprocess.Popen([*AUTODIFF, *args], stdin=subprocess.DEVNULL, stdout=out, stderr=slave, env=env)
-    os.close(slave)
-    seen = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 30)
-        assert ready, "the child went quiet on its terminal"
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: every writer of the terminal has gone
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(master)
-    proc.wait(timeout=30)
-    return proc.returncode, out_path.read_bytes(), seen
+        env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+        status, seen, _ = run_on_terminal(args, env, streams=("stderr",), stdout=out, deadline=30)
+    return status, out_path.read_bytes(), seen
 
 
 def test_a_progress_bar_on_a_terminal_but_never_in_the_output(tmp_path):
@@ -263,10 +248,10 @@ def test_a_progress_bar_on_a_terminal_but_never_in_the_output(tmp_path):
     jobs.write_text("".join(lines))
     code, out, terminal = run_with_terminal_stderr(["batch", str(jobs), "--json"], tmp_path)
     assert code == 0
-    assert b"jobs" in terminal and b"2000 ok, 0 failed" in terminal
+    assert "jobs" in terminal and "2000 ok, 0 failed" in terminal
     assert [json.loads(line)["line"] for line in out.splitlines()] == list(range(1, 2001))
     code, out, terminal = run_with_terminal_stderr(["batch", str(jobs), "--json", "--quiet"], tmp_path)
-    assert code == 0 and terminal == b"" and len(out.splitlines()) == 2000
+    assert code == 0 and terminal == "" and len(out.splitlines()) == 2000
 
 
 # --- blocks ------------------------------------------------------------------------------

@@ -12,15 +12,18 @@ import csv
 import io
 import json
 import math
+import os
 import pathlib
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from autodiff_cli.errors import DOMAIN, AutodiffError
 from autodiff_cli.program import compile_program
-from autodiff_cli.records import Done, dumps, finite_or_text, result_record, sweep_format
+from autodiff_cli.records import Done, dumps, file_label, finite_or_text, result_record, sweep_format
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "autodiff_cli"
 NAMES = ["a", "b"]
@@ -94,3 +97,56 @@ def test_records_load_no_display() -> None:
     code = "import sys, autodiff_cli.records, autodiff_cli.records_csv; print(any(m.startswith('rich') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=50)
     assert out.stdout.strip() == "False"
+
+
+# --- a FILE's name in records ------------------------------------------------------------------
+
+# Byte names: two that are not UTF-8 (a lone 0xFF, a stray continuation byte), UTF-8 past ASCII, a line break.
+FILE_NAMES = [b"\xff.txt", b"a\x80b.txt", "é.txt".encode(), b"na\nme.txt"]
+
+
+@given(st.binary(max_size=40))
+def test_a_file_label_is_the_bytes_as_backslashreplace_decodes_them(name: bytes) -> None:
+    label = file_label(os.fsdecode(name))
+    assert label == name.decode("utf-8", "backslashreplace")  # the standard codec, an independent reference
+    label.encode("utf-8")  # valid Unicode: no lone surrogate left
+
+
+@pytest.mark.parametrize(("name", "label"), [("\ud800x", "\\ud800x"), ("\udfff", "\\udfff"), ("\U0001f600", "\U0001f600")])
+def test_other_lone_surrogates_are_written_as_u_escapes(name: str, label: str) -> None:
+    assert file_label(name) == label
+
+
+def test_dask_ranges_name_their_file_by_the_same_rule() -> None:
+    from autodiff_cli.distributed_files import write_records
+
+    piece = write_records([{"line": 1, "value": 2.0}], ("jsonl", os.fsdecode(b"\xfe\x80.txt")))
+    assert json.loads(piece.text.encode("utf-8").decode("utf-8"))["file"] == "\\xfe\\x80.txt"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(sys.platform != "linux", reason="file names that are not UTF-8 are a POSIX matter")
+@pytest.mark.parametrize("fmt", ["--json", "--format=csv"])
+def test_batch_names_files_in_valid_utf8_whatever_their_bytes(fmt: str, tmp_path: pathlib.Path) -> None:
+    paths = []
+    for i, name in enumerate(FILE_NAMES):
+        path = os.path.join(os.fsencode(tmp_path), name)
+        with open(path, "wb") as f:
+            f.write(f'{{"expr": "a*{i}", "vars": {{"a": 1}}}}\n'.encode())
+        paths.append(path)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONIOENCODING", "LC_ALL", "LANG")}
+    done = subprocess.run(
+        [sys.executable.encode(), b"-m", b"autodiff_cli", b"batch", *paths, fmt.encode()],
+        capture_output=True,
+        env=env,
+        timeout=50,
+    )
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode("utf-8")  # strict: raises on any byte that is not UTF-8
+    want = [os.fsdecode(p).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") for p in paths]
+    if fmt == "--json":
+        records = [json.loads(line) for line in text.splitlines()]
+        assert [r["file"] for r in records] == want and [r["value"] for r in records] == [0.0, 1.0, 2.0, 3.0]
+    else:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        assert [r["file"] for r in rows] == want and [r["value"] for r in rows] == ["0.0", "1.0", "2.0", "3.0"]

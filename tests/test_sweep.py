@@ -25,6 +25,8 @@ from autodiff_cli.ops import OPS
 from autodiff_cli.program import compile_program
 from autodiff_cli.sweep import Sweep, parse_axis
 
+from .ptys import run_on_terminal
+
 CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "cases.jsonl").read_text().splitlines()]
 OK_CASES = [c for c in CASES if "error" not in c]
 
@@ -385,28 +387,9 @@ def test_on_a_terminal_a_sweep_is_a_table(monkeypatch):
 @pytest.mark.timeout(60)
 def test_a_real_terminal_gets_the_table():
     import os
-    import pty
-    import subprocess
-    import sys
 
-    leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "PYTHONPATH": str(Path(__file__).parent.parent)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "autodiff_cli", "eval", "x^2", "x=0:1:0.5"], stdout=follower, stderr=follower, env=env
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=50)
-    os.close(leader)
-    out = b"".join(chunks).decode().replace("\r\n", "\n")
+    out = run_on_terminal(["eval", "x^2", "x=0:1:0.5"], env, streams=("stdout", "stderr"), deadline=50).terminal
     assert table_rows(out) == (["x", "value", "d/dx"], [["0", "0", "0"], ["0.5", "0.25", "1"], ["1", "1", "2"]])
 
 

@@ -10,11 +10,12 @@ has no character, as the display does on such a terminal
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ascii_json", "fitting"]
+__all__ = ["ascii_json", "fitting", "replaced"]
 
 # Codecs that take any text: on any other standard output, text is made to fit before it is held or written.
 _ANY_TEXT = {"utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "gb18030"}
@@ -38,6 +39,11 @@ def ascii_json(text: str) -> str:
     return text if text.isascii() and "\x7f" not in text else _ESCAPED.sub(_json_escape, text)
 
 
+def replaced(text: str, encoding: str) -> str:
+    """``text`` with each character ``encoding`` cannot take (a lone surrogate too) shown as '?'."""
+    return text if text.isascii() else text.encode(encoding, "replace").decode(encoding)
+
+
 def fitting(stream: Any, json: bool) -> Callable[[str], str] | None:
     """How text is made to fit ``stream``'s encoding, or None if it takes any text.
 
@@ -55,4 +61,4 @@ def fitting(stream: Any, json: bool) -> Callable[[str], str] | None:
         return None
     if json:
         return ascii_json
-    return lambda text: text if text.isascii() else text.encode(encoding, "replace").decode(encoding)
+    return functools.partial(replaced, encoding=encoding)

@@ -23,7 +23,7 @@ import click
 
 from ..errors import CLUSTER, DOMAIN, INPUT, LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from ..text import printable
-from .encoding import fitting
+from .encoding import fitting, replaced
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -338,8 +338,7 @@ class LineWriter:
             try:
                 out.write(text)  # a text stream encodes all of it before it writes any of it
             except UnicodeEncodeError:  # what ``fitting`` cannot foresee (a file name's lone surrogate): '?', not the block
-                encoding = getattr(out, "encoding", None) or "utf-8"
-                out.write(text.encode(encoding, "replace").decode(encoding))
+                out.write(replaced(text, getattr(out, "encoding", None) or "utf-8"))
             if self.flush_each:
                 out.flush()
             for count in counts:
