@@ -5,9 +5,12 @@ machinery: a Token (a ``str`` subclass) per token, a generator per stage
 (lexer, postlexer, parser), and three or four wrapper calls per reduction
 (child filters, single-child expansion, the ``v_args`` spread). ``Driver``
 runs the very same parse table, and lark's own regular expression for the
-terminals, taken from the lark parser that ``parser_tables`` loads, in one
-loop: tokens are small tuples, chain reductions (``expr: term``) cost no call,
-and every other reduction calls the builder's method with its children spread.
+terminals, in one loop: tokens are small tuples, chain reductions
+(``expr: term``) cost no call, and every other reduction calls the builder's
+method with its children spread. The table comes as a plan
+(lalr_plan.py): shipped beside the grammar, so that valid programs parse
+without importing lark, or exported from the lark parser ``parser_tables``
+loads.
 
 The driver only knows how to succeed. At the first character no terminal
 matches, or the first token the table has no action for, it raises
@@ -22,11 +25,11 @@ rule, and the only terminals named are the three the postlexer handles.
 from __future__ import annotations
 
 import operator
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .compiled import speedups
+from .lalr_plan import BLANKS, CLOSE, COUNT, IGNORE, KEEP, NEWLINE, OPEN, POSTLEX, STOP, export, load
 
 if TYPE_CHECKING:
     from lark import Lark
@@ -59,22 +62,8 @@ Reduction = tuple[Callable[..., Any], Gather | None, tuple[int, ...] | None]
 _END = "$END"
 _END_GROUP = 0  # the end of the text, among the terminals' group numbers (group 0 is no terminal's)
 _NOWHERE = (-1, None)  # where a token the table has no action for leads
-# What the lexer does with a token, by terminal: flags.
-_KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE, _STOP = 1, 2, 4, 8, 16, 32, 64
-_STRAY = "_DRIVER_STRAY"  # the group that matches a character no terminal matches
-
-
-def _roles(root: Any, kept: set[str], open: str, close: str, newline: str) -> dict[str | None, int]:
-    """Per terminal: keep it for a callback, skip it, count its newlines (as lark does), or track nesting."""
-    roles: dict[str | None, int] = {}
-    for name in root.terminals_by_name:
-        flags = _KEEP if name in kept else 0
-        flags |= _IGNORE if name in root.ignore_types else 0
-        flags |= _COUNT if name in root.newline_types else 0
-        flags |= {open: _OPEN, close: _CLOSE, newline: _NEWLINE}.get(name, 0)
-        roles[name] = flags
-    roles[_STRAY] = roles[None] = _STOP  # a stray character, or the end of the text
-    return roles
+# What the lexer does with a token, by terminal: flags (lalr_plan.py sets them).
+_KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE, _STOP = KEEP, IGNORE, COUNT, OPEN, CLOSE, NEWLINE, STOP
 
 
 def _gather(include: list[tuple[int, bool, int]], append_none: int) -> Gather:
@@ -214,46 +203,42 @@ def _loop(
 class Driver:
     """lark's parse table and contextual lexer, run in one loop that calls ``callbacks`` by rule alias.
 
-    ``callbacks`` maps a rule's alias (or name) to the builder method lark
-    would call; rules named ``_...`` with no callback are inlined into their
-    parent, as lark does. ``open``, ``close`` and ``newline`` name the
-    terminals of the postlexer this loop stands in for: a ``newline`` between
-    ``open`` and ``close`` is dropped.
+    ``source`` is lark's parser, or the plan exported from one (lalr_plan.py:
+    the same table as plain data, which needs no lark). ``callbacks`` maps a
+    rule's alias (or name) to the builder method lark would call; rules named
+    ``_...`` with no callback are inlined into their parent, as lark does.
+    ``open``, ``close`` and ``newline`` name the terminals of the postlexer
+    this loop stands in for: a ``newline`` between ``open`` and ``close`` is
+    dropped.
     """
 
     def __init__(
         self,
-        parser: Lark,
+        source: Lark | dict[str, Any],
         callbacks: dict[str, Callable[..., Any]],
-        open: str = "LPAR",
-        close: str = "RPAR",
-        newline: str = "_NL",
-        blanks: str = " \t\f\r\v",
+        open: str = POSTLEX[0],
+        close: str = POSTLEX[1],
+        newline: str = POSTLEX[2],
+        blanks: str = BLANKS,
         compiled: bool = COMPILED,
     ) -> None:
-        frontend: Any = parser.parser
-        table = frontend.parser.parser.parse_table
-        if len(table.start_states) != 1 or frontend.lexer.postlexer.always_accept != (newline,):
-            raise ValueError("the driver runs one start symbol and the newline postlexer only")
-        (self.start,) = table.start_states.values()
-        (self.end,) = table.end_states.values()
-        rules = {arg for row in table.states.values() for _, arg in row.values() if not isinstance(arg, int)}
-        kept = {sym.name for rule in rules for sym in rule.expansion if sym.is_term and not sym.filter_out}
-        kept.add(newline)  # a newline is kept when it ends a statement
-        roles = _roles(frontend.lexer.lexer.root_lexer, kept, open, close, newline)
-        self.blanks = blanks
-        self.scan = self._scanner(frontend.lexer.lexer, roles)
+        plan = load(source if isinstance(source, dict) else export(source, open, close, newline, blanks))
+        self.start, self.end = plan.start, plan.end
+        rules = {arg for row in plan.states.values() for _, arg in row.values() if not isinstance(arg, int)}
+        self.scan = plan.pattern.finditer
         # Terminals go by their group's number in the scanner's pattern from here on:
         # a match's group by number costs less than by name. Group 0 stands for the end.
-        groups: dict[str, int] = {**self.scan.__self__.groupindex, _END: _END_GROUP}  # type: ignore[attr-defined]
-        self.roles: dict[int | None, int] = {groups[name]: flags for name, flags in roles.items() if name is not None}
-        self.roles[None] = roles[None]
-        placeholders = parser.options.maybe_placeholders
-        reductions = {rule: _reduction(rule, callbacks, placeholders) for rule in rules}
-        self.actions = self._actions(table.states, reductions, groups)
-        self.loop = _loop(table.states, reductions, groups, self.start, self.end, self.roles) if compiled else None
+        groups: dict[str, int] = {**plan.pattern.groupindex, _END: _END_GROUP}
+        if not set(plan.roles) - {None} <= set(groups):
+            raise ValueError("the plan gives roles to terminals its pattern does not have")
+        self.roles: dict[int | None, int] = {groups[name]: flags for name, flags in plan.roles.items() if name is not None}
+        self.roles[None] = plan.roles[None]
+        reductions = {rule: _reduction(rule, callbacks, plan.placeholders) for rule in rules}
+        self.loop = _loop(plan.states, reductions, groups, self.start, self.end, self.roles) if compiled else None
         if compiled and self.loop is None:
             raise ValueError("the compiled core is not loaded (not built, or AUTODIFF_PURE_RUNTIME=1)")
+        # The Python loop's tables: built only where it runs (they cost more than the C loop's arrays).
+        self.actions: list[dict[Any, Any]] = self._actions(plan.states, reductions, groups) if self.loop is None else []
 
     def _actions(
         self, states: dict[int, dict[str, tuple[Any, Any]]], reductions: dict[Any, Reduction | None], groups: dict[str, int]
@@ -298,31 +283,6 @@ class Driver:
                 after[name][below].update(land(below, state))
         rows = (states[state] for state in range(len(states)))
         return [{code(kind): encode(arg) for kind, (_, arg) in row.items() if kind.isupper()} for row in rows]
-
-    def _scanner(self, contextual: Any, roles: dict[str | None, int]) -> Callable[[str], Iterator[re.Match[str]]]:
-        """lark's pattern for every terminal, blanks skipped first, ending in a match for a stray character or the end.
-
-        The driver reads the text with this one pattern instead of the
-        pattern of the state it is in (lark's contextual lexer): a token read
-        this way that the state accepts is the token the state's own pattern
-        reads (the same alternatives in the same order, fewer of them), and a
-        token the state does not accept has no action, so the driver rejects
-        the text and lark's loop reads it again the contextual way.
-        Skipping blanks inside the pattern reads what lark reads only if lark
-        reads each blank as an ignored terminal, which is checked here.
-        """
-        root = contextual.root_lexer
-        patterns = root.scanner._mres
-        if len(patterns) != 1 or root.callback:  # a state's lexer has callbacks only if the root's has
-            raise ValueError("the driver runs one pattern and no lexer callbacks")
-        (pattern,) = patterns
-        blank = "".join(self.blanks)
-        for ch in blank:
-            m = pattern.match(ch + blank + "x")
-            if m is None or not roles.get(m.lastgroup, 0) & _IGNORE or m.group() != ch + blank:
-                raise ValueError(f"lark does not skip {ch!r} as a blank")
-        whole = f"[{re.escape(blank)}]*+(?:{pattern.pattern}|(?P<{_STRAY}>[\\s\\S])|\\Z)"
-        return re.compile(whole, pattern.flags).finditer
 
     def parse(self, text: str) -> Any:
         """What the start rule's callback returns, or ``Reject`` if ``text`` is not in the language.

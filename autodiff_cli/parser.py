@@ -273,7 +273,7 @@ class _NotYet(Exception):
 _Unexpected: type[Exception] = _NotYet
 _Reject: type[Exception] = _NotYet
 
-_PARSED_ONE = False  # the first program goes through lark's loop: `autodiff eval` never builds the driver (~6 ms)
+_PARSED_ONE = False  # without the shipped plan, the first program goes through lark's loop (see _driver)
 
 LARK_LOOP = False
 """True: parse with lark's own loop only, the reference ``lalr.Driver`` is tested against (about 3x slower)."""
@@ -292,13 +292,29 @@ def _parser() -> Lark:
     return _PARSER
 
 
-def _driver() -> Driver:
+def _driver(first: bool = False) -> Driver | None:
+    """The driver, from the shipped plan (no lark) or else from lark's parser; None for a first parse without a plan.
+
+    Built from lark's parser, the driver costs ~6 ms, more than one parse
+    saves: then the first program of a process goes through lark's loop.
+    """
     global _DRIVER, _Reject
     if _DRIVER is None:
-        from .lalr import Driver, Reject  # not before: `autodiff eval` parses one program and never needs it
+        from .lalr import Driver, Reject
+        from .parser_tables import shipped_plan
 
         _Reject = Reject
-        _DRIVER = Driver(_parser(), {name: getattr(_BUILDER, name) for name in vars(_CALLBACKS)})
+        callbacks = {name: getattr(_BUILDER, name) for name in vars(_CALLBACKS)}
+        plan = shipped_plan()
+        if plan is not None:
+            try:
+                _DRIVER = Driver(plan, callbacks)
+            except ValueError:  # a sealed plan that does not hang together: lark's parser, as if there were none
+                plan = None
+        if plan is None:
+            if first:
+                return None
+            _DRIVER = Driver(_parser(), callbacks)
     return _DRIVER
 
 
@@ -324,12 +340,13 @@ def parse(source: str) -> Graph:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            if not LARK_LOOP and _PARSED_ONE:
+            driver = None if LARK_LOOP else _driver(first=not _PARSED_ONE)
+            _PARSED_ONE = True
+            if driver is not None:
                 try:
-                    return _driver().parse(source)  # type: ignore[no-any-return]
+                    return driver.parse(source)  # type: ignore[no-any-return]
                 except _Reject:  # not a program: lark's loop finds the same error and says what it expected
                     _BUILDER.reset(source)
-            _PARSED_ONE = True
             return _parser().parse(source)  # type: ignore[return-value]
         except _Unexpected as err:
             error = _syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None)))  # type: ignore[arg-type]

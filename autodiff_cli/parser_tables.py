@@ -29,27 +29,34 @@ import hashlib
 import json
 import os
 import stat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lark
-from lark import Lark
+from . import lalr_plan
+
+if TYPE_CHECKING:
+    from lark import Lark
 
 __all__ = [
     "MAX_TABLE_BYTES",
     "OPTIONS",
+    "PLAN_FILE",
     "TABLES_FILE",
     "build_parser",
     "cache_file",
+    "driver_plan",
     "dumps",
     "load_parser",
     "read_grammar",
+    "read_plan",
     "read_tables",
+    "shipped_plan",
     "tables",
     "tables_key",
 ]
 
 GRAMMAR_FILE = "grammar.lark"
 TABLES_FILE = "grammar_tables.json"
+PLAN_FILE = "grammar_driver.json"
 OPTIONS: dict[str, Any] = {
     "parser": "lalr",
     "lexer": "contextual",
@@ -65,6 +72,8 @@ _RUNTIME = ("transformer", "postlex")
 _HERE = os.path.dirname(os.path.abspath(__file__))
 SHIPPED = os.path.join(_HERE, TABLES_FILE)
 """The tables in the package (a module attribute, so tests can point it elsewhere)."""
+SHIPPED_PLAN = os.path.join(_HERE, PLAN_FILE)
+"""The driver's plan in the package (lalr_plan.py): what parses valid programs without importing lark."""
 
 # The seal: the file starts with the SHA-256 of everything after this member,
 # so it is checked on bytes before any JSON is decoded, and the file stays JSON.
@@ -79,15 +88,53 @@ def read_grammar() -> str:
         return f.read()
 
 
+def _lark_version() -> str:
+    import lark  # here, not above: the driver's plan is read without lark
+
+    return str(lark.__version__)
+
+
 def build_parser(grammar: str, **runtime: Any) -> Lark:
     """The slow way: lark analyses the grammar and builds the tables now."""
+    from lark import Lark
+
     return Lark(grammar, **OPTIONS, **runtime)
 
 
 def tables_key(grammar: str) -> str:
     """What tables must have been built from to be used: SHA-256 of the grammar, the lark version and the options."""
-    what = json.dumps([grammar, lark.__version__, OPTIONS], sort_keys=True, ensure_ascii=True)
+    what = json.dumps([grammar, _lark_version(), OPTIONS], sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(what.encode("ascii")).hexdigest()
+
+
+def plan_key(grammar: str) -> str:
+    """What a driver plan must have been made from: SHA-256 of the grammar, the options and the plan's format.
+
+    Not the lark version: any LALR table for the grammar accepts the same
+    texts, and errors are lark's own whatever plan the driver ran.
+    """
+    what = json.dumps([grammar, OPTIONS, "driver plan", lalr_plan.FORMAT], sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(what.encode("ascii")).hexdigest()
+
+
+def driver_plan(parser: Lark, grammar: str) -> dict[str, Any]:
+    """What to ship as PLAN_FILE: ``parser``'s plan (lalr_plan.export), tagged with what it was made from."""
+    plan = lalr_plan.export(parser, *lalr_plan.POSTLEX, lalr_plan.BLANKS)
+    return {"key": plan_key(grammar), "grammar": grammar, "plan": plan}
+
+
+def read_plan(raw: bytes | None, grammar: str) -> dict[str, Any] | None:
+    """The plan in ``raw`` if its seal holds and it was made from ``grammar``, else None."""
+    stored = _unsealed(raw)
+    if isinstance(stored, dict) and stored.get("key") == plan_key(grammar) and stored.get("grammar") == grammar:
+        plan = stored.get("plan")
+        return plan if isinstance(plan, dict) else None
+    return None
+
+
+def shipped_plan() -> dict[str, Any] | None:
+    """The package's driver plan, or None if it is missing, damaged or made from another grammar."""
+    return read_plan(_read_bounded(SHIPPED_PLAN, True), read_grammar())
 
 
 def tables(parser: Lark, grammar: str) -> dict[str, Any]:
@@ -101,7 +148,7 @@ def tables(parser: Lark, grammar: str) -> dict[str, Any]:
     return {
         "key": tables_key(grammar),
         "grammar": grammar,
-        "lark": lark.__version__,
+        "lark": _lark_version(),
         "options": OPTIONS,
         "data": data,
         "memo": memo,
@@ -120,19 +167,12 @@ def dumps(built: dict[str, Any]) -> str:
 
 def read_tables(raw: bytes | None, grammar: str) -> dict[str, Any] | None:
     """The tables in ``raw`` if its seal holds and they were built from ``grammar`` by this lark with OPTIONS, else None."""
-    if raw is None or len(raw) > MAX_TABLE_BYTES or not raw.startswith(_SEAL_START) or raw[_BODY - 2 : _BODY] != _SEAL_END:
-        return None
-    if hashlib.sha256(raw[_BODY:]).hexdigest().encode("ascii") != raw[len(_SEAL_START) : _BODY - 2]:
-        return None  # edited, truncated or torn
-    try:
-        stored = json.loads(raw.decode("utf-8"), object_hook=_decode)
-    except Exception:  # not UTF-8, not JSON, too deep, a tag that does not decode: build instead
-        return None
+    stored = _unsealed(raw)
     if (
         isinstance(stored, dict)
         and stored.get("key") == tables_key(grammar)
         and stored.get("grammar") == grammar
-        and stored.get("lark") == lark.__version__
+        and stored.get("lark") == _lark_version()
         and stored.get("options") == OPTIONS
         and isinstance(stored.get("data"), dict)
         and isinstance(stored.get("memo"), dict)
@@ -141,8 +181,22 @@ def read_tables(raw: bytes | None, grammar: str) -> dict[str, Any] | None:
     return None
 
 
+def _unsealed(raw: bytes | None) -> Any:
+    """What ``raw`` holds if it is a sealed file of ``dumps`` and its seal holds, else None."""
+    if raw is None or len(raw) > MAX_TABLE_BYTES or not raw.startswith(_SEAL_START) or raw[_BODY - 2 : _BODY] != _SEAL_END:
+        return None
+    if hashlib.sha256(raw[_BODY:]).hexdigest().encode("ascii") != raw[len(_SEAL_START) : _BODY - 2]:
+        return None  # edited, truncated or torn
+    try:
+        return json.loads(raw.decode("utf-8"), object_hook=_decode)
+    except Exception:  # not UTF-8, not JSON, too deep, a tag that does not decode: build instead
+        return None
+
+
 def load_parser(**runtime: Any) -> Lark:
     """The parser for grammar.lark: from the shipped or cached tables if they pass every check, else built (and cached)."""
+    from lark import Lark
+
     grammar = read_grammar()
     for path, follow in ((SHIPPED, True), (cache_file(), False)):
         stored = read_tables(_read_bounded(path, follow), grammar) if path is not None else None
@@ -186,7 +240,7 @@ def cache_file() -> str | None:
         if not os.path.isabs(home):
             return None
         root = os.path.join(home, ".cache")
-    return os.path.join(root, "autodiff-cli", f"grammar_tables-lark-{lark.__version__}.json")
+    return os.path.join(root, "autodiff-cli", f"grammar_tables-lark-{_lark_version()}.json")
 
 
 def _read_bounded(path: str, follow: bool) -> bytes | None:

@@ -68,6 +68,7 @@ LAYERS: dict[str, str] = {
     "parser": "parser",
     "parser_tables": "parser",
     "lalr": "parser",  # the parse loop over lark's tables
+    "lalr_plan": "parser",  # the driver's table as plain data, shipped so that valid programs need no lark
     "graph": "parser",
     # nodes, and gradients over them
     "engine": "engine",

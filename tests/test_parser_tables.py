@@ -142,7 +142,7 @@ def loaded(built: lark.Lark) -> bool:
 @pytest.fixture
 def cache(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> pathlib.Path:
     """Another lark than the shipped tables': the cache is used, in a fresh directory; its path (not yet written)."""
-    monkeypatch.setattr(parser_tables.lark, "__version__", "0.0.0+tables-test")  # what the module compares
+    monkeypatch.setattr(lark, "__version__", "0.0.0+tables-test")  # what the module compares
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     path = parser_tables.cache_file()
@@ -371,7 +371,7 @@ def test_a_cache_that_cannot_be_written_costs_only_time(how: str, cache: pathlib
 
 @pytest.mark.parametrize("xdg", ["relative/cache", ".", ""])
 def test_a_relative_xdg_cache_home_is_ignored(xdg: str, monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
-    monkeypatch.setattr(parser_tables.lark, "__version__", "0.0.0+tables-test")
+    monkeypatch.setattr(lark, "__version__", "0.0.0+tables-test")
     monkeypatch.setenv("XDG_CACHE_HOME", xdg)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     work = tmp_path / "work"
@@ -386,7 +386,7 @@ def test_a_relative_xdg_cache_home_is_ignored(xdg: str, monkeypatch: pytest.Monk
 
 
 def test_no_absolute_home_means_no_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
-    monkeypatch.setattr(parser_tables.lark, "__version__", "0.0.0+tables-test")
+    monkeypatch.setattr(lark, "__version__", "0.0.0+tables-test")
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", "relative-home")
     monkeypatch.chdir(tmp_path)
