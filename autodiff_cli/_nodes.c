@@ -349,6 +349,41 @@ static void Node_dealloc(Node *self) {
     Py_TRASHCAN_END
 }
 
+/* node(children, op): Value(0.0, children, op) without the type call; the parser's builder makes every
+ * operation's node with it, and forward fills in the value. */
+static PyObject *nodes_node(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (!ready()) return NULL;
+    if (nargs != 2 || !PyTuple_CheckExact(args[0]) || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "node(children: tuple, op: str)");
+        return NULL;
+    }
+    PyObject *c = PyDict_GetItemWithError(codes, args[1]);
+    if (c == NULL) {
+        if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "Value's _op must name an operation of ops.OPS, not %R", args[1]);
+        return NULL;
+    }
+    int code = (int)PyLong_AsLong(c);
+    Py_ssize_t n = PyTuple_GET_SIZE(args[0]);
+    if (n != rows[code].arity) {
+        PyErr_Format(PyExc_ValueError, "%U takes %d argument(s), not %zd", rows[code].name, rows[code].arity, n);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!IS_NODE(PyTuple_GET_ITEM(args[0], i))) {
+            PyErr_SetString(PyExc_TypeError, "a Value's children are Values");
+            return NULL;
+        }
+    }
+    return (PyObject *)new_node(value_cls, 0.0, (Node *)PyTuple_GET_ITEM(args[0], 0), n > 1 ? (Node *)PyTuple_GET_ITEM(args[0], 1) : NULL, code);
+}
+
+/* leaf(x): Value(x) for a finite float, without the type call: the parser's numbers and names. */
+static PyObject *nodes_leaf(PyObject *mod, PyObject *x) {
+    if (!ready()) return NULL;
+    if (!PyFloat_CheckExact(x) || !isfinite(PyFloat_AS_DOUBLE(x))) return PyObject_CallOneArg((PyObject *)value_cls, x);
+    return (PyObject *)new_node(value_cls, PyFloat_AS_DOUBLE(x), NULL, NULL, -1);
+}
+
 /* --- attributes -------------------------------------------------------------------------------------- */
 
 static PyObject *get_data(Node *self, void *closure) { return PyFloat_FromDouble(self->data); }
@@ -942,6 +977,8 @@ static PyObject *nodes_kernel(PyObject *mod, PyObject *args) {
 static PyMethodDef nodes_functions[] = {
     {"setup", (PyCFunction)(void (*)(void))nodes_setup, METH_FASTCALL, "engine.py hands over ops.OPS and its fallbacks."},
     {"method", (PyCFunction)make_method, METH_O, "method(name): ops.OPS[name] as a method of Value."},
+    {"node", (PyCFunction)(void (*)(void))nodes_node, METH_FASTCALL, "node(children, op): Value(0.0, children, op), faster."},
+    {"leaf", (PyCFunction)nodes_leaf, METH_O, "leaf(x): Value(x), faster."},
     {"forward", (PyCFunction)nodes_forward, METH_O, "forward(nodes): engine.forward(nodes, strict=True)."},
     {"backpropagate", (PyCFunction)(void (*)(void))nodes_backpropagate, METH_FASTCALL,
      "backpropagate(order, root): engine.backpropagate(order, root)."},

@@ -130,6 +130,50 @@ def lost_lines(lines: Iterable[Line], why: str) -> list[dict[str, Any]]:
     return out
 
 
+# --- answers written where they are computed ---------------------------------------------
+
+WRITTEN_FORMATS = ("jsonl", "csv")
+"""The output formats a worker writes itself (a people table is laid out where it is shown)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Piece:
+    """The answers to one range, as written: ``text`` is whole lines of the output format."""
+
+    text: str
+    ok: int
+    failed: int
+    last_line: int | None  # the line of the last answer, for where to resume; None if it had none
+    seconds: float = 0.0  # what the range took the worker: the next ranges are sized by it
+    size: int = 0  # bytes of input it answers (the client fills it in, for a progress bar)
+
+
+def write_records(records: list[dict[str, Any]], how: tuple[str, str | None]) -> Piece:
+    """Records as the output text: ``how`` is (format, the input's name when records name their file, else None)."""
+    from .records import jsonl_line, with_file
+    from .records_csv import batch_csv_line
+
+    fmt, name = how
+    if name is not None:
+        records = list(with_file(name, records))
+    if fmt == "csv":
+        text = "".join(batch_csv_line(record, name is not None) for record in records)
+    else:
+        text = "".join(map(jsonl_line, records))
+    failed = sum("error" in record for record in records)
+    return Piece(text, len(records) - failed, failed, records[-1]["line"] if records else None)
+
+
+def run_written(lines: Iterable[Line], strict: bool, fmt: str | None) -> list[Piece]:
+    """A --jobs unit answered and written by its worker: the parent only writes the text and counts."""
+    return [write_records(run_lines(lines, strict), (fmt or "jsonl", None))]
+
+
+def lost_written(lines: Iterable[Line], why: str, fmt: str | None) -> list[Piece]:
+    """``lost_lines``, written as ``run_written`` writes."""
+    return [write_records(lost_lines(lines, why), (fmt or "jsonl", None))]
+
+
 def _skippable(raw: bytes | Overlong) -> bool:
     if isinstance(raw, Overlong):
         return False
@@ -169,7 +213,8 @@ def run_batch(
     first_line: int = 1,
     engine: Engine | None = None,
     on_wait: Callable[[], None] = no_op,
-) -> Generator[dict[str, Any], None, None]:
+    fmt: str | None = None,
+) -> Generator[dict[str, Any] | Piece, None, None]:
     """One record per job of every input, in input order, each as soon as it is known.
 
     ``inputs`` are (name, binary stream) pairs; with ``name_files`` each record
@@ -179,12 +224,18 @@ def run_batch(
     Each input's lines are numbered from ``first_line``. ``on_wait`` is
     called before every wait, for input or for workers: a writer that holds
     answers to write them in blocks (cli.output.LineWriter) writes them then.
+    With ``fmt`` (one of WRITTEN_FORMATS) and one input, ``jobs`` > 1 yields
+    Pieces, each the answers of one worker's unit written in ``fmt`` there:
+    encoding every record in the one parent process held two workers back.
     """
-    work = functools.partial(run_lines, strict=strict)
     parallel = jobs > 1 and engine is None
+    work: Callable[[list[Line]], list[Any]] = functools.partial(run_lines, strict=strict)
+    lost: Callable[[list[Line], str], list[Any]] = lost_lines
+    if parallel and fmt in WRITTEN_FORMATS and not name_files:
+        work, lost = functools.partial(run_written, strict=strict, fmt=fmt), functools.partial(lost_written, fmt=fmt)
     if parallel:
         from .workers import WorkerPool
-    with WorkerPool(jobs, work, lost_lines) if parallel else contextlib.nullcontext() as pool:
+    with WorkerPool(jobs, work, lost) if parallel else contextlib.nullcontext() as pool:
         for name, stream in inputs:
             reader = LineReader(stream)
             lines = numbered_lines(reader, on_read, first_line)

@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .batch import Line, few_collections, no_op, run_lines
+from .batch import WRITTEN_FORMATS, Line, Piece, few_collections, no_op, run_lines, write_records
 from .lines import LineReader
 
 if TYPE_CHECKING:
@@ -46,20 +46,8 @@ CHUNK_SECONDS = 0.1  # work per range once known, as the line-by-line engine aim
 PROBE_BYTES = 1 << 16  # bytes of each end of the file that every worker must read the same
 _LINE_END = re.compile(rb"[\r\n]")
 
-FORMATS = ("jsonl", "csv")
+FORMATS = WRITTEN_FORMATS
 """The output formats a worker writes itself (a people table is laid out by the client)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Piece:
-    """The answers to one range, as written: ``text`` is whole lines of the output format."""
-
-    text: str
-    ok: int
-    failed: int
-    last_line: int | None  # the line of the last answer, for where to resume; None if it had none
-    seconds: float = 0.0  # what the range took the worker: the next ranges are sized by it
-    size: int = 0  # bytes of input it answers (the client fills it in, for a progress bar)
 
 
 # --- on the workers ------------------------------------------------------------------------
@@ -118,22 +106,6 @@ def run_range(path: str, start: int, count: int, first_number: int, how: tuple[s
     with few_collections():
         records = run_lines(range_lines(path, start, count, first_number), strict)
     return dataclasses.replace(write_records(records, how), seconds=time.perf_counter() - began)
-
-
-def write_records(records: list[dict[str, Any]], how: tuple[str, str | None]) -> Piece:
-    """Records as the output text: ``how`` is (format, the input's name when records name their file, else None)."""
-    from .records import jsonl_line, with_file
-    from .records_csv import batch_csv_line
-
-    fmt, name = how
-    if name is not None:
-        records = list(with_file(name, records))
-    if fmt == "csv":
-        text = "".join(batch_csv_line(record, name is not None) for record in records)
-    else:
-        text = "".join(map(jsonl_line, records))
-    failed = sum("error" in record for record in records)
-    return Piece(text, len(records) - failed, failed, records[-1]["line"] if records else None)
 
 
 def probe(path: str) -> tuple[int, str] | None:

@@ -21,6 +21,7 @@ graphs.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,17 @@ else:
 
 Number = float | int
 
-__all__ = ["COMPILED", "Value", "attach_operations", "backpropagate", "compute", "forward", "topological_order"]
+__all__ = [
+    "COMPILED",
+    "Value",
+    "attach_operations",
+    "backpropagate",
+    "compute",
+    "forward",
+    "graph_leaf",
+    "graph_node",
+    "topological_order",
+]
 
 _speedups = speedups()
 COMPILED = _speedups is not None
@@ -460,7 +471,16 @@ def refresh_ops() -> None:
         _speedups.setup(Value, rows, compute, _as_value, as_number, _forward, _pass_back)
 
 
+graph_node: Callable[[tuple[Value, ...], str], Value] = functools.partial(Value, 0.0)
+"""``graph_node(children, op)`` is ``Value(0.0, children, op)``: how the parser makes each operation's node
+(its value comes with the first forward); the compiled core's costs a third of the call."""
+
+graph_leaf: Callable[[float], Value] = Value
+"""``graph_leaf(x)`` is ``Value(x)``: the parser's numbers and inputs (the compiled core's skips the type call)."""
+
 if _speedups is not None:
+    graph_node = _speedups.node
+    graph_leaf = _speedups.leaf
     # The C nodes take their math from the table and hand back to these functions whatever is not a plain,
     # finite case, so both cores give the same numbers and the same errors (tests/test_nodes.py).
     refresh_ops()

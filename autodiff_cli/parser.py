@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import gc
 import itertools
-import math
 import os
 import threading
 from array import array
@@ -25,7 +24,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from .bindings import name_problem, normalize_name
-from .engine import Value
+from .engine import Value, graph_leaf, graph_node
 from .errors import LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from .graph import Graph  # defined there; importing it from here still works
 from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
@@ -90,7 +89,7 @@ class _Builder:
         return AutodiffError(kind, message, tok.line, tok.column, self.source)
 
     def _node(self, op: str, children: tuple[Value, ...], tok: AnyToken) -> Value:
-        v = Value(0.0, children, op)
+        v = graph_node(children, op)
         self.nodes.append(v)
         self.positions.append(tok.line)  # type: ignore[arg-type]
         self.positions.append(tok.column)  # type: ignore[arg-type]
@@ -116,7 +115,7 @@ class _Builder:
             return v
         if name in FUNCTIONS:
             raise self._error(NAME, f"{name} is a function; call it as {name}(...)", tok)
-        v = Value(CONSTANTS.get(name, 0.0))
+        v = graph_leaf(CONSTANTS.get(name, 0.0))
         self.inputs[name] = v
         self.input_positions[name] = (tok.line, tok.column)  # type: ignore[assignment]
         return v
@@ -125,9 +124,9 @@ class _Builder:
 
     def number(self, tok: AnyToken) -> Value:
         x = float(tok.value)
-        if math.isinf(x):
+        if x - x != 0.0:  # inf: a NUMBER token is never nan
             raise self._error(OVERFLOW, f"the number {_abbrev(tok.value)} is too large for float64", tok)
-        v = Value(x)
+        v = graph_leaf(x)
         self.constants.append(v)
         return v
 
@@ -142,6 +141,18 @@ class _Builder:
         return self._lookup(tok)
 
     def call(self, tok: AnyToken, *args: Value | None) -> Value:
+        op = FUNCTIONS.get(tok.value)  # the common case first: a function of the language by its ASCII name
+        if op is None or len(args) != op.arity or None in args or not tok.value.isascii():
+            return self._call(tok, args)
+        v = graph_node(args, op.name)  # type: ignore[arg-type]  # no None among them
+        self.nodes.append(v)
+        positions = self.positions
+        positions.append(tok.line)  # type: ignore[arg-type]
+        positions.append(tok.column)  # type: ignore[arg-type]
+        return v
+
+    def _call(self, tok: AnyToken, args: tuple[Value | None, ...]) -> Value:
+        """A call as ``call`` has it, every case: names in any spelling, unknown functions, wrong arities."""
         name = self._name(tok)
         op = FUNCTIONS.get(name)
         if op is None:
@@ -159,10 +170,11 @@ class _Builder:
         return self._node(op.name, given, tok)
 
     def binary(self, left: Value, tok: AnyToken, right: Value) -> Value:
-        v = Value(0.0, (left, right), _BINARY_NAMES[tok.value])  # _node, inlined: half the nodes are binary
+        v = graph_node((left, right), _BINARY_NAMES[tok.value])  # _node, inlined: half the nodes are binary
         self.nodes.append(v)
-        self.positions.append(tok.line)  # type: ignore[arg-type]
-        self.positions.append(tok.column)  # type: ignore[arg-type]
+        positions = self.positions
+        positions.append(tok.line)  # type: ignore[arg-type]
+        positions.append(tok.column)  # type: ignore[arg-type]
         return v
 
     def unary(self, tok: AnyToken, operand: Value) -> Value:

@@ -11,7 +11,6 @@ import functools
 import math
 import os
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,8 +56,8 @@ class Program:
     """
 
     def __init__(self, graph: Graph) -> None:
-        self.lock = threading.RLock()
-        _programs.add(self)
+        self._lock = threading.RLock()
+        self._forks = _forks
         self.graph = graph
         self.source = graph.source
         result = graph.result
@@ -71,6 +70,15 @@ class Program:
         if result._op == "":
             # A bare name or number: it must come last for backpropagation.
             self.order = [v for v in leaves if v is not result] + [result]
+
+    @property
+    def lock(self) -> threading.RLock:
+        """This program's lock; in a forked child, a new one (the parent's may be held by a thread the child lacks)."""
+        if self._forks != _forks:
+            with _cache_lock:  # two threads of the child must not each make one
+                if self._forks != _forks:
+                    self._lock, self._forks = threading.RLock(), _forks
+        return self._lock
 
     @property
     def inputs(self) -> list[str]:
@@ -210,20 +218,21 @@ _cache_characters = 0
 _cache_lock = threading.Lock()
 
 
-_programs: weakref.WeakSet[Program] = weakref.WeakSet()
-"""Every live Program, so that a forked child can give each a lock of its own."""
+_forks = 0
+"""Forks this process came through: a Program made before the last one takes a new lock (``Program.lock``)."""
 
 
 def _unlock_in_child() -> None:
     """A fork copies only the forking thread: a Program another thread was running would stay locked in the child.
 
-    So each gets a new lock there. Its half-computed nodes are harmless: every
-    run binds all its leaves and recomputes every node. The cache's lock is
-    only held for a moment, so a fork waits for it instead.
+    So each gets a new lock there, the first time it is asked for one. Its
+    half-computed nodes are harmless: every run binds all its leaves and
+    recomputes every node. The cache's lock is only held for a moment, so a
+    fork waits for it instead.
     """
+    global _forks
+    _forks += 1
     _cache_lock.release()
-    for program in list(_programs):
-        program.lock = threading.RLock()
 
 
 if hasattr(os, "register_at_fork"):  # POSIX

@@ -59,12 +59,22 @@ _LINE_BREAKERS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029"
 
 # One encoder for every record (json.dumps with options builds one per call). Records are
 # trees built here from numbers, names and JSON read back: none can hold itself.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False).encode
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False)
+_ENCODE = _ENCODER.encode
+_C_MAKE = getattr(json.encoder, "c_make_encoder", None)
+# What that encoder's encode() makes anew on every call, made once (CPython's C encoder, the same
+# options): a tenth of the time of a batch job's record. Without the C module, encode() as it is.
+_C_ENCODE = (
+    None
+    if _C_MAKE is None
+    else _C_MAKE(None, _ENCODER.default, json.encoder.encode_basestring, None, ": ", ", ", False, False, False)
+)
 
 
 def dumps(record: dict[str, Any]) -> str:
     """One line of RFC 8259 JSON; floats print as the shortest text that reads back exactly."""
-    return _ENCODE(record).translate(_LINE_BREAKERS)
+    text = _ENCODE(record) if _C_ENCODE is None else "".join(_C_ENCODE(record, 0))
+    return text if text.isascii() else text.translate(_LINE_BREAKERS)  # isascii() reads a flag; translate walks the text
 
 
 def jsonl_line(record: Mapping[str, Any]) -> str:

@@ -37,12 +37,12 @@ from typing import Any
 __all__ = ["Unit", "WorkerPool"]
 
 Lines = list[tuple[int, Any]]
-Records = list[dict[str, Any]]
+Records = list[Any]  # a unit's answers: records (dicts), or the text a worker wrote of them (batch.Piece)
 
 
 @dataclass(eq=False)
 class Unit:
-    """Numbered lines sent to one worker together, and their records once answered."""
+    """Numbered lines sent to one worker together, and their answers once in."""
 
     lines: Lines
     retried: bool = False

@@ -150,3 +150,20 @@ def test_batch_names_files_in_valid_utf8_whatever_their_bytes(fmt: str, tmp_path
     else:
         rows = list(csv.DictReader(io.StringIO(text, newline="")))
         assert [r["file"] for r in rows] == want and [r["value"] for r in rows] == ["0.0", "1.0", "2.0", "3.0"]
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(max_size=10), _JSON_VALUES, max_size=6))
+def test_the_one_encoder_writes_what_json_dumps_writes(record: dict) -> None:
+    # dumps keeps CPython's C encoder between calls: it must write json.dumps's text (then escape line breakers).
+    want = json.dumps(record, ensure_ascii=False, allow_nan=False)
+    for ch, escaped in (("\x85", "\\u0085"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        want = want.replace(ch, escaped)
+    assert dumps(record) == want
+    assert json.loads(dumps(record)) == record

@@ -9,9 +9,9 @@ import shlex
 import stat
 import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
-from ..batch import WORKERS_PER_CORE, Report, run_batch, worker_count
+from ..batch import WORKERS_PER_CORE, Piece, Report, run_batch, worker_count
 from ..errors import CLUSTER, AutodiffError
 from ..program import Program
 from ..sweep import Axis, Sweep
@@ -27,9 +27,6 @@ from .output import (
     say,
     standard_input,
 )
-
-if TYPE_CHECKING:
-    from ..distributed_files import Piece
 
 __all__ = ["write_batch", "write_sweep"]
 
@@ -174,7 +171,7 @@ Answer = tuple[str, "dict[str, Any] | None", "Piece | None", str]
 
 def _answers(
     paths: Sequence[str],
-    run: Callable[..., Iterator[dict[str, Any]]],
+    run: Callable[..., Iterator[dict[str, Any] | Piece]],
     engine: Any,
     flush: Callable[[], None],
     how: tuple[str, bool, bool, int],
@@ -187,13 +184,18 @@ def _answers(
     """
     fmt, name_files, strict, first_line = how
     if engine is None or fmt not in engine.FILE_FORMATS:
-        for record in run(_open_inputs(paths), engine=engine, on_wait=flush):
-            yield line_of(record), record, None, ""
+        # --jobs workers write their units' answers themselves when there is one input (batch.run_batch).
+        for answer in run(_open_inputs(paths), engine=engine, on_wait=flush, fmt=fmt):
+            if isinstance(answer, Piece):
+                yield answer.text, None, answer, paths[0]
+            else:
+                yield line_of(answer), answer, None, ""
         return
     for path in paths:
         shared = engine.shared(path) if path != "-" else None
         if shared is None:
             for record in run(_open_inputs([path]), engine=engine, on_wait=flush):
+                assert isinstance(record, dict)  # no fmt given: records, never Pieces
                 yield line_of(record), record, None, path
         else:
             for piece in engine.run_file(shared, (fmt, path if name_files else None), strict, first_line, flush):
