@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from .bindings import name_problem, normalize_name
+from .compiled import speedups
 from .engine import Value, graph_leaf, graph_node
 from .errors import LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from .graph import Graph  # defined there; importing it from here still works
@@ -304,6 +305,21 @@ def _parser() -> Lark:
     return _PARSER
 
 
+def _callbacks() -> dict[str, Callable[..., Any]]:
+    """The builder's methods by name, for the driver; with the compiled core, the three busiest in C.
+
+    ``binary``, ``number`` and ``name`` are most of a parse's calls; the C
+    versions (``_speedups.shortcuts``) do their common case and hand every
+    other to the method itself, which stays the one definition.
+    """
+    methods = {name: getattr(_BUILDER, name) for name in vars(_CALLBACKS)}
+    core = speedups()
+    if core is not None:
+        names = ("binary", "number", "name")
+        methods.update(zip(names, core.shortcuts(_BUILDER, *(methods[n] for n in names), _BINARY_NAMES), strict=True))
+    return methods
+
+
 def _driver(first: bool = False) -> Driver | None:
     """The driver, from the shipped plan (no lark) or else from lark's parser; None for a first parse without a plan.
 
@@ -316,7 +332,7 @@ def _driver(first: bool = False) -> Driver | None:
         from .parser_tables import shipped_plan
 
         _Reject = Reject
-        callbacks = {name: getattr(_BUILDER, name) for name in vars(_CALLBACKS)}
+        callbacks = _callbacks()
         plan = shipped_plan()
         if plan is not None:
             try:

@@ -68,9 +68,13 @@ def test_a_driver_from_the_plan_reads_what_a_driver_from_lark_reads(compiled: bo
     assert plan is not None
     from_plan = lalr.Driver(plan, callbacks(), compiled=compiled)
     from_lark = lalr.Driver(parser._parser(), callbacks(), compiled=compiled)
+    # parser._callbacks(): with the compiled core, binary, number and name are C shortcuts (_nodes.c)
+    shortcuts = lalr.Driver(plan, parser._callbacks(), compiled=compiled)
     sources = corpus()[:200] + random_programs(41, 400) + list(broken(42, 400))
+    sources += ["x = 1e400", "é + é*2", "a = 2; b = a^a + a", "pi*e + tau", "1 + sin", "ｘ + 1"]
     got = [outcome(from_plan, s) for s in sources]
     assert got == [outcome(from_lark, s) for s in sources]
+    assert got == [outcome(shortcuts, s) for s in sources]
     assert 100 < got.count("reject") < 700
 
 
