@@ -16,7 +16,6 @@ goes through lark's loop, so that ``autodiff eval`` never builds the driver.
 from __future__ import annotations
 
 import gc
-import itertools
 import os
 import threading
 from array import array
@@ -29,10 +28,10 @@ from .engine import Value, graph_leaf, graph_node
 from .errors import LIMIT, NAME, OVERFLOW, SYNTAX, AutodiffError
 from .graph import Graph  # defined there; importing it from here still works
 from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
+from .syntax_errors import abbrev, syntax_error
 
 if TYPE_CHECKING:  # lark itself loads with the first parse: `import autodiff_cli` stays light
     from lark import Lark, Token
-    from lark.exceptions import UnexpectedInput
 
     from . import lalr
     from .lalr import Driver
@@ -43,17 +42,6 @@ __all__ = ["Graph", "normalize_name", "parse"]
 
 _AUGMENTED = {"+=": "+", "-=": "-", "*=": "*", "/=": "/"}
 _BINARY_NAMES = {symbol: op.name for symbol, op in BINARY_OPERATORS.items()}
-_TOKEN_WORDS = {
-    "NAME": "name",
-    "NUMBER": "number",
-    "LPAR": "'('",
-    "RPAR": "')'",
-    "COMMA": "','",
-    "EQUAL": "'='",
-    "SEMICOLON": "';'",
-    "_NL": "end of line",
-    "$END": "end of input",
-}
 
 
 # Names other languages and textbooks give the functions autodiff has.
@@ -126,7 +114,7 @@ class _Builder:
     def number(self, tok: AnyToken) -> Value:
         x = float(tok.value)
         if x - x != 0.0:  # inf: a NUMBER token is never nan
-            raise self._error(OVERFLOW, f"the number {_abbrev(tok.value)} is too large for float64", tok)
+            raise self._error(OVERFLOW, f"the number {abbrev(tok.value)} is too large for float64", tok)
         v = graph_leaf(x)
         self.constants.append(v)
         return v
@@ -213,10 +201,6 @@ class _Builder:
             dict(self.env),
             statements[-1],
         )
-
-
-def _abbrev(text: str, width: int = 24) -> str:
-    return text if len(text) <= width else f"{text[:10]}...{text[-10:]} ({len(text)} characters)"
 
 
 class _Postlex:
@@ -377,7 +361,7 @@ def parse(source: str) -> Graph:
                     _BUILDER.reset(source)
             return _parser().parse(source)  # type: ignore[return-value]
         except _Unexpected as err:
-            error = _syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None)))  # type: ignore[arg-type]
+            error = syntax_error(err, source, _POSTLEX.token_before(getattr(err, "token", None)))  # type: ignore[arg-type]
         finally:
             _BUILDER.reset("")
             if collecting:
@@ -385,71 +369,3 @@ def parse(source: str) -> Graph:
     # Raised out here, the error has no __context__: lark's exception holds parser state that
     # does not pickle, and tblib (imported by Dask) pickles the context along with an error.
     raise error
-
-
-def _describe_token(tok: Token) -> str:
-    if tok.type in ("NAME", "NUMBER"):
-        return f"{_TOKEN_WORDS[tok.type]} '{_abbrev(tok.value)}'"
-    if tok.type in _TOKEN_WORDS:
-        return _TOKEN_WORDS[tok.type]
-    return f"'{tok.value}'"
-
-
-def _end_position(source: str) -> tuple[int, int]:
-    lines = source.split("\n")
-    return len(lines), len(lines[-1]) + 1
-
-
-def _adjacent(previous: Token | None, position: int | None) -> str:
-    """The text of ``previous`` if it ends right at ``position`` and could be a base: ``2`` in ``2²``."""
-    if previous is not None and previous.type in ("NAME", "NUMBER") and previous.end_pos == position:
-        return str(previous.value)
-    return ""
-
-
-def _syntax_error(err: UnexpectedInput, source: str, previous: Token | None) -> AutodiffError:
-    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
-
-    if isinstance(err, UnexpectedCharacters):
-        ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""  # type: ignore[index, operator]
-        if ch in "⁺⁻":  # x⁻¹: a superscript sign, which no token matches
-            problem = name_problem(source[err.pos_in_stream :].split(maxsplit=1)[0], _adjacent(previous, err.pos_in_stream))
-            if problem is not None:
-                return AutodiffError(SYNTAX, problem[1], err.line, err.column, source)
-        if ch.isdecimal() and not ch.isascii():  # ١ or ５: a digit to float(), not to the language
-            run = "".join(itertools.takewhile(str.isdecimal, source[err.pos_in_stream : err.pos_in_stream + 20]))  # type: ignore[operator]
-            message = f"'{ch}' (U+{ord(ch):04X}) is not an ASCII digit: numbers are written with 0-9 ({run} is {int(run)})"
-            return AutodiffError(SYNTAX, message, err.line, err.column, source)
-        shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" if ch else "end"
-        return AutodiffError(SYNTAX, f"unexpected character {shown}", err.line, err.column, source)
-    assert isinstance(err, UnexpectedToken)
-    tok = err.token
-    if tok.type == "$END":
-        line, column = _end_position(source)
-        what = "the program ends too soon"
-        if "RPAR" in err.expected and previous is not None and previous.type in ("NAME", "NUMBER", "RPAR"):
-            what = "the program ends before ')' closes a '('"
-        elif previous is not None and previous.type not in ("NAME", "NUMBER", "RPAR"):
-            what = f"the program ends after '{previous.value}'; an operand is missing"
-        return AutodiffError(SYNTAX, what, line, column, source)
-    line, column = tok.line, tok.column
-    if tok.type == "NAME" and not tok.value.isascii():  # 2²: a NAME to lark, not a name to the language
-        problem = name_problem(tok.value, _adjacent(previous, tok.start_pos))
-        if problem is not None:
-            return AutodiffError(SYNTAX, problem[1], line, column + problem[0], source)
-    if tok.type == "_NL" and previous is not None and previous.type not in ("NAME", "NUMBER", "RPAR", "_NL"):
-        return AutodiffError(SYNTAX, f"the line ends after '{previous.value}'; an operand is missing", line, column, source)
-    starts_operand = tok.type in ("NAME", "NUMBER", "LPAR")
-    if previous is not None and starts_operand and previous.type in ("NUMBER", "NAME", "RPAR"):
-        left = "(...)" if previous.type == "RPAR" else previous.value
-        right = "(...)" if tok.type == "LPAR" else tok.value
-        if previous.type == "NUMBER":
-            message = f"implicit multiplication is not supported: write {left}*{right}"
-        else:
-            message = f"missing an operator before {_describe_token(tok)}: write {left}*{right}?"
-        return AutodiffError(SYNTAX, message, line, column, source)
-    if tok.type == "RPAR":
-        return AutodiffError(SYNTAX, "unmatched ')'", line, column, source)
-    if tok.value == "=" and previous is not None:
-        return AutodiffError(SYNTAX, "only a name can be assigned to", line, column, source)
-    return AutodiffError(SYNTAX, f"unexpected {_describe_token(tok)}", line, column, source)

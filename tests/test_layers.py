@@ -69,9 +69,11 @@ LAYERS: dict[str, str] = {
     "parser_tables": "parser",
     "lalr": "parser",  # the parse loop over lark's tables
     "lalr_plan": "parser",  # the driver's table as plain data, shipped so that valid programs need no lark
+    "syntax_errors": "parser",  # lark's UnexpectedInput as one line a person can act on
     "graph": "parser",
     # nodes, and gradients over them
     "engine": "engine",
+    "passes": "engine",  # computing nodes, walking graphs: forward, backward, the topological order
     "gradients": "engine",
     "value_api": "engine",
     # the language's vocabulary: operations, and the rule for names and numbers that Value obeys
