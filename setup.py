@@ -36,5 +36,8 @@ if PURE and {"bdist_wheel", "build_ext", "editable_wheel", "install", "develop"}
 # No fused multiply-add: the engine's C kernels must round as Python's float arithmetic does (engine.py).
 STRICT_FLOATS = [] if sys.platform == "win32" else ["-ffp-contract=off"]
 SOURCES = ["autodiff_cli/_speedups.c", "autodiff_cli/_nodes.c"]
-EXTENSIONS = [] if PURE else [Extension("autodiff_cli._speedups", SOURCES, extra_compile_args=STRICT_FLOATS, optional=True)]
+PARTS = [f"autodiff_cli/_nodes_{part}.h" for part in ("kernels", "attributes", "methods", "shortcuts", "walks")]  # in _nodes.c
+EXTENSIONS = (
+    [] if PURE else [Extension("autodiff_cli._speedups", SOURCES, depends=PARTS, extra_compile_args=STRICT_FLOATS, optional=True)]
+)
 setup(ext_modules=EXTENSIONS, cmdclass={"build_ext": OptionalBuildExt})
