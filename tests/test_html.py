@@ -180,3 +180,61 @@ def test_a_browser_paints_the_page(tmp_path: pathlib.Path) -> None:
     assert sum(1 for row in rows for px in row if px != background) > 0.03 * w * h
     amber = (0xFE, 0xF3, 0xC7)  # the fill of the node at hand (PALETTES["light"]["current"])
     assert sum(1 for row in rows for px in row if px == amber) > 500
+
+
+class Numbers(HTMLParser):
+    """Each drawn node's value and gradient as the page shows them (by the node's id in explain)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown: dict[str, dict[str, str]] = {}
+        self._node: str | None = None
+        self._field: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        if tag == "g" and "ad-node" in classes:
+            self._node = a.get("data-id") or ""
+            self.shown[self._node] = {}
+        elif tag == "tspan" and self._node is not None and ({"ad-value", "ad-grad"} & set(classes)):
+            self._field = "value" if "ad-value" in classes else "grad"
+            self.shown[self._node][self._field] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tspan":
+            self._field = None
+        elif tag == "g":
+            self._node = None
+
+    def handle_data(self, data: str) -> None:
+        if self._node is not None and self._field is not None:
+            self.shown[self._node][self._field] += data
+
+
+@pytest.mark.parametrize("which", [*WHICH, "a middle backward step"])
+def test_the_drawing_shows_the_numbers_as_they_stand_after_the_step(tmp_path: pathlib.Path, which: str) -> None:
+    # A student stepping through the backward pass sees each gradient grow as the steps add to it, not its final
+    # value from the start: the numbers are replayed from explain --json, independently of the page.
+    steps = explain_steps(PROGRAM, BINDINGS)
+    forward = sum(1 for s in steps if "children" not in s)
+    n = {"first": 1, "last forward": forward, "first backward": forward + 1, "last": len(steps)}.get(which, forward + 3)
+    values: dict[str, str] = {}
+    grads: dict[str, str] = {}
+    for s in steps[:n]:
+        if "children" not in s:
+            values[str(s["id"])] = format_number(float(s["value"]), 4)  # type: ignore[arg-type]
+        else:
+            grads[str(s["id"])] = format_number(float(s["grad"]), 4)  # type: ignore[arg-type]
+            for c in s["children"]:  # type: ignore[attr-defined]
+                grads[c["id"]] = format_number(c["grad_after"], 4)
+    file = tmp_path / "page.html"
+    file.write_text(cli("eval", "--graph", "html", PROGRAM, *BINDINGS), encoding="utf-8")
+    numbers = Numbers()
+    numbers.feed(dump_dom(file, f"#step={n}"))
+    drawn = {node: shown for node, shown in numbers.shown.items() if shown}
+    assert len(drawn) >= 8
+    backward = n > forward
+    for node, shown in drawn.items():
+        assert shown["value"] == values.get(node, "\u2013"), (node, shown)
+        assert shown["grad"] == grads.get(node, "0" if backward else "\u2013"), (node, shown)

@@ -110,11 +110,15 @@ def text_width(runs: list[Run]) -> float:
     return CHAR * sum(cell_width(text) for text, _ in runs)
 
 
-def geometry(view: GraphView, digits: int | None = None, names: dict[Node, str] | None = None) -> Geometry:
+def geometry(
+    view: GraphView, digits: int | None = None, names: dict[Node, str] | None = None, room: dict[Node, str] | None = None
+) -> Geometry:
     """The coordinates of every node and edge of ``view`` (the nodes below its result).
 
     ``names`` are what each node is called (``view.called`` when None); numbers
-    have ``digits`` significant digits (TABLE_DIGITS when None).
+    have ``digits`` significant digits (TABLE_DIGITS when None). ``room``: the
+    longest number a node's box must have room for besides its own (the HTML
+    page writes each step's partial gradients into the boxes).
     """
     digits = table_digits(digits)
     called = view.called if names is None else names
@@ -126,7 +130,8 @@ def geometry(view: GraphView, digits: int | None = None, names: dict[Node, str] 
     for i, v in enumerate(order):
         ordered = len(v.inputs) == 2 and v.op not in _SYMMETRIC
         shape = Shape(i, v, _lines(v, called.get(v), digits, bool(view.source)), v is view.result, ordered)
-        shape.w = 2 * PAD + (GUTTER if v.inputs else 0.0) + max(text_width(line) for line in shape.lines)
+        extra = [[("value ", "key"), (room[v], "value")]] if room and v in room else []
+        shape.w = 2 * PAD + (GUTTER if v.inputs else 0.0) + max(text_width(line) for line in [*shape.lines, *extra])
         shape.h = 2 * PAD + LINE * len(shape.lines) - (LINE - FONT) + 4.0
         shapes.append(shape)
     _rows_to_y(shapes, boxes, nrows)

@@ -19,9 +19,9 @@ import html
 import json
 from collections.abc import Mapping
 
-from ..explain import drawn_ids, explain
+from ..explain import Explanation, drawn_ids, explain
 from ..graph_view import graph_view
-from ..numbers import format_number
+from ..numbers import format_number, table_digits
 from ..program import Program, compile_program
 from ..text import clip, printable
 from .explain import plain_steps
@@ -45,7 +45,14 @@ def explorer_page(program: str | Program, bindings: Mapping[str, float], digits:
     ids = drawn_ids(compiled, e, view)
     names = dict(view.called)  # an operation without a name is called by explain's id (n1), as the steps call it
     names.update((node, e_id) for node, e_id in ids.items() if node.inputs and node not in names)
-    geo = geometry(view, digits, names)
+    # Room in each box for the partial gradients the steps write into it (_numbers): "grad -0.5553" before "grad -1.002".
+    partial = _numbers(e, {e_id: e_id for e_id in ids.values()}, digits)
+    longest: dict[str, str] = {}
+    for step in partial:
+        for e_id, text in [*step["values"].items(), *step["grads"].items()]:  # type: ignore[attr-defined]
+            longest[e_id] = max(longest.get(e_id, ""), text, key=len)
+    room = {node: longest[e_id] for node, e_id in ids.items() if e_id in longest}
+    geo = geometry(view, digits, names, room)
     element = {e_id: f"ad-n{shape.index}" for shape in geo.shapes if (e_id := ids.get(shape.node)) is not None}
     steps = [
         {
@@ -54,8 +61,9 @@ def explorer_page(program: str | Program, bindings: Mapping[str, float], digits:
             "heading": heading,
             "lines": lines,
             "touched": [element[t] for t in touched if t in element],
+            **numbers,
         }
-        for node, heading, lines, touched in plain_steps(e, digits)
+        for (node, heading, lines, touched), numbers in zip(plain_steps(e, digits), _numbers(e, element, digits), strict=True)
     ]
     keys = {shape.index: ids[shape.node] for shape in geo.shapes if shape.node in ids}
     picture = svg_document(geo, "the graph of the program", keys, legend=True)
@@ -73,6 +81,25 @@ def explorer_page(program: str | Program, bindings: Mapping[str, float], digits:
         focus=PALETTES["light"]["value"],
         dark_focus=PALETTES["dark"]["value"],
     )
+
+
+def _numbers(e: Explanation, element: dict[str, str], digits: int | None) -> list[dict[str, object]]:
+    """What each step writes into the drawing: the values the forward pass computes, the gradients the backward pass adds.
+
+    The page shows the graph as it stands after the step on screen: a value
+    not computed yet, or a gradient before the backward pass, reads "–"; a
+    gradient the backward pass has not reached yet reads 0 (where it starts).
+    """
+    digits = table_digits(digits)
+    out: list[dict[str, object]] = []
+    for f in e.forward:
+        values = {element[f.id]: format_number(f.value, digits)} if f.id in element else {}
+        out.append({"pass": "forward", "values": values, "grads": {}})
+    for b in e.backward:
+        grads = {element[b.id]: format_number(b.grad, digits)} if b.id in element else {}
+        grads.update((element[c.child], format_number(c.grad_after, digits)) for c in b.contributions if c.child in element)
+        out.append({"pass": "backward", "values": {}, "grads": grads})
+    return out
 
 
 _PAGE = """<!DOCTYPE html>
@@ -174,9 +201,26 @@ _SCRIPT = r"""(function () {
     box.y = b.y + b.height / 2 - box.h / 2;
     apply();
   }
+  // Each drawn node's value and gradient, rewritten at every step to what they are after it (see _numbers).
+  var shown = [];
+  svg.querySelectorAll(".ad-node").forEach(function (g) {
+    shown.push({id: g.id, value: g.querySelector(".ad-value"), grad: g.querySelector(".ad-grad")});
+  });
+  function numbers(upto) {
+    var backward = steps[upto].pass === "backward", values = {}, grads = {};
+    for (var i = 0; i <= upto; i++) {
+      Object.assign(values, steps[i].values);
+      Object.assign(grads, steps[i].grads);
+    }
+    shown.forEach(function (n) {
+      if (n.value) n.value.textContent = values.hasOwnProperty(n.id) ? values[n.id] : "\u2013";
+      if (n.grad) n.grad.textContent = grads.hasOwnProperty(n.id) ? grads[n.id] : (backward ? "0" : "\u2013");
+    });
+  }
   function show(n) {
     current = clamp(n);
     var s = steps[current];
+    numbers(current);
     svg.querySelectorAll(".ad-current, .ad-touched").forEach(function (el) {
       el.classList.remove("ad-current", "ad-touched");
     });
