@@ -207,10 +207,48 @@ static PyObject *Node_neg(PyObject *a) {
     return apply(c_neg, (Node *)a, NULL);
 }
 
+/* The row of ops.OPS that op names, -1 for "" (a leaf); -2, with the error set, for anything else. */
+static int op_code(PyObject *op) {
+    if (!PyUnicode_Check(op)) {
+        PyErr_Format(PyExc_TypeError, "Value's _op is the name of an operation, not %.100s", Py_TYPE(op)->tp_name);
+        return -2;
+    }
+    if (PyUnicode_GET_LENGTH(op) == 0) return -1;
+    if (!ready()) return -2;
+    PyObject *c = PyDict_GetItemWithError(codes, op);
+    if (c == NULL) {
+        if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "Value's _op must name an operation of ops.OPS, not %R", op);
+        return -2;
+    }
+    return (int)PyLong_AsLong(c);
+}
+
+/* A node of type with these children (a tuple) and row: what no operation is (more than two children, a
+ * child that is no Value, a row's arity not met) is refused. */
+static PyObject *node_of(PyTypeObject *type, double data, PyObject *kids, int code) {
+    Py_ssize_t n = PyTuple_GET_SIZE(kids);
+    if (n > 2) {
+        PyErr_SetString(PyExc_ValueError, "a Value has at most two children: every operation takes one or two arguments");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!IS_NODE(PyTuple_GET_ITEM(kids, i))) {
+            PyErr_Format(PyExc_TypeError, "a Value's children are Values, not %.100s", Py_TYPE(PyTuple_GET_ITEM(kids, i))->tp_name);
+            return NULL;
+        }
+    }
+    if (code >= 0 && n != rows[code].arity) {
+        PyErr_Format(PyExc_ValueError, "%U takes %d argument(s), not %zd", rows[code].name, rows[code].arity, n);
+        return NULL;
+    }
+    return (PyObject *)new_node(type, data, n > 0 ? (Node *)PyTuple_GET_ITEM(kids, 0) : NULL,
+                                n > 1 ? (Node *)PyTuple_GET_ITEM(kids, 1) : NULL, code);
+}
+
 /* Value(data, _children=(), _op=""): engine's constructor, with its rule for numbers. */
 static PyObject *Node_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"data", "_children", "_op", NULL};
-    PyObject *data_o, *children = NULL, *op = NULL, *kids = NULL, *result = NULL;
+    PyObject *data_o, *children = NULL, *op = NULL;
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     if (kwds == NULL && nargs >= 1 && nargs <= 3) {
         data_o = PyTuple_GET_ITEM(args, 0);
@@ -230,49 +268,11 @@ static PyObject *Node_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
         Py_DECREF(r);
         if (data == -1.0 && PyErr_Occurred()) return NULL;
     }
-    int code = -1;
-    if (op != NULL) {
-        if (!PyUnicode_Check(op)) {
-            PyErr_Format(PyExc_TypeError, "Value's _op is the name of an operation, not %.100s", Py_TYPE(op)->tp_name);
-            return NULL;
-        }
-        if (PyUnicode_GET_LENGTH(op) > 0) {
-            if (!ready()) return NULL;
-            PyObject *c = PyDict_GetItemWithError(codes, op);
-            if (c == NULL) {
-                if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "Value's _op must name an operation of ops.OPS, not %R", op);
-                return NULL;
-            }
-            code = (int)PyLong_AsLong(c);
-        }
-    }
-    if (children == NULL) {
-        kids = PyTuple_New(0);
-    } else if (PyTuple_CheckExact(children)) {
-        Py_INCREF(children);
-        kids = children;
-    } else {
-        kids = PySequence_Tuple(children);
-    }
+    int code = op == NULL ? -1 : op_code(op);
+    if (code == -2) return NULL;
+    PyObject *kids = children == NULL ? PyTuple_New(0) : PySequence_Tuple(children);  /* a tuple comes back as it is */
     if (kids == NULL) return NULL;
-    Py_ssize_t n = PyTuple_GET_SIZE(kids);
-    if (n > 2) {
-        PyErr_SetString(PyExc_ValueError, "a Value has at most two children: every operation takes one or two arguments");
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (!IS_NODE(PyTuple_GET_ITEM(kids, i))) {
-            PyErr_Format(PyExc_TypeError, "a Value's children are Values, not %.100s", Py_TYPE(PyTuple_GET_ITEM(kids, i))->tp_name);
-            goto done;
-        }
-    }
-    if (code >= 0 && n != rows[code].arity) {
-        PyErr_Format(PyExc_ValueError, "%U takes %d argument(s), not %zd", rows[code].name, rows[code].arity, n);
-        goto done;
-    }
-    result = (PyObject *)new_node(type, data, n > 0 ? (Node *)PyTuple_GET_ITEM(kids, 0) : NULL,
-                                  n > 1 ? (Node *)PyTuple_GET_ITEM(kids, 1) : NULL, code);
-done:
+    PyObject *result = node_of(type, data, kids, code);
     Py_DECREF(kids);
     return result;
 }
@@ -303,28 +303,12 @@ static void Node_dealloc(Node *self) {
  * operation's node with it, and forward fills in the value. */
 static PyObject *nodes_node(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
     if (!ready()) return NULL;
-    if (nargs != 2 || !PyTuple_CheckExact(args[0]) || !PyUnicode_Check(args[1])) {
+    if (nargs != 2 || !PyTuple_CheckExact(args[0])) {
         PyErr_SetString(PyExc_TypeError, "node(children: tuple, op: str)");
         return NULL;
     }
-    PyObject *c = PyDict_GetItemWithError(codes, args[1]);
-    if (c == NULL) {
-        if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "Value's _op must name an operation of ops.OPS, not %R", args[1]);
-        return NULL;
-    }
-    int code = (int)PyLong_AsLong(c);
-    Py_ssize_t n = PyTuple_GET_SIZE(args[0]);
-    if (n != rows[code].arity) {
-        PyErr_Format(PyExc_ValueError, "%U takes %d argument(s), not %zd", rows[code].name, rows[code].arity, n);
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (!IS_NODE(PyTuple_GET_ITEM(args[0], i))) {
-            PyErr_SetString(PyExc_TypeError, "a Value's children are Values");
-            return NULL;
-        }
-    }
-    return (PyObject *)new_node(value_cls, 0.0, (Node *)PyTuple_GET_ITEM(args[0], 0), n > 1 ? (Node *)PyTuple_GET_ITEM(args[0], 1) : NULL, code);
+    int code = op_code(args[1]);
+    return code == -2 ? NULL : node_of(value_cls, 0.0, args[0], code);
 }
 
 /* leaf(x): Value(x) for a finite float, without the type call: the parser's numbers and names. */

@@ -64,16 +64,15 @@ static PyTypeObject MethodType = {
 };
 
 static PyObject *make_method(PyObject *mod, PyObject *name) {
-    if (!ready()) return NULL;
-    PyObject *c = PyDict_GetItemWithError(codes, name);
-    if (c == NULL) {
-        if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "ops.OPS has no %R", name);
+    int code = op_code(name);
+    if (code < 0) {
+        if (code == -1) PyErr_SetString(PyExc_ValueError, "method: the name of an operation, not ''");
         return NULL;
     }
     Method *m = PyObject_New(Method, &MethodType);
     if (m == NULL) return NULL;
     m->vectorcall = (vectorcallfunc)Method_vectorcall;
-    m->code = (int)PyLong_AsLong(c);
+    m->code = code;
     Py_INCREF(name);
     m->name = name;
     Py_INCREF(name);

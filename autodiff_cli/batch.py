@@ -23,7 +23,7 @@ from .errors import LIMIT, AutodiffError
 from .job_lines import NO_ID, Job, parse_job
 from .lines import LineReader, Overlong
 from .program import compile_program
-from .records import error_record, result_record, with_file
+from .records import error_record, jsonl_line, result_record, with_file
 
 if TYPE_CHECKING:  # workers.py loads multiprocessing (~15 ms): only --jobs N > 1 imports it
     from .workers import Unit, WorkerPool
@@ -150,7 +150,6 @@ class Piece:
 
 def write_records(records: list[dict[str, Any]], how: tuple[str, str | None]) -> Piece:
     """Records as the output text: ``how`` is (format, the input's name when records name their file, else None)."""
-    from .records import jsonl_line, with_file
     from .records_csv import batch_csv_line
 
     fmt, name = how
@@ -164,14 +163,14 @@ def write_records(records: list[dict[str, Any]], how: tuple[str, str | None]) ->
     return Piece(text, len(records) - failed, failed, records[-1]["line"] if records else None)
 
 
-def run_written(lines: Iterable[Line], strict: bool, fmt: str | None) -> list[Piece]:
+def run_written(lines: Iterable[Line], strict: bool, fmt: str) -> list[Piece]:
     """A --jobs unit answered and written by its worker: the parent only writes the text and counts."""
-    return [write_records(run_lines(lines, strict), (fmt or "jsonl", None))]
+    return [write_records(run_lines(lines, strict), (fmt, None))]
 
 
-def lost_written(lines: Iterable[Line], why: str, fmt: str | None) -> list[Piece]:
+def lost_written(lines: Iterable[Line], why: str, fmt: str) -> list[Piece]:
     """``lost_lines``, written as ``run_written`` writes."""
-    return [write_records(lost_lines(lines, why), (fmt or "jsonl", None))]
+    return [write_records(lost_lines(lines, why), (fmt, None))]
 
 
 def _skippable(raw: bytes | Overlong) -> bool:
@@ -231,7 +230,7 @@ def run_batch(
     parallel = jobs > 1 and engine is None
     work: Callable[[list[Line]], list[Any]] = functools.partial(run_lines, strict=strict)
     lost: Callable[[list[Line], str], list[Any]] = lost_lines
-    if parallel and fmt in WRITTEN_FORMATS and not name_files:
+    if parallel and fmt is not None and fmt in WRITTEN_FORMATS and not name_files:
         work, lost = functools.partial(run_written, strict=strict, fmt=fmt), functools.partial(lost_written, fmt=fmt)
     if parallel:
         from .workers import WorkerPool

@@ -9,6 +9,7 @@ installed (that is how CI tests the pure core beside the compiled one).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from types import ModuleType
@@ -16,6 +17,7 @@ from types import ModuleType
 __all__ = ["speedups"]
 
 
+@functools.cache  # one answer for the process: lalr, engine, passes and parser must agree on the core
 def speedups() -> ModuleType | None:
     """The compiled module, or None when it was not built or AUTODIFF_PURE_RUNTIME=1 sets it aside."""
     if os.environ.get("AUTODIFF_PURE_RUNTIME") == "1":

@@ -156,10 +156,11 @@ def attach_operations(
     ``operators=False`` leaves the operators to a base class that has them
     (the compiled node's are C slots, which a Python ``__add__`` would hide).
     """
-    named = [(f"__{d}__", OPS[s], False) for s, d in DUNDERS.items()] if operators else []
-    named += [(f"__r{d}__", OPS[s], True) for s, d in DUNDERS.items()] if operators else []
-    named += [("__neg__", OPS["neg"], False)] if operators else []
-    named += [(name, op, False) for name, op in functions.items()]
+    named = [(name, op, False) for name, op in functions.items()]
+    if operators:
+        named += [(f"__{d}__", OPS[s], False) for s, d in DUNDERS.items()]
+        named += [(f"__r{d}__", OPS[s], True) for s, d in DUNDERS.items()]
+        named.append(("__neg__", OPS["neg"], False))
     for name, op, reflected in named:
         method = make(op, reflected)
         method.__name__ = name

@@ -62,8 +62,6 @@ Reduction = tuple[Callable[..., Any], Gather | None, tuple[int, ...] | None]
 _END = "$END"
 _END_GROUP = 0  # the end of the text, among the terminals' group numbers (group 0 is no terminal's)
 _NOWHERE = (-1, None)  # where a token the table has no action for leads
-# What the lexer does with a token, by terminal: flags (lalr_plan.py sets them).
-_KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE, _STOP = KEEP, IGNORE, COUNT, OPEN, CLOSE, NEWLINE, STOP
 
 
 def _gather(include: list[tuple[int, bool, int]], append_none: int) -> Gather:
@@ -293,7 +291,16 @@ class Driver:
         if self.loop is not None:
             return self.loop.run(text, self.scan(text))
         actions, roles, end_state, new = self.actions, self.roles, self.end, tuple.__new__
-        end, keep, ignore, count, open, close, newline, stop = _END_GROUP, _KEEP, _IGNORE, _COUNT, _OPEN, _CLOSE, _NEWLINE, _STOP
+        end, keep, ignore, count, open, close, newline, stop = (
+            _END_GROUP,
+            KEEP,
+            IGNORE,
+            COUNT,
+            OPEN,
+            CLOSE,
+            NEWLINE,
+            STOP,
+        )  # flags: lalr_plan
         states = [self.start]
         values: list[Any] = []
         line, line_start, depth = 1, 0, 0

@@ -133,12 +133,7 @@ class _Builder:
         op = FUNCTIONS.get(tok.value)  # the common case first: a function of the language by its ASCII name
         if op is None or len(args) != op.arity or None in args or not tok.value.isascii():
             return self._call(tok, args)
-        v = graph_node(args, op.name)  # type: ignore[arg-type]  # no None among them
-        self.nodes.append(v)
-        positions = self.positions
-        positions.append(tok.line)  # type: ignore[arg-type]
-        positions.append(tok.column)  # type: ignore[arg-type]
-        return v
+        return self._node(op.name, args, tok)  # type: ignore[arg-type]  # no None among them
 
     def _call(self, tok: AnyToken, args: tuple[Value | None, ...]) -> Value:
         """A call as ``call`` has it, every case: names in any spelling, unknown functions, wrong arities."""

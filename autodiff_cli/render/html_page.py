@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from ..explain import Explanation, drawn_ids, explain
 from ..graph_view import graph_view
@@ -45,15 +46,19 @@ def explorer_page(program: str | Program, bindings: Mapping[str, float], digits:
     ids = drawn_ids(compiled, e, view)
     names = dict(view.called)  # an operation without a name is called by explain's id (n1), as the steps call it
     names.update((node, e_id) for node, e_id in ids.items() if node.inputs and node not in names)
-    # Room in each box for the partial gradients the steps write into it (_numbers): "grad -0.5553" before "grad -1.002".
-    partial = _numbers(e, {e_id: e_id for e_id in ids.values()}, digits)
+    # What each step writes into the boxes, by explain's ids; each box has room for the longest of its numbers
+    # ("grad -0.5553" on the way to "grad -1.002").
+    numbers = _numbers(e, digits)
     longest: dict[str, str] = {}
-    for step in partial:
-        for e_id, text in [*step["values"].items(), *step["grads"].items()]:  # type: ignore[attr-defined]
-            longest[e_id] = max(longest.get(e_id, ""), text, key=len)
-    room = {node: longest[e_id] for node, e_id in ids.items() if e_id in longest}
-    geo = geometry(view, digits, names, room)
+    for step in numbers:
+        for key, text in [*step.values.items(), *step.grads.items()]:
+            longest[key] = max(longest.get(key, ""), text, key=len)
+    geo = geometry(view, digits, names, {node: longest[key] for node, key in ids.items() if key in longest})
     element = {e_id: f"ad-n{shape.index}" for shape in geo.shapes if (e_id := ids.get(shape.node)) is not None}
+
+    def drawn(texts: dict[str, str]) -> dict[str, str]:
+        return {element[key]: text for key, text in texts.items() if key in element}
+
     steps = [
         {
             "id": node,
@@ -61,9 +66,11 @@ def explorer_page(program: str | Program, bindings: Mapping[str, float], digits:
             "heading": heading,
             "lines": lines,
             "touched": [element[t] for t in touched if t in element],
-            **numbers,
+            "pass": step.name,
+            "values": drawn(step.values),
+            "grads": drawn(step.grads),
         }
-        for (node, heading, lines, touched), numbers in zip(plain_steps(e, digits), _numbers(e, element, digits), strict=True)
+        for (node, heading, lines, touched), step in zip(plain_steps(e, digits), numbers, strict=True)
     ]
     keys = {shape.index: ids[shape.node] for shape in geo.shapes if shape.node in ids}
     picture = svg_document(geo, "the graph of the program", keys, legend=True)
@@ -83,7 +90,13 @@ def explorer_page(program: str | Program, bindings: Mapping[str, float], digits:
     )
 
 
-def _numbers(e: Explanation, element: dict[str, str], digits: int | None) -> list[dict[str, object]]:
+class _Numbers(NamedTuple):
+    name: str  # the pass: "forward" or "backward"
+    values: dict[str, str]  # explain's id -> the value the step computes
+    grads: dict[str, str]  # explain's id -> the gradient it has after the step
+
+
+def _numbers(e: Explanation, digits: int | None) -> list[_Numbers]:
     """What each step writes into the drawing: the values the forward pass computes, the gradients the backward pass adds.
 
     The page shows the graph as it stands after the step on screen: a value
@@ -91,14 +104,11 @@ def _numbers(e: Explanation, element: dict[str, str], digits: int | None) -> lis
     gradient the backward pass has not reached yet reads 0 (where it starts).
     """
     digits = table_digits(digits)
-    out: list[dict[str, object]] = []
-    for f in e.forward:
-        values = {element[f.id]: format_number(f.value, digits)} if f.id in element else {}
-        out.append({"pass": "forward", "values": values, "grads": {}})
+    out = [_Numbers("forward", {f.id: format_number(f.value, digits)}, {}) for f in e.forward]
     for b in e.backward:
-        grads = {element[b.id]: format_number(b.grad, digits)} if b.id in element else {}
-        grads.update((element[c.child], format_number(c.grad_after, digits)) for c in b.contributions if c.child in element)
-        out.append({"pass": "backward", "values": {}, "grads": grads})
+        grads = {b.id: format_number(b.grad, digits)}
+        grads.update((c.child, format_number(c.grad_after, digits)) for c in b.contributions)
+        out.append(_Numbers("backward", {}, grads))
     return out
 
 
